@@ -1,0 +1,10 @@
+/** Jest: every test file under a component's test/ folder, compiled by swc. */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/api', '<rootDir>/registrar', '<rootDir>/edge', '<rootDir>/shared'],
+  testMatch: ['**/test/**/*.test.ts'],
+  transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
+  globalSetup: '<rootDir>/shared/testing/global-setup.ts',
+  testTimeout: 30000,
+  reporters: ['default', '<rootDir>/shared/testing/summary-reporter.js'],
+};

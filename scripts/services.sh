@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Sourced by start.sh and test.sh: makes sure PostgreSQL and Redis answer at the
+# configured URLs. When they do not and the URL points at this machine, starts the
+# local ones from Debian's packages (installing them with apt when run as root).
+
+_url_host() { node -e 'const u=new URL(process.argv[1]);process.stdout.write(u.hostname.replace(/^\[|\]$/g,""))' "$1"; }
+_url_port() { node -e 'const u=new URL(process.argv[1]);process.stdout.write(u.port||process.argv[2])' "$1" "$2"; }
+_is_local() { case "$1" in 127.*|localhost|::1) return 0;; *) return 1;; esac; }
+_port_open() { node -e '
+  const s=require("net").connect({host:process.argv[1],port:+process.argv[2]});
+  s.setTimeout(1000);s.on("connect",()=>process.exit(0));s.on("error",()=>process.exit(1));s.on("timeout",()=>process.exit(1));' "$1" "$2"; }
+_wait_port() { for _ in $(seq 1 60); do _port_open "$1" "$2" && return 0; sleep 0.5; done; return 1; }
+
+_apt_install() {
+  if [ "$(id -u)" != 0 ]; then echo "services: $* not installed; install it or run as root" >&2; return 1; fi
+  echo "services: installing $* with apt" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+ensure_postgres() {
+  local url="$1" host port
+  host=$(_url_host "$url"); port=$(_url_port "$url" 5432)
+  _port_open "$host" "$port" && return 0
+  if ! _is_local "$host"; then echo "services: PostgreSQL at $host:$port does not answer" >&2; return 1; fi
+  command -v pg_ctlcluster >/dev/null || _apt_install postgresql || return 1
+  local version
+  version=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -1)
+  if [ -z "$version" ]; then echo "services: no PostgreSQL cluster found" >&2; return 1; fi
+  echo "services: starting PostgreSQL $version" >&2
+  pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+  _wait_port "$host" "$port" || { echo "services: PostgreSQL did not come up on $host:$port" >&2; return 1; }
+}
+
+ensure_redis() {
+  local url="$1" host port
+  host=$(_url_host "$url"); port=$(_url_port "$url" 6379)
+  _port_open "$host" "$port" && return 0
+  if ! _is_local "$host"; then echo "services: Redis at $host:$port does not answer" >&2; return 1; fi
+  command -v redis-server >/dev/null || _apt_install redis-server || return 1
+  echo "services: starting Redis on port $port" >&2
+  redis-server --daemonize yes --bind 127.0.0.1 -::1 --port "$port" --save "" --appendonly no >/dev/null
+  _wait_port "$host" "$port" || { echo "services: Redis did not come up on $host:$port" >&2; return 1; }
+}
+
+ensure_node_modules() {
+  if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    echo "deps: installing npm dependencies" >&2
+    npm ci --no-audit --no-fund >&2
+  fi
+}

@@ -1,0 +1,8 @@
+import { commonSection } from './common';
+import { apiSection } from './api';
+import { drachtioSection } from './drachtio';
+import { edgeSection } from './edge';
+import { registrarSection } from './registrar';
+
+/** Every configuration section, in the order docs/configuration.md lists them. */
+export const ALL_SECTIONS = [commonSection, apiSection, registrarSection, drachtioSection, edgeSection];
