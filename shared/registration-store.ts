@@ -1,0 +1,456 @@
+import type { Redis } from './redis';
+
+/**
+ * The one module that owns the Redis layout of live registration state.
+ * The registrar writes through it, the API reads through it; no other file
+ * builds one of these keys.
+ *
+ * Layout (P = configured key prefix, {d} = device id as a Redis Cluster hash tag,
+ * so every key of one device lives in one slot and one Lua script can update
+ * them atomically):
+ * - `P{d}:b`  hash: binding id → JSON {@link Binding} (the device's contacts).
+ *             Expires (PEXPIRE) shortly after its last binding.
+ * - `P{d}:s`  hash: device status: `v` version (bumped by every write),
+ *             `last` last successful registration (ms), `ip`, `port`, `tr`
+ *             transport, `ua` user agent, `exp` expiry of the newest binding (ms, 0 when none).
+ * - `Pexp`    sorted set: device id scored by its earliest binding expiry
+ *             (reaper index; a hint, re-checked atomically per device when reaped).
+ * - `Pevents` stream of registration events (registered, refreshed, unregistered, expired, …).
+ * - `Pinval`  pub/sub channel of credential invalidations from the API.
+ * - `Pnc:<nonce>` nonce-count high-water mark per digest nonce (registrar replay protection).
+ *
+ * registrationStatus is derived on read: `pending` (never registered),
+ * `registered` (the newest binding expires in the future), `unregistered`.
+ */
+
+/** One contact binding of a device's address-of-record (RFC 3261 §10.3), as stored. */
+export interface Binding {
+  /** Binding identity: `<instance>|<reg-id>` for RFC 5626 bindings, else the canonical contact URI. */
+  id: string;
+  /** Contact URI exactly as the device sent it (echoed in 200 OK). */
+  uri: string;
+  /** Contact header parameters other than `expires`, as sent (e.g. `;+sip.instance="<urn:…>";reg-id=1`), or ''. */
+  params: string;
+  /** Absolute expiry, ms since epoch. */
+  expiresAt: number;
+  callId: string;
+  cseq: number;
+  sourceAddress: string;
+  sourcePort: number;
+  transport: string;
+  /** Local `ip:port` the request arrived on (drachtio's receivedOn). */
+  receivedOn: string;
+  userAgent: string;
+  instance?: string;
+  regId?: number;
+  /** Path header values (RFC 3327), in order. */
+  path?: string[];
+  q?: number;
+  /** When this binding was first created, ms since epoch. */
+  registeredAt: number;
+}
+
+export type RegistrationStatus = 'pending' | 'registered' | 'unregistered';
+
+/** What the API shows of a device's live state. */
+export interface DeviceLiveStatus {
+  registrationStatus: RegistrationStatus;
+  lastRegistration: string | null;
+  ipAddress: string | null;
+  port: number | null;
+  transport: string | null;
+  userAgent: string | null;
+  /** Expiry of the newest binding (ISO), null when none is live. */
+  expiresAt: string | null;
+}
+
+/** The source of the latest successful REGISTER, recorded with a commit. */
+export interface RegistrationSource {
+  ipAddress: string;
+  port: number;
+  transport: string;
+  userAgent: string;
+}
+
+/** A consistent snapshot of a device's bindings, with the version a commit must match. */
+export interface BindingSnapshot {
+  version: number;
+  bindings: Binding[];
+}
+
+export interface CommitChange {
+  /** Bindings to add or replace (by id). */
+  upserts: Binding[];
+  /** Binding ids to remove. */
+  removals: string[];
+  /** Set on a successful REGISTER: updates lastRegistration and the source fields. */
+  source?: RegistrationSource;
+  /** Events to append once the change is committed. */
+  events?: RegistrationEvent[];
+}
+
+export type CommitResult =
+  | { ok: true; version: number; bindings: Binding[] }
+  | { ok: false; reason: 'conflict' };
+
+export type RegistrationEventType = 'registered' | 'refreshed' | 'unregistered' | 'expired' | 'removed' | 'auth_failed' | 'blocked';
+
+export interface RegistrationEvent {
+  type: RegistrationEventType;
+  deviceId?: string;
+  /** Free-form string fields (contact, address, reason, …). */
+  [field: string]: string | undefined;
+}
+
+/** A credential invalidation published by the API and consumed by registrar caches. */
+export interface Invalidation {
+  deviceId: string;
+  sipUsername: string;
+  sipDomain: string;
+}
+
+export interface RegistrationStoreOptions {
+  prefix: string;
+  /** Injected clock (ms); Date.now by default. */
+  now?: () => number;
+  /** Approximate cap on the events stream length. */
+  maxEvents?: number;
+}
+
+/** Keeps a binding hash this long past its newest binding's expiry, so late readers see a consistent state. */
+const BINDINGS_GRACE_MS = 60_000;
+
+// Atomic commit. KEYS: bindings hash, status hash. ARGV: expectedVersion, now,
+// nUpserts, (id, json)*, nRemovals, id*, source fields (ip, port, tr, ua) or ''.
+// Drops bindings that have expired by `now`; returns {version, json...} or {-1} on a version conflict.
+const COMMIT_LUA = `
+local b, s = KEYS[1], KEYS[2]
+local expected = tonumber(ARGV[1])
+local now = tonumber(ARGV[2])
+local current = tonumber(redis.call('HGET', s, 'v') or '0')
+if current ~= expected then return {-1} end
+local i = 3
+local nUp = tonumber(ARGV[i]); i = i + 1
+for _ = 1, nUp do
+  redis.call('HSET', b, ARGV[i], ARGV[i + 1]); i = i + 2
+end
+local nRm = tonumber(ARGV[i]); i = i + 1
+for _ = 1, nRm do
+  redis.call('HDEL', b, ARGV[i]); i = i + 1
+end
+local all = redis.call('HGETALL', b)
+local out = {}
+local maxExp = 0
+for j = 1, #all, 2 do
+  local exp = cjson.decode(all[j + 1]).expiresAt
+  if exp <= now then
+    redis.call('HDEL', b, all[j])
+  else
+    out[#out + 1] = all[j + 1]
+    if exp > maxExp then maxExp = exp end
+  end
+end
+local version = current + 1
+redis.call('HSET', s, 'v', version, 'exp', maxExp)
+if ARGV[i] ~= '' then
+  redis.call('HSET', s, 'last', now, 'ip', ARGV[i], 'port', ARGV[i + 1], 'tr', ARGV[i + 2], 'ua', ARGV[i + 3])
+end
+if maxExp > 0 then
+  redis.call('PEXPIRE', b, maxExp - now + ${BINDINGS_GRACE_MS})
+else
+  redis.call('DEL', b)
+end
+table.insert(out, 1, version)
+return out
+`;
+
+// Atomic reap of expired bindings. KEYS: bindings hash, status hash. ARGV: now.
+// Returns {earliestRemainingExpiry or 0, removedJson...}.
+const REAP_LUA = `
+local b, s = KEYS[1], KEYS[2]
+local now = tonumber(ARGV[1])
+local all = redis.call('HGETALL', b)
+local removed = {}
+local minExp, maxExp = 0, 0
+for j = 1, #all, 2 do
+  local exp = cjson.decode(all[j + 1]).expiresAt
+  if exp <= now then
+    redis.call('HDEL', b, all[j])
+    removed[#removed + 1] = all[j + 1]
+  else
+    if minExp == 0 or exp < minExp then minExp = exp end
+    if exp > maxExp then maxExp = exp end
+  end
+end
+if #removed > 0 then
+  redis.call('HINCRBY', s, 'v', 1)
+  redis.call('HSET', s, 'exp', maxExp)
+end
+table.insert(removed, 1, minExp)
+return removed
+`;
+
+// Remove every binding. KEYS: bindings hash, status hash. Returns the removed JSON values.
+const REMOVE_ALL_LUA = `
+local vals = redis.call('HVALS', KEYS[1])
+redis.call('DEL', KEYS[1])
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  redis.call('HINCRBY', KEYS[2], 'v', 1)
+  redis.call('HSET', KEYS[2], 'exp', 0)
+end
+return vals
+`;
+
+type Scripted = Redis & {
+  regCommit(b: string, s: string, ...args: (string | number)[]): Promise<(string | number)[]>;
+  regReap(b: string, s: string, now: number): Promise<(string | number)[]>;
+  regRemoveAll(b: string, s: string): Promise<string[]>;
+};
+
+function defineScripts(redis: Redis): Scripted {
+  const r = redis as Scripted;
+  if (typeof r.regCommit !== 'function') {
+    redis.defineCommand('regCommit', { numberOfKeys: 2, lua: COMMIT_LUA });
+    redis.defineCommand('regReap', { numberOfKeys: 2, lua: REAP_LUA });
+    redis.defineCommand('regRemoveAll', { numberOfKeys: 2, lua: REMOVE_ALL_LUA });
+  }
+  return r;
+}
+
+/** Key names under one prefix. Exported for the modules that share this layout's prefix (tests, tooling). */
+export function registrationKeys(prefix: string) {
+  return {
+    bindings: (deviceId: string) => `${prefix}{${deviceId}}:b`,
+    status: (deviceId: string) => `${prefix}{${deviceId}}:s`,
+    expiryIndex: `${prefix}exp`,
+    events: `${prefix}events`,
+    invalidations: `${prefix}inval`,
+    nonceCount: (nonce: string) => `${prefix}nc:${nonce}`,
+  };
+}
+
+function parseBinding(json: string): Binding | null {
+  try {
+    const b = JSON.parse(json) as Binding;
+    return typeof b.id === 'string' && typeof b.expiresAt === 'number' ? b : null;
+  } catch {
+    return null;
+  }
+}
+
+function parseBindings(values: (string | number)[]): Binding[] {
+  const out: Binding[] = [];
+  for (const v of values) {
+    const b = typeof v === 'string' ? parseBinding(v) : null;
+    if (b) out.push(b);
+  }
+  return out;
+}
+
+const STATUS_FIELDS = ['last', 'ip', 'port', 'tr', 'ua', 'exp'] as const;
+
+/** Derives what the API shows from the status hash fields (in STATUS_FIELDS order). */
+export function deriveLiveStatus(fields: (string | null)[], now: number): DeviceLiveStatus {
+  const [last, ip, port, tr, ua, exp] = fields;
+  const lastMs = last ? Number(last) : NaN;
+  const expMs = exp ? Number(exp) : 0;
+  const everRegistered = Number.isFinite(lastMs);
+  const live = everRegistered && expMs > now;
+  return {
+    registrationStatus: !everRegistered ? 'pending' : live ? 'registered' : 'unregistered',
+    lastRegistration: everRegistered ? new Date(lastMs).toISOString() : null,
+    ipAddress: ip ?? null,
+    port: port ? Number(port) : null,
+    transport: tr ?? null,
+    userAgent: ua ?? null,
+    expiresAt: live ? new Date(expMs).toISOString() : null,
+  };
+}
+
+/** Reads and writes live registration state. Stateless apart from the Redis client; safe to share. */
+export class RegistrationStore {
+  readonly keys: ReturnType<typeof registrationKeys>;
+  private readonly redis: Scripted;
+  private readonly now: () => number;
+  private readonly maxEvents: number;
+
+  constructor(redis: Redis, opts: RegistrationStoreOptions) {
+    this.redis = defineScripts(redis);
+    this.keys = registrationKeys(opts.prefix);
+    this.now = opts.now ?? Date.now;
+    this.maxEvents = opts.maxEvents ?? 100_000;
+  }
+
+  /** The live status of one device (one round trip). */
+  async getStatus(deviceId: string): Promise<DeviceLiveStatus> {
+    const fields = await this.redis.hmget(this.keys.status(deviceId), ...STATUS_FIELDS);
+    return deriveLiveStatus(fields, this.now());
+  }
+
+  /** The live status of many devices in one pipeline. */
+  async getStatuses(deviceIds: string[]): Promise<Map<string, DeviceLiveStatus>> {
+    const result = new Map<string, DeviceLiveStatus>();
+    if (deviceIds.length === 0) return result;
+    const pipeline = this.redis.pipeline();
+    for (const id of deviceIds) pipeline.hmget(this.keys.status(id), ...STATUS_FIELDS);
+    const replies = (await pipeline.exec()) ?? [];
+    const now = this.now();
+    deviceIds.forEach((id, i) => {
+      const [err, fields] = replies[i] ?? [new Error('no reply'), null];
+      if (err) throw err;
+      result.set(id, deriveLiveStatus(fields as (string | null)[], now));
+    });
+    return result;
+  }
+
+  /** A consistent snapshot of the device's live bindings and the version a commit must match. */
+  async load(deviceId: string): Promise<BindingSnapshot> {
+    const replies = (await this.redis
+      .multi()
+      .hget(this.keys.status(deviceId), 'v')
+      .hvals(this.keys.bindings(deviceId))
+      .exec()) ?? [];
+    const [vErr, v] = replies[0] ?? [new Error('no reply'), null];
+    const [bErr, values] = replies[1] ?? [new Error('no reply'), null];
+    if (vErr) throw vErr;
+    if (bErr) throw bErr;
+    const now = this.now();
+    const bindings = parseBindings((values as string[]) ?? []).filter((b) => b.expiresAt > now);
+    return { version: v ? Number(v) : 0, bindings };
+  }
+
+  /** Live bindings of a device (expired ones left out), oldest first. */
+  async listBindings(deviceId: string): Promise<Binding[]> {
+    const { bindings } = await this.load(deviceId);
+    return bindings.sort((a, b) => a.registeredAt - b.registeredAt);
+  }
+
+  /**
+   * Applies a request's changes atomically if nobody wrote since `expectedVersion`
+   * (optimistic concurrency: the caller re-loads and retries on conflict).
+   * Keeps the reaper index current. Returns the device's bindings after the change.
+   */
+  async commit(deviceId: string, expectedVersion: number, change: CommitChange): Promise<CommitResult> {
+    const now = this.now();
+    const args: (string | number)[] = [expectedVersion, now, change.upserts.length];
+    for (const b of change.upserts) args.push(b.id, JSON.stringify(b));
+    args.push(change.removals.length, ...change.removals);
+    if (change.source) {
+      const s = change.source;
+      args.push(s.ipAddress, s.port, s.transport, s.userAgent);
+    } else {
+      args.push('');
+    }
+    const reply = await this.redis.regCommit(this.keys.bindings(deviceId), this.keys.status(deviceId), ...args);
+    if (reply[0] === -1) return { ok: false, reason: 'conflict' };
+    const bindings = parseBindings(reply.slice(1));
+    const pipeline = this.redis.pipeline();
+    let min = 0;
+    for (const b of bindings) if (min === 0 || b.expiresAt < min) min = b.expiresAt;
+    if (min > 0) pipeline.zadd(this.keys.expiryIndex, min, deviceId);
+    else pipeline.zrem(this.keys.expiryIndex, deviceId);
+    for (const e of change.events ?? []) this.addEvent(pipeline, e);
+    await pipeline.exec();
+    return { ok: true, version: Number(reply[0]), bindings };
+  }
+
+  /** Removes every binding of a device (admin kick, deactivation, password reset). Returns how many were live. */
+  async removeBindings(deviceId: string, reason: string): Promise<number> {
+    const removed = parseBindings(await this.redis.regRemoveAll(this.keys.bindings(deviceId), this.keys.status(deviceId)));
+    const now = this.now();
+    const live = removed.filter((b) => b.expiresAt > now);
+    const pipeline = this.redis.pipeline().zrem(this.keys.expiryIndex, deviceId);
+    for (const b of live) this.addEvent(pipeline, { type: 'removed', deviceId, contact: b.uri, reason });
+    await pipeline.exec();
+    return live.length;
+  }
+
+  /** Forgets everything about a deleted device. */
+  async forgetDevice(deviceId: string): Promise<void> {
+    const pipeline = this.redis
+      .pipeline()
+      .del(this.keys.bindings(deviceId), this.keys.status(deviceId))
+      .zrem(this.keys.expiryIndex, deviceId);
+    this.addEvent(pipeline, { type: 'removed', deviceId, reason: 'device deleted' });
+    await pipeline.exec();
+  }
+
+  /**
+   * Removes bindings that expired by now from up to `limit` due devices and
+   * appends an `expired` event for each. Safe to run from several processes.
+   * Returns the number of bindings reaped.
+   */
+  async reapExpired(limit = 500): Promise<number> {
+    const now = this.now();
+    const due = await this.redis.zrangebyscore(this.keys.expiryIndex, '-inf', now, 'LIMIT', 0, limit);
+    let reaped = 0;
+    for (const deviceId of due) {
+      const reply = await this.redis.regReap(this.keys.bindings(deviceId), this.keys.status(deviceId), now);
+      const nextExpiry = Number(reply[0]);
+      const removed = parseBindings(reply.slice(1));
+      reaped += removed.length;
+      const pipeline = this.redis.pipeline();
+      if (nextExpiry > 0) pipeline.zadd(this.keys.expiryIndex, nextExpiry, deviceId);
+      else pipeline.zrem(this.keys.expiryIndex, deviceId);
+      for (const b of removed) this.addEvent(pipeline, { type: 'expired', deviceId, contact: b.uri });
+      await pipeline.exec();
+    }
+    return reaped;
+  }
+
+  /** Appends one event to the registration event stream. */
+  async appendEvent(event: RegistrationEvent): Promise<void> {
+    const pipeline = this.redis.pipeline();
+    this.addEvent(pipeline, event);
+    await pipeline.exec();
+  }
+
+  /** Tells every registrar process to drop cached credentials of a device. */
+  async publishInvalidation(inv: Invalidation): Promise<void> {
+    await this.redis.publish(this.keys.invalidations, JSON.stringify(inv));
+  }
+
+  /**
+   * Subscribes `subscriber` (a dedicated connection: Redis forbids other
+   * commands on it) to invalidations. Malformed messages are ignored.
+   */
+  async subscribeInvalidations(subscriber: Redis, onInvalidation: (inv: Invalidation) => void): Promise<void> {
+    const channel = this.keys.invalidations;
+    subscriber.on('message', (ch: string, message: string) => {
+      if (ch !== channel) return;
+      try {
+        const inv = JSON.parse(message) as Partial<Invalidation>;
+        if (typeof inv.deviceId === 'string' && typeof inv.sipUsername === 'string' && typeof inv.sipDomain === 'string') {
+          onInvalidation({ deviceId: inv.deviceId, sipUsername: inv.sipUsername, sipDomain: inv.sipDomain });
+        }
+      } catch {
+        // Not ours or corrupted: ignoring it keeps the cache TTL as the fallback.
+      }
+    });
+    await subscriber.subscribe(channel);
+  }
+
+  /**
+   * Records `nc` for `nonce` if it is higher than any seen before (RFC 7616 §3.4:
+   * nonce-count must increase). Returns false for a replay. The mark lives `ttlMs`.
+   */
+  async acceptNonceCount(nonce: string, nc: number, ttlMs: number): Promise<boolean> {
+    const reply = await this.redis.eval(NONCE_COUNT_LUA, 1, this.keys.nonceCount(nonce), nc, ttlMs);
+    return reply === 1;
+  }
+
+  private addEvent(pipeline: ReturnType<Redis['pipeline']>, event: RegistrationEvent): void {
+    const fields: string[] = [];
+    for (const [k, v] of Object.entries(event)) if (v !== undefined) fields.push(k, v);
+    fields.push('at', String(this.now()));
+    pipeline.xadd(this.keys.events, 'MAXLEN', '~', this.maxEvents, '*', ...fields);
+  }
+}
+
+const NONCE_COUNT_LUA = `
+local seen = tonumber(redis.call('GET', KEYS[1]) or '0')
+local nc = tonumber(ARGV[1])
+if nc <= seen then return 0 end
+redis.call('SET', KEYS[1], nc, 'PX', ARGV[2])
+return 1
+`;

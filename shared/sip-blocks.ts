@@ -1,0 +1,162 @@
+import type { Redis } from './redis';
+
+/**
+ * Brute-force protection state for SIP digest authentication, in Redis so that
+ * every registrar process sees the same counts and blocks.
+ *
+ * Layout (P = key prefix):
+ * - `Pfail:src:<address>`  failures from one source address in the current window (INCR, PEXPIRE on first)
+ * - `Pfail:user:<user@domain>` failures against one username in the current window
+ * - `Pblock:<address>`     a block: JSON {@link SipBlock}, PEXPIRE = block duration
+ * - `Pblocks`              sorted set of blocked addresses scored by block end (for listing)
+ *
+ * Policy: a source is blocked when its own failures reach `sourceThreshold`
+ * within `windowMs`, or when it fails against a username whose failures (from
+ * any source) have reached `userThreshold`. The username itself is never
+ * locked, so the real device registering from its own address is not affected.
+ */
+
+export interface SipBlock {
+  address: string;
+  /** Block end, ISO time. */
+  until: string;
+  /** Block start, ISO time. */
+  since: string;
+  reason: string;
+  /** Failures counted when the block was set. */
+  failures: number;
+}
+
+export interface SipBlockPolicy {
+  windowMs: number;
+  sourceThreshold: number;
+  userThreshold: number;
+  blockMs: number;
+}
+
+export const DEFAULT_BLOCK_POLICY: SipBlockPolicy = {
+  windowMs: 60_000,
+  sourceThreshold: 10,
+  userThreshold: 20,
+  blockMs: 15 * 60_000,
+};
+
+export interface FailureOutcome {
+  /** True when this failure put the source over a threshold and it is now blocked. */
+  blocked: boolean;
+  sourceFailures: number;
+  userFailures: number;
+}
+
+// KEYS: source counter, user counter, block key, blocks index.
+// ARGV: windowMs, sourceThreshold, userThreshold, blockMs, now, address.
+// Returns {blocked (0/1), sourceFailures, userFailures}.
+const RECORD_FAILURE_LUA = `
+local src = redis.call('INCR', KEYS[1])
+if src == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+local usr = redis.call('INCR', KEYS[2])
+if usr == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[1]) end
+local reason = nil
+if src >= tonumber(ARGV[2]) then reason = 'too many failed authentications from this address'
+elseif usr >= tonumber(ARGV[3]) then reason = 'failed authentications against a username under attack' end
+if reason == nil or redis.call('EXISTS', KEYS[3]) == 1 then return {0, src, usr} end
+local now = tonumber(ARGV[5])
+local untilMs = now + tonumber(ARGV[4])
+redis.call('SET', KEYS[3], cjson.encode({address = ARGV[6], since = now, ['until'] = untilMs, reason = reason, failures = src}), 'PX', ARGV[4])
+redis.call('ZADD', KEYS[4], untilMs, ARGV[6])
+return {1, src, usr}
+`;
+
+interface StoredBlock {
+  address: string;
+  since: number;
+  until: number;
+  reason: string;
+  failures: number;
+}
+
+/** Counts failed SIP authentications and holds blocks. Note: the four keys of a failure are not in one Redis Cluster slot; run this part on a single Redis or a hash-tagged prefix. */
+export class SipBlocks {
+  private readonly prefix: string;
+  private readonly policy: SipBlockPolicy;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly redis: Redis,
+    opts: { prefix: string; policy?: Partial<SipBlockPolicy>; now?: () => number },
+  ) {
+    this.prefix = opts.prefix;
+    this.policy = { ...DEFAULT_BLOCK_POLICY, ...opts.policy };
+    this.now = opts.now ?? Date.now;
+  }
+
+  private blockKey(address: string): string {
+    return `${this.prefix}block:${address}`;
+  }
+
+  private get indexKey(): string {
+    return `${this.prefix}blocks`;
+  }
+
+  /** Is this source address blocked right now? (one round trip; the hot path of every REGISTER) */
+  async isBlocked(address: string): Promise<boolean> {
+    return (await this.redis.exists(this.blockKey(address))) === 1;
+  }
+
+  /** Counts one failed authentication from `address` against `user` (user@domain); blocks past a threshold. */
+  async recordFailure(address: string, user: string): Promise<FailureOutcome> {
+    const p = this.policy;
+    const reply = (await this.redis.eval(
+      RECORD_FAILURE_LUA,
+      4,
+      `${this.prefix}fail:src:${address}`,
+      `${this.prefix}fail:user:${user}`,
+      this.blockKey(address),
+      this.indexKey,
+      p.windowMs,
+      p.sourceThreshold,
+      p.userThreshold,
+      p.blockMs,
+      this.now(),
+      address,
+    )) as number[];
+    return { blocked: reply[0] === 1, sourceFailures: Number(reply[1]), userFailures: Number(reply[2]) };
+  }
+
+  /** Blocks in force, soonest ending first. */
+  async list(): Promise<SipBlock[]> {
+    const now = this.now();
+    await this.redis.zremrangebyscore(this.indexKey, '-inf', now);
+    const addresses = await this.redis.zrangebyscore(this.indexKey, now, '+inf', 'LIMIT', 0, 10_000);
+    if (addresses.length === 0) return [];
+    const values = await this.redis.mget(...addresses.map((a) => this.blockKey(a)));
+    const blocks: SipBlock[] = [];
+    for (const v of values) {
+      if (!v) continue;
+      try {
+        const b = JSON.parse(v) as StoredBlock;
+        blocks.push({
+          address: b.address,
+          since: new Date(b.since).toISOString(),
+          until: new Date(b.until).toISOString(),
+          reason: b.reason,
+          failures: b.failures,
+        });
+      } catch {
+        // A corrupted entry is skipped; it expires with its TTL.
+      }
+    }
+    return blocks;
+  }
+
+  /** Lifts the block on `address` and forgets its failure count. Returns false when it was not blocked. */
+  async unblock(address: string): Promise<boolean> {
+    const replies = (await this.redis
+      .multi()
+      .del(this.blockKey(address))
+      .zrem(this.indexKey, address)
+      .del(`${this.prefix}fail:src:${address}`)
+      .exec()) ?? [];
+    return replies[0]?.[1] === 1;
+  }
+}

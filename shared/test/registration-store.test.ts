@@ -1,0 +1,88 @@
+import { Binding, RegistrationStore } from '../registration-store';
+import { clearPrefix, testKeyPrefix, testRedis } from '../testing/redis';
+
+function binding(id: string, expiresAt: number, extra: Partial<Binding> = {}): Binding {
+  return {
+    id, uri: `sip:${id}@192.0.2.1:5060`, params: '', expiresAt, callId: 'call-1', cseq: 1,
+    sourceAddress: '192.0.2.1', sourcePort: 5060, transport: 'udp', receivedOn: '127.0.0.1:5060',
+    userAgent: 'Test/1.0', registeredAt: 1_000, ...extra,
+  };
+}
+
+describe('registration store (real Redis)', () => {
+  const redis = testRedis();
+  const prefix = testKeyPrefix();
+  let now = 1_700_000_000_000;
+  const store = new RegistrationStore(redis, { prefix, now: () => now });
+  const source = { ipAddress: '192.0.2.1', port: 5060, transport: 'udp', userAgent: 'Test/1.0' };
+
+  afterAll(async () => {
+    await clearPrefix(redis, prefix);
+    redis.disconnect();
+  });
+
+  it('reports a device that never registered as pending', async () => {
+    const status = await store.getStatus('dev_sip_never');
+    expect(status).toMatchObject({ registrationStatus: 'pending', lastRegistration: null, ipAddress: null });
+  });
+
+  it('commits bindings atomically and derives registered, then unregistered once they expire', async () => {
+    const snap = await store.load('dev_sip_a');
+    expect(snap).toEqual({ version: 0, bindings: [] });
+    const result = await store.commit('dev_sip_a', 0, { upserts: [binding('c1', now + 60_000)], removals: [], source });
+    expect(result.ok).toBe(true);
+    const status = await store.getStatus('dev_sip_a');
+    expect(status.registrationStatus).toBe('registered');
+    expect(status.ipAddress).toBe('192.0.2.1');
+    expect(status.lastRegistration).toBe(new Date(now).toISOString());
+    now += 61_000;
+    expect((await store.getStatus('dev_sip_a')).registrationStatus).toBe('unregistered');
+    expect(await store.listBindings('dev_sip_a')).toEqual([]);
+  });
+
+  it('rejects a commit made against a stale version and changes nothing', async () => {
+    const first = await store.commit('dev_sip_b', 0, { upserts: [binding('c1', now + 60_000)], removals: [], source });
+    expect(first.ok).toBe(true);
+    const stale = await store.commit('dev_sip_b', 0, { upserts: [binding('c2', now + 60_000)], removals: [], source });
+    expect(stale).toEqual({ ok: false, reason: 'conflict' });
+    expect((await store.listBindings('dev_sip_b')).map((b) => b.id)).toEqual(['c1']);
+  });
+
+  it('lists many statuses in one call', async () => {
+    const map = await store.getStatuses(['dev_sip_b', 'dev_sip_never']);
+    expect(map.get('dev_sip_b')?.registrationStatus).toBe('registered');
+    expect(map.get('dev_sip_never')?.registrationStatus).toBe('pending');
+  });
+
+  it('reaps expired bindings and records expired events', async () => {
+    await store.commit('dev_sip_c', 0, { upserts: [binding('c1', now + 1_000), binding('c2', now + 100_000)], removals: [], source });
+    now += 2_000;
+    expect(await store.reapExpired()).toBeGreaterThanOrEqual(1);
+    expect((await store.listBindings('dev_sip_c')).map((b) => b.id)).toEqual(['c2']);
+    const events = await redis.xrange(store.keys.events, '-', '+');
+    const expired = events.filter(([, f]) => f.includes('expired') && f.includes('dev_sip_c'));
+    expect(expired).toHaveLength(1);
+  });
+
+  it('removes all bindings on an admin kick and forgets a deleted device', async () => {
+    expect(await store.removeBindings('dev_sip_c', 'admin')).toBe(1);
+    expect((await store.getStatus('dev_sip_c')).registrationStatus).toBe('unregistered');
+    await store.forgetDevice('dev_sip_c');
+    expect((await store.getStatus('dev_sip_c')).registrationStatus).toBe('pending');
+  });
+
+  it('accepts increasing nonce counts only', async () => {
+    expect(await store.acceptNonceCount('n1', 1, 60_000)).toBe(true);
+    expect(await store.acceptNonceCount('n1', 1, 60_000)).toBe(false);
+    expect(await store.acceptNonceCount('n1', 2, 60_000)).toBe(true);
+  });
+
+  it('delivers invalidations to subscribers', async () => {
+    const sub = testRedis();
+    const got = new Promise((resolve) => store.subscribeInvalidations(sub, resolve));
+    await new Promise((r) => setTimeout(r, 50));
+    await store.publishInvalidation({ deviceId: 'dev_sip_x', sipUsername: 'alice', sipDomain: 'example.com' });
+    await expect(got).resolves.toEqual({ deviceId: 'dev_sip_x', sipUsername: 'alice', sipDomain: 'example.com' });
+    sub.disconnect();
+  });
+});

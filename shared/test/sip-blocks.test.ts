@@ -1,0 +1,35 @@
+import { SipBlocks } from '../sip-blocks';
+import { clearPrefix, testKeyPrefix, testRedis } from '../testing/redis';
+
+describe('SIP brute-force blocks (real Redis)', () => {
+  const redis = testRedis();
+  const prefix = testKeyPrefix();
+  const now = 1_700_000_000_000;
+  const blocks = new SipBlocks(redis, { prefix, now: () => now, policy: { sourceThreshold: 3, userThreshold: 5, windowMs: 60_000, blockMs: 60_000 } });
+
+  afterAll(async () => {
+    await clearPrefix(redis, prefix);
+    redis.disconnect();
+  });
+
+  it('blocks a source after the threshold of failures, and only that source', async () => {
+    expect((await blocks.recordFailure('198.51.100.7', 'alice@example.com')).blocked).toBe(false);
+    expect((await blocks.recordFailure('198.51.100.7', 'bob@example.com')).blocked).toBe(false);
+    expect((await blocks.recordFailure('198.51.100.7', 'carol@example.com')).blocked).toBe(true);
+    expect(await blocks.isBlocked('198.51.100.7')).toBe(true);
+    expect(await blocks.isBlocked('198.51.100.8')).toBe(false);
+    const list = await blocks.list();
+    expect(list).toEqual([expect.objectContaining({ address: '198.51.100.7', failures: 3 })]);
+  });
+
+  it('blocks sources failing against a username under a distributed attack', async () => {
+    for (let i = 1; i <= 4; i++) expect((await blocks.recordFailure(`203.0.113.${i}`, 'dave@example.com')).blocked).toBe(false);
+    expect((await blocks.recordFailure('203.0.113.5', 'dave@example.com')).blocked).toBe(true);
+  });
+
+  it('unblocks on request', async () => {
+    expect(await blocks.unblock('198.51.100.7')).toBe(true);
+    expect(await blocks.isBlocked('198.51.100.7')).toBe(false);
+    expect(await blocks.unblock('198.51.100.7')).toBe(false);
+  });
+});
