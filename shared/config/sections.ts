@@ -1,3 +1,4 @@
+import type { EnvSection, EnvVar } from './env';
 import { commonSection } from './common';
 import { apiSection } from './api';
 import { drachtioSection } from './drachtio';
@@ -5,4 +6,10 @@ import { edgeSection } from './edge';
 import { registrarSection } from './registrar';
 
 /** Every configuration section, in the order docs/configuration.md lists them. */
-export const ALL_SECTIONS = [commonSection, apiSection, registrarSection, drachtioSection, edgeSection];
+export const ALL_SECTIONS: readonly EnvSection<Record<string, EnvVar<unknown>>>[] = [
+  commonSection,
+  apiSection,
+  registrarSection,
+  drachtioSection,
+  edgeSection,
+];
