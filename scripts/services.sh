@@ -22,10 +22,20 @@ ensure_postgres() {
   host=$(_url_host "$url"); port=$(_url_port "$url" 5432)
   _port_open "$host" "$port" && return 0
   if ! _is_local "$host"; then echo "services: PostgreSQL at $host:$port does not answer" >&2; return 1; fi
-  command -v pg_ctlcluster >/dev/null || _apt_install postgresql || return 1
-  local version
+  local fresh=0 version
+  if ! command -v pg_ctlcluster >/dev/null || [ -z "$(ls /etc/postgresql 2>/dev/null)" ]; then
+    _apt_install postgresql || return 1
+    fresh=1
+  fi
   version=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -1)
   if [ -z "$version" ]; then echo "services: no PostgreSQL cluster found" >&2; return 1; fi
+  if [ "$fresh" = 1 ]; then
+    # A cluster we just installed for local development: let loopback clients in as in the default URL.
+    local hba="/etc/postgresql/$version/main/pg_hba.conf"
+    printf 'host all all 127.0.0.1/32 trust\nhost all all ::1/128 trust\n' | cat - "$hba" > "$hba.new" && mv "$hba.new" "$hba"
+    chown postgres:postgres "$hba"
+    pg_ctlcluster --skip-systemctl-redirect "$version" main reload 2>/dev/null || true
+  fi
   echo "services: starting PostgreSQL $version" >&2
   pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
   _wait_port "$host" "$port" || { echo "services: PostgreSQL did not come up on $host:$port" >&2; return 1; }

@@ -1,0 +1,23 @@
+# One image for the migrate job, the API, the registrar and (optionally) the edge.
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json ./
+COPY api ./api
+COPY registrar ./registrar
+COPY edge ./edge
+COPY shared ./shared
+COPY scripts ./scripts
+COPY bench ./bench
+RUN npx tsc -p tsconfig.json && npm prune --omit=dev
+
+FROM node:20-bookworm-slim
+WORKDIR /app
+ENV NODE_ENV=production
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY migrations ./migrations
+COPY package.json ./
+USER node
+CMD ["node", "dist/api/main.js"]

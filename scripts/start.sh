@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# `npm start`: the whole stack on one machine. Installs dependencies if missing,
+# makes sure PostgreSQL and Redis answer (starting local ones if needed), applies
+# migrations, then runs the edge, the API (which bootstraps a first account and
+# key) and the registrar, and prints where each part listens.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/services.sh
+ensure_node_modules
+export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/sipreg}"
+export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}"
+ensure_postgres "$DATABASE_URL"
+ensure_redis "$REDIS_URL"
+echo "build: compiling TypeScript" >&2
+npx tsc -p tsconfig.json --incremental --tsBuildInfoFile dist/.tsbuildinfo
+node dist/scripts/migrate.js
+exec node --enable-source-maps dist/scripts/stack.js
