@@ -1,0 +1,181 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import argon2 from 'argon2';
+import type { Pool } from 'pg';
+import { randomBase62 } from '../shared/credentials';
+import { newApiKeyId } from './ids';
+
+/**
+ * API keys. Presented form `sk_<keyId>_<secret>`: the key id lets one indexed
+ * lookup find the row, the row holds only an argon2id hash of the whole key.
+ * The key is returned once, at creation.
+ */
+
+/** Length of the random secret part: 32 base62 characters (about 190 bits). */
+const SECRET_LENGTH = 32;
+const PRESENTED = /^sk_(key_[A-Za-z0-9]{1,64})_([A-Za-z0-9]{16,128})$/;
+
+/** Who is calling: a platform-wide operator or one account. */
+export type Principal =
+  | { readonly kind: 'operator'; readonly keyId: string }
+  | { readonly kind: 'account'; readonly keyId: string; readonly accountId: string };
+
+/** An API key as listed (never with its secret or hash). */
+export interface ApiKeyRecord {
+  readonly id: string;
+  readonly accountId: string | null;
+  readonly name: string;
+  readonly createdAt: Date;
+  readonly revokedAt: Date | null;
+  readonly lastUsedAt: Date | null;
+}
+
+interface ApiKeyRow {
+  id: string;
+  account_id: string | null;
+  name: string;
+  created_at: Date;
+  revoked_at: Date | null;
+  last_used_at: Date | null;
+}
+
+const toRecord = (r: ApiKeyRow): ApiKeyRecord => ({
+  id: r.id,
+  accountId: r.account_id,
+  name: r.name,
+  createdAt: r.created_at,
+  revokedAt: r.revoked_at,
+  lastUsedAt: r.last_used_at,
+});
+
+const KEY_COLUMNS = 'id, account_id, name, created_at, revoked_at, last_used_at';
+
+/** Something that runs SQL: a Pool or a client inside a transaction. */
+export interface Queryable {
+  query: Pool['query'];
+}
+
+/**
+ * Creates a key for `accountId` (null: an operator key). Returns the record and
+ * the presented key, which is not stored anywhere and cannot be shown again.
+ */
+export async function createApiKey(db: Queryable, accountId: string | null, name: string): Promise<{ record: ApiKeyRecord; key: string }> {
+  const id = newApiKeyId();
+  const key = `sk_${id}_${randomBase62(SECRET_LENGTH)}`;
+  const hash = await argon2.hash(key, { type: argon2.argon2id });
+  const { rows } = await db.query<ApiKeyRow>(
+    `INSERT INTO api_keys (id, account_id, name, secret_hash) VALUES ($1, $2, $3, $4) RETURNING ${KEY_COLUMNS}`,
+    [id, accountId, name, hash],
+  );
+  return { record: toRecord(rows[0]!), key };
+}
+
+/** Keys of one account (null: operator keys), newest first, revoked ones included. */
+export async function listApiKeys(db: Queryable, accountId: string | null): Promise<ApiKeyRecord[]> {
+  const { rows } = await db.query<ApiKeyRow>(
+    `SELECT ${KEY_COLUMNS} FROM api_keys WHERE account_id IS NOT DISTINCT FROM $1 ORDER BY created_at DESC, id DESC`,
+    [accountId],
+  );
+  return rows.map(toRecord);
+}
+
+/**
+ * Revokes a key of `accountId` (null: an operator key). Returns the record, or
+ * null when no such key belongs to that owner. Revoking twice keeps the first time.
+ */
+export async function revokeApiKey(db: Queryable, accountId: string | null, keyId: string): Promise<ApiKeyRecord | null> {
+  const { rows } = await db.query<ApiKeyRow>(
+    `UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())
+      WHERE id = $1 AND account_id IS NOT DISTINCT FROM $2 RETURNING ${KEY_COLUMNS}`,
+    [keyId, accountId],
+  );
+  return rows[0] ? toRecord(rows[0]) : null;
+}
+
+const sha256 = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
+
+interface CacheEntry {
+  readonly principal: Principal;
+  readonly expiresAt: number;
+}
+
+/** Options of ApiKeyVerifier. */
+export interface ApiKeyVerifierOptions {
+  /** How long a successful verification is trusted without asking PostgreSQL again (API_KEY_CACHE_TTL_MS). */
+  readonly cacheTtlMs: number;
+  /** Most cached verifications (API_KEY_CACHE_MAX); the oldest entry goes first. */
+  readonly cacheMax: number;
+  /** ADMIN_API_KEY: an operator key that lives only in the environment. */
+  readonly adminKey?: string;
+  readonly now?: () => number;
+}
+
+/**
+ * Turns a presented key into a Principal. argon2id costs tens of milliseconds by
+ * design, so a success is cached in process under the SHA-256 of the presented
+ * key (never the key itself) for `cacheTtlMs`: a revocation reaches other
+ * processes within that time. Concurrent checks of one key share one argon2 run.
+ */
+export class ApiKeyVerifier {
+  private readonly cache = new Map<string, CacheEntry>();
+  private readonly inflight = new Map<string, Promise<Principal | null>>();
+  private readonly adminDigest: Buffer | undefined;
+  private readonly now: () => number;
+
+  constructor(private readonly db: Queryable, private readonly opts: ApiKeyVerifierOptions) {
+    this.adminDigest = opts.adminKey ? sha256(opts.adminKey) : undefined;
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** The principal of `presented`, or null when it is not a valid, unrevoked key. */
+  async verify(presented: string): Promise<Principal | null> {
+    const digest = sha256(presented);
+    if (this.adminDigest && timingSafeEqual(digest, this.adminDigest)) return { kind: 'operator', keyId: 'admin-env' };
+    const cacheKey = digest.toString('base64');
+    const hit = this.cache.get(cacheKey);
+    if (hit) {
+      if (hit.expiresAt > this.now()) return hit.principal;
+      this.cache.delete(cacheKey);
+    }
+    const running = this.inflight.get(cacheKey);
+    if (running) return running;
+    const p = this.verifySlow(presented, cacheKey).finally(() => this.inflight.delete(cacheKey));
+    this.inflight.set(cacheKey, p);
+    return p;
+  }
+
+  /** Drops cached verifications of `keyId` (this process revoked it: no need to wait for the TTL). */
+  forgetKey(keyId: string): void {
+    for (const [k, v] of this.cache) if (v.principal.keyId === keyId) this.cache.delete(k);
+  }
+
+  private async verifySlow(presented: string, cacheKey: string): Promise<Principal | null> {
+    const m = PRESENTED.exec(presented);
+    if (!m) return null;
+    const { rows } = await this.db.query<{ account_id: string | null; secret_hash: string }>({
+      name: 'api-key-by-id',
+      text: 'SELECT account_id, secret_hash FROM api_keys WHERE id = $1 AND revoked_at IS NULL',
+      values: [m[1]],
+    });
+    const row = rows[0];
+    if (!row) return null;
+    let ok = false;
+    try {
+      ok = await argon2.verify(row.secret_hash, presented);
+    } catch {
+      ok = false;
+    }
+    if (!ok) return null;
+    const keyId = m[1]!;
+    const principal: Principal = row.account_id === null ? { kind: 'operator', keyId } : { kind: 'account', keyId, accountId: row.account_id };
+    if (this.opts.cacheTtlMs > 0) {
+      if (this.cache.size >= this.opts.cacheMax) {
+        const oldest = this.cache.keys().next();
+        if (!oldest.done) this.cache.delete(oldest.value);
+      }
+      this.cache.set(cacheKey, { principal, expiresAt: this.now() + this.opts.cacheTtlMs });
+    }
+    // Best effort: a failed bookkeeping write must not fail the request.
+    this.db.query('UPDATE api_keys SET last_used_at = now() WHERE id = $1', [keyId]).catch(() => undefined);
+    return principal;
+  }
+}

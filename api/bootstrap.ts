@@ -1,0 +1,68 @@
+import type { Pool } from 'pg';
+import { createApiKey } from './api-keys';
+import { AccountRecord } from './accounts-repo';
+import { newAccountId } from './ids';
+
+/** Arbitrary constant: the advisory lock that makes concurrent bootstraps create one account. */
+const BOOTSTRAP_LOCK = 4_215_061;
+
+/** What a first start created: shown once to the operator, never logged. */
+export interface BootstrapResult {
+  readonly account: AccountRecord;
+  /** Operator (platform-wide) key. */
+  readonly adminKeyId: string;
+  readonly adminKey: string;
+}
+
+/**
+ * On a database with no account, creates a bootstrap account and an operator
+ * key. Returns null when accounts already exist (nothing is created). Safe to
+ * run from several processes at once.
+ */
+export async function bootstrap(pool: Pool, opts: { sipDomain: string; accountName?: string }): Promise<BootstrapResult | null> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock($1)', [BOOTSTRAP_LOCK]);
+    const { rowCount } = await client.query('SELECT 1 FROM accounts LIMIT 1');
+    if (rowCount) {
+      await client.query('ROLLBACK');
+      return null;
+    }
+    const { rows } = await client.query<{ id: string; name: string; sip_domain: string; created_at: Date; updated_at: Date }>(
+      'INSERT INTO accounts (id, name, sip_domain) VALUES ($1, $2, $3) RETURNING id, name, sip_domain, created_at, updated_at',
+      [newAccountId(), opts.accountName ?? 'Bootstrap account', opts.sipDomain],
+    );
+    const r = rows[0]!;
+    const { record, key } = await createApiKey(client, null, 'bootstrap admin');
+    await client.query('COMMIT');
+    return {
+      account: { id: r.id, name: r.name, sipDomain: r.sip_domain, createdAt: r.created_at, updatedAt: r.updated_at },
+      adminKeyId: record.id,
+      adminKey: key,
+    };
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+/** The text printed once on stdout after a bootstrap: the key and how to use it. */
+export function bootstrapMessage(result: BootstrapResult, baseUrl: string): string {
+  return [
+    '',
+    '================ first start: bootstrap account and operator key ================',
+    `  account id : ${result.account.id} (SIP domain ${result.account.sipDomain})`,
+    `  admin key  : ${result.adminKey}`,
+    '  This key is shown once; it is stored only as an argon2id hash.',
+    '  Try it:',
+    `    curl -X POST ${baseUrl}/v2/accounts/${result.account.id}/devices/sip \\`,
+    '      -H "Content-Type: application/json" -H "X-Auth-Token: <admin key>" \\',
+    '      -d \'{"name":"Desk Phone","sipUsername":"1001"}\'',
+    '  More keys and accounts: npm run cli -- help',
+    '==================================================================================',
+    '',
+  ].join('\n');
+}

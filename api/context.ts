@@ -1,0 +1,72 @@
+import type { Request, Response } from 'express';
+import type { Pool } from 'pg';
+import type { CredentialCipher } from '../shared/credentials';
+import type { Logger } from '../shared/logger';
+import type { Redis } from '../shared/redis';
+import type { RegistrationStore } from '../shared/registration-store';
+import type { SipBlocks } from '../shared/sip-blocks';
+import type { ApiKeyVerifier, Principal } from './api-keys';
+import type { ApiConfig } from './config';
+import { ForbiddenError, UnauthenticatedError } from './errors';
+
+/** The settings createApp reads. */
+export type AppConfig = Pick<
+  ApiConfig,
+  | 'SIP_DEFAULT_DOMAIN'
+  | 'API_BODY_LIMIT_BYTES'
+  | 'API_KEY_CACHE_TTL_MS'
+  | 'API_KEY_CACHE_MAX'
+  | 'ADMIN_API_KEY'
+  | 'SIP_PUBLIC_HOST'
+  | 'SIP_PUBLIC_PORT'
+  | 'SIP_OUTBOUND_PROXY'
+  | 'SIP_TRANSPORT'
+>;
+
+/** Everything the app is wired from; tests pass real PostgreSQL and Redis objects. */
+export interface AppDeps {
+  readonly pool: Pool;
+  readonly redis: Redis;
+  readonly registrations: RegistrationStore;
+  readonly sipBlocks: SipBlocks;
+  readonly cipher: CredentialCipher;
+  readonly config: AppConfig;
+  readonly log: Logger;
+  /** Shared with the caller when given (e.g. to inspect the cache); otherwise built from config. */
+  readonly verifier?: ApiKeyVerifier;
+  /** Injected clock (ms since epoch). */
+  readonly now?: () => number;
+}
+
+/** The authenticated principal of a request (set by the auth middleware). */
+export function principalOf(res: Response): Principal {
+  const p = res.locals.principal as Principal | undefined;
+  if (!p) throw new UnauthenticatedError();
+  return p;
+}
+
+/** Operators only. */
+export function requireOperator(res: Response): void {
+  if (principalOf(res).kind !== 'operator') throw new ForbiddenError('This operation needs an operator key.');
+}
+
+/**
+ * Collection-level access to `accountId` (list, create, account, keys): another
+ * tenant's key gets 403.
+ */
+export function requireAccountAccess(res: Response, accountId: string): void {
+  const p = principalOf(res);
+  if (p.kind === 'account' && p.accountId !== accountId) throw new ForbiddenError('This key may not access that account.');
+}
+
+/** Item-level visibility: false means "answer 404", so ids of other tenants are not confirmed. */
+export function canSeeAccount(res: Response, accountId: string): boolean {
+  const p = principalOf(res);
+  return p.kind === 'operator' || p.accountId === accountId;
+}
+
+/** A path parameter as a string (Express 5 types allow arrays for wildcards). */
+export function param(req: Request, name: string): string {
+  const v = (req.params as Record<string, string | string[] | undefined>)[name];
+  return Array.isArray(v) ? v.join('/') : (v ?? '');
+}

@@ -1,0 +1,239 @@
+import type { Pool } from 'pg';
+import { CredentialCipher, generateSipPassword, storedCredentials } from '../shared/credentials';
+import { mapUniqueViolation } from './db-errors';
+import { newDeviceId } from './ids';
+
+/**
+ * SQL of the devices table. Every statement that a hot endpoint runs is a
+ * named (prepared) statement and touches one row by primary key, or one index
+ * range for listing. Credential columns are only selected where needed.
+ */
+
+/** The columns every device response is built from (never password or HA1). */
+export interface DeviceRow {
+  id: string;
+  account_id: string;
+  name: string;
+  model: string | null;
+  manufacturer: string | null;
+  mac_address: string | null;
+  sip_username: string;
+  sip_domain: string;
+  display_name: string | null;
+  assigned_user: string | null;
+  status: 'active' | 'inactive';
+  created_at: Date;
+  updated_at: Date;
+}
+
+const COLUMNS = 'id, account_id, name, model, manufacturer, mac_address, sip_username, sip_domain, display_name, assigned_user, status, created_at, updated_at';
+
+/** Fields settable at creation (macAddress already normalised). */
+export interface NewDevice {
+  name: string;
+  model: string | null;
+  manufacturer: string | null;
+  macAddress: string | null;
+  sipUsername: string;
+  displayName: string | null;
+  assignedUser: string | null;
+}
+
+/** Fields a PATCH may change; undefined = leave as is, null = clear. */
+export interface DevicePatch {
+  name?: string;
+  model?: string | null;
+  manufacturer?: string | null;
+  macAddress?: string | null;
+  displayName?: string | null;
+  assignedUser?: string | null;
+  status?: 'active' | 'inactive';
+}
+
+const PATCH_COLUMNS: Record<keyof DevicePatch, string> = {
+  name: 'name',
+  model: 'model',
+  manufacturer: 'manufacturer',
+  macAddress: 'mac_address',
+  displayName: 'display_name',
+  assignedUser: 'assigned_user',
+  status: 'status',
+};
+
+/** Filters of the list endpoint (all exact except `name`, a case-insensitive substring). */
+export interface DeviceFilters {
+  status?: 'active' | 'inactive';
+  assignedUser?: string;
+  macAddress?: string;
+  sipUsername?: string;
+  name?: string;
+}
+
+/** Keyset position: the (created_at, id) of the last row of the previous page; created_at as exact microsecond text. */
+export interface DeviceCursor {
+  createdAt: string;
+  id: string;
+}
+
+export class DevicesRepo {
+  constructor(private readonly pool: Pool, private readonly cipher: CredentialCipher) {}
+
+  /** One device of one account, by primary key. */
+  async get(accountId: string, deviceId: string): Promise<DeviceRow | null> {
+    const { rows } = await this.pool.query<DeviceRow>({
+      name: 'device-get',
+      text: `SELECT ${COLUMNS} FROM devices WHERE id = $1 AND account_id = $2`,
+      values: [deviceId, accountId],
+    });
+    return rows[0] ?? null;
+  }
+
+  /**
+   * Creates a device in `accountId` with a fresh password; null when the
+   * account does not exist. Duplicate sipUsername/macAddress → ConflictError
+   * (the unique constraints decide, so concurrent creates yield exactly one row).
+   */
+  async create(accountId: string, fields: NewDevice): Promise<{ row: DeviceRow; password: string } | null> {
+    const account = await this.pool.query<{ sip_domain: string }>({
+      name: 'account-domain',
+      text: 'SELECT sip_domain FROM accounts WHERE id = $1',
+      values: [accountId],
+    });
+    const sipDomain = account.rows[0]?.sip_domain;
+    if (sipDomain === undefined) return null;
+    const id = newDeviceId();
+    const password = generateSipPassword();
+    const creds = storedCredentials(this.cipher, { id, sipUsername: fields.sipUsername, sipDomain }, password);
+    try {
+      const { rows } = await this.pool.query<DeviceRow>({
+        name: 'device-insert',
+        text: `INSERT INTO devices (id, account_id, name, model, manufacturer, mac_address, sip_username, sip_domain,
+                 display_name, assigned_user, password_enc, ha1_md5, ha1_sha256)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING ${COLUMNS}`,
+        values: [id, accountId, fields.name, fields.model, fields.manufacturer, fields.macAddress, fields.sipUsername, sipDomain,
+          fields.displayName, fields.assignedUser, creds.passwordEnc, creds.ha1Md5, creds.ha1Sha256],
+      });
+      return { row: rows[0]!, password };
+    } catch (err) {
+      throw mapUniqueViolation(err);
+    }
+  }
+
+  /** Applies `patch`; returns the updated row, or null when there is no such device. */
+  async update(accountId: string, deviceId: string, patch: DevicePatch): Promise<DeviceRow | null> {
+    const sets: string[] = [];
+    const values: unknown[] = [deviceId, accountId];
+    for (const [field, column] of Object.entries(PATCH_COLUMNS) as [keyof DevicePatch, string][]) {
+      if (patch[field] === undefined) continue;
+      values.push(patch[field]);
+      sets.push(`${column} = $${values.length}`);
+    }
+    sets.push('updated_at = now()');
+    try {
+      const { rows } = await this.pool.query<DeviceRow>(
+        `UPDATE devices SET ${sets.join(', ')} WHERE id = $1 AND account_id = $2 RETURNING ${COLUMNS}`,
+        values,
+      );
+      return rows[0] ?? null;
+    } catch (err) {
+      throw mapUniqueViolation(err);
+    }
+  }
+
+  /** Deletes a device; returns what the registrar caches are keyed by, or null when there is none. */
+  async delete(accountId: string, deviceId: string): Promise<{ sipUsername: string; sipDomain: string } | null> {
+    const { rows } = await this.pool.query<{ sip_username: string; sip_domain: string }>(
+      'DELETE FROM devices WHERE id = $1 AND account_id = $2 RETURNING sip_username, sip_domain',
+      [deviceId, accountId],
+    );
+    const r = rows[0];
+    return r ? { sipUsername: r.sip_username, sipDomain: r.sip_domain } : null;
+  }
+
+  /** The device's SIP identity and decrypted password, or null. */
+  async credentials(accountId: string, deviceId: string): Promise<{ sipUsername: string; sipDomain: string; password: string } | null> {
+    const { rows } = await this.pool.query<{ sip_username: string; sip_domain: string; password_enc: string }>({
+      name: 'device-credentials',
+      text: 'SELECT sip_username, sip_domain, password_enc FROM devices WHERE id = $1 AND account_id = $2',
+      values: [deviceId, accountId],
+    });
+    const r = rows[0];
+    if (!r) return null;
+    return { sipUsername: r.sip_username, sipDomain: r.sip_domain, password: this.cipher.decrypt(r.password_enc, deviceId) };
+  }
+
+  /**
+   * Replaces the password. With a grace period the current HA1 values move to
+   * prev_* with prev_expires_at = `expiresAt`, so the registrar accepts the old
+   * password until then; without one the prev_* columns are cleared and the old
+   * password stops at once. The row is locked so concurrent resets serialise.
+   */
+  async resetPassword(accountId: string, deviceId: string, expiresAt: Date, keepPrevious: boolean): Promise<{ password: string; sipUsername: string; sipDomain: string } | null> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query<{ sip_username: string; sip_domain: string }>(
+        'SELECT sip_username, sip_domain FROM devices WHERE id = $1 AND account_id = $2 FOR UPDATE',
+        [deviceId, accountId],
+      );
+      const r = rows[0];
+      if (!r) {
+        await client.query('ROLLBACK');
+        return null;
+      }
+      const password = generateSipPassword();
+      const creds = storedCredentials(this.cipher, { id: deviceId, sipUsername: r.sip_username, sipDomain: r.sip_domain }, password);
+      await client.query(
+        keepPrevious
+          ? `UPDATE devices SET prev_ha1_md5 = ha1_md5, prev_ha1_sha256 = ha1_sha256, prev_expires_at = $5,
+               password_enc = $2, ha1_md5 = $3, ha1_sha256 = $4, updated_at = now() WHERE id = $1`
+          : `UPDATE devices SET prev_ha1_md5 = NULL, prev_ha1_sha256 = NULL, prev_expires_at = NULL,
+               password_enc = $2, ha1_md5 = $3, ha1_sha256 = $4, updated_at = now() WHERE id = $1`,
+        keepPrevious ? [deviceId, creds.passwordEnc, creds.ha1Md5, creds.ha1Sha256, expiresAt] : [deviceId, creds.passwordEnc, creds.ha1Md5, creds.ha1Sha256],
+      );
+      await client.query('COMMIT');
+      return { password, sipUsername: r.sip_username, sipDomain: r.sip_domain };
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  /**
+   * One page of an account's devices in (created_at, id) order, walking the
+   * devices_account_order_idx index from `after`. Returns up to `limit` rows
+   * and the cursor of the last one.
+   */
+  async list(accountId: string, filters: DeviceFilters, after: DeviceCursor | null, limit: number): Promise<{ rows: DeviceRow[]; hasMore: boolean; last: DeviceCursor | null }> {
+    const where = ['account_id = $1'];
+    const values: unknown[] = [accountId];
+    const add = (sql: (p: string) => string, v: unknown): void => {
+      values.push(v);
+      where.push(sql(`$${values.length}`));
+    };
+    if (filters.status) add((p) => `status = ${p}`, filters.status);
+    if (filters.assignedUser !== undefined) add((p) => `assigned_user = ${p}`, filters.assignedUser);
+    if (filters.macAddress !== undefined) add((p) => `mac_address = ${p}`, filters.macAddress);
+    if (filters.sipUsername !== undefined) add((p) => `sip_username = ${p}`, filters.sipUsername);
+    if (filters.name !== undefined) add((p) => `name ILIKE ${p}`, `%${filters.name.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+    if (after) {
+      values.push(after.createdAt, after.id);
+      where.push(`(created_at, id) > ($${values.length - 1}::timestamptz, $${values.length})`);
+    }
+    values.push(limit + 1);
+    const flags = ['status', 'assignedUser', 'macAddress', 'sipUsername', 'name'].map((f) => (filters[f as keyof DeviceFilters] !== undefined ? '1' : '0')).join('') + (after ? 'c' : '');
+    const { rows } = await this.pool.query<DeviceRow & { cursor_ts: string }>({
+      name: `device-list-${flags}`,
+      text: `SELECT ${COLUMNS}, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_ts
+               FROM devices WHERE ${where.join(' AND ')}
+              ORDER BY created_at, id LIMIT $${values.length}`,
+      values,
+    });
+    const hasMore = rows.length > limit;
+    const page = hasMore ? rows.slice(0, limit) : rows;
+    const lastRow = page[page.length - 1];
+    return { rows: page, hasMore, last: lastRow ? { createdAt: lastRow.cursor_ts, id: lastRow.id } : null };
+  }
+}

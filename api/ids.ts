@@ -1,0 +1,23 @@
+import { randomBase62 } from '../shared/credentials';
+
+/** Random part of every generated id: 16 base62 characters (about 95 bits). */
+const ID_RANDOM_LENGTH = 16;
+
+/** Account ids, `acc_<random>` (the seed's form). */
+export const ACCOUNT_ID = /^acc_[A-Za-z0-9]{1,64}$/;
+/** Device ids, `dev_sip_<random>` (the seed's form). */
+export const DEVICE_ID = /^dev_sip_[A-Za-z0-9]{1,64}$/;
+/** API key ids, `key_<random>`. */
+export const API_KEY_ID = /^key_[A-Za-z0-9]{1,64}$/;
+
+export function newAccountId(): string {
+  return `acc_${randomBase62(ID_RANDOM_LENGTH)}`;
+}
+
+export function newDeviceId(): string {
+  return `dev_sip_${randomBase62(ID_RANDOM_LENGTH)}`;
+}
+
+export function newApiKeyId(): string {
+  return `key_${randomBase62(ID_RANDOM_LENGTH)}`;
+}

@@ -1,0 +1,46 @@
+import type { Logger } from '../shared/logger';
+import type { DeviceLiveStatus, Invalidation, RegistrationStore } from '../shared/registration-store';
+import { ServiceUnavailableError } from './errors';
+
+/** Reads of live state: a Redis failure becomes a 503 (the device row alone would misreport its status). */
+export async function liveStatus(store: RegistrationStore, deviceId: string): Promise<DeviceLiveStatus> {
+  try {
+    return await store.getStatus(deviceId);
+  } catch {
+    throw new ServiceUnavailableError('Live registration state (Redis)');
+  }
+}
+
+export async function liveStatuses(store: RegistrationStore, deviceIds: string[]): Promise<Map<string, DeviceLiveStatus>> {
+  try {
+    return await store.getStatuses(deviceIds);
+  } catch {
+    throw new ServiceUnavailableError('Live registration state (Redis)');
+  }
+}
+
+/** Side effects on live state after a committed credential change. */
+export interface AuthChange {
+  readonly invalidation: Invalidation;
+  /** Remove every binding (deactivation, reset without grace). */
+  readonly removeBindings?: string;
+  /** The device is gone: forget its live state. */
+  readonly forget?: boolean;
+}
+
+/**
+ * Tells registrars about a change PostgreSQL has already committed. A Redis
+ * failure here is logged, not returned: the change stands, registrar caches
+ * expire on their own TTL, and a retry of the request would repeat it (a
+ * second password reset would issue yet another password).
+ */
+export async function announceAuthChange(store: RegistrationStore, log: Logger, change: AuthChange): Promise<void> {
+  const { deviceId } = change.invalidation;
+  try {
+    if (change.forget) await store.forgetDevice(deviceId);
+    else if (change.removeBindings) await store.removeBindings(deviceId, change.removeBindings);
+    await store.publishInvalidation(change.invalidation);
+  } catch (err) {
+    log.error({ deviceId, err: { message: (err as Error).message } }, 'could not publish a credential change to Redis; registrar caches expire on their TTL');
+  }
+}

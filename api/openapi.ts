@@ -1,0 +1,186 @@
+import { z } from 'zod';
+import * as S from './schemas';
+import { PROBLEM_CONTENT_TYPE } from './problem';
+
+/**
+ * The OpenAPI 3.1 document of the API, generated from the zod schemas the
+ * server parses requests with and builds responses to (api/schemas.ts).
+ */
+
+type Json = Record<string, unknown>;
+
+const REF = (id: string): Json => ({ $ref: `#/components/schemas/${id}` });
+
+/** Registered schemas, each becoming components.schemas.<id>. */
+const COMPONENTS: z.ZodType[] = [
+  S.DeviceCreateBody, S.DevicePatchBody, S.ResetPasswordBody, S.AccountCreateBody, S.ApiKeyCreateBody,
+  S.Device, S.DeviceCreated, S.DeviceList, S.Credentials, S.PasswordReset,
+  S.Account, S.AccountCreated, S.AccountList, S.ApiKey, S.ApiKeyCreated, S.ApiKeyList,
+  S.Registration, S.RegistrationList, S.SipBlock, S.SipBlockList, S.Problem, S.Health,
+];
+
+function componentSchemas(): Json {
+  const registry = z.registry<{ id: string }>();
+  for (const schema of COMPONENTS) {
+    const meta = z.globalRegistry.get(schema) as { id?: string } | undefined;
+    if (!meta?.id) throw new Error('component schema without an id');
+    registry.add(schema, { ...meta, id: meta.id });
+  }
+  const out = z.toJSONSchema(registry, { uri: (id) => `#/components/schemas/${id}`, io: 'output', unrepresentable: 'any' }) as { schemas: Record<string, Json> };
+  const input = z.toJSONSchema(registry, { uri: (id) => `#/components/schemas/${id}`, io: 'input', unrepresentable: 'any' }) as { schemas: Record<string, Json> };
+  const schemas: Json = {};
+  for (const [id, schema] of Object.entries(out.schemas)) {
+    // Request bodies are described as the server accepts them, responses as it sends them.
+    const chosen = id.endsWith('Create') || id.endsWith('Patch') || id === 'ResetPassword' ? input.schemas[id]! : schema;
+    const { $schema: _s, $id: _i, ...rest } = chosen;
+    schemas[id] = rest;
+  }
+  return schemas;
+}
+
+const problem = (description: string): Json => ({ description, content: { [PROBLEM_CONTENT_TYPE]: { schema: REF('Problem') } } });
+const ERR: Record<number, Json> = {
+  400: problem('Malformed JSON or unreadable request.'),
+  401: problem('Missing, unknown or revoked X-Auth-Token.'),
+  403: problem('The key may not access this account or operation.'),
+  404: problem('No such resource (or not visible to this key).'),
+  409: problem('sipUsername or macAddress already taken (`field` names which).'),
+  413: problem('Body larger than API_BODY_LIMIT_BYTES.'),
+  415: problem('Body not sent as application/json.'),
+  422: problem('Invalid or unknown fields (`errors` lists each field at fault).'),
+  503: problem('PostgreSQL or Redis unavailable.'),
+};
+const errors = (...codes: number[]): Json => Object.fromEntries(codes.map((c) => [String(c), ERR[c]]));
+const ok = (status: number, description: string, schemaId?: string): Json => ({
+  [String(status)]: schemaId ? { description, content: { 'application/json': { schema: REF(schemaId) } } } : { description },
+});
+const body = (schemaId: string, required = true): Json => ({ required, content: { 'application/json': { schema: REF(schemaId) } } });
+
+const pathParam = (name: string, description: string, pattern?: RegExp): Json => ({
+  name, in: 'path', required: true, description, schema: pattern ? { type: 'string', pattern: pattern.source } : { type: 'string' },
+});
+const accountId = pathParam('accountId', 'Account id (`acc_…`).');
+const deviceId = pathParam('deviceId', 'Device id (`dev_sip_…`).');
+const query = (name: string, schema: Json, description: string): Json => ({ name, in: 'query', required: false, description, schema });
+
+const WRITE = [400, 401, 413, 415, 422, 503];
+
+function paths(): Json {
+  const device = '/v2/accounts/{accountId}/devices/sip/{deviceId}';
+  return {
+    '/v2/accounts/{accountId}/devices/sip': {
+      parameters: [accountId],
+      post: {
+        operationId: 'createSipDevice', summary: 'Create SIP device', tags: ['devices'],
+        requestBody: body('DeviceCreate'),
+        responses: { ...ok(201, 'Created; credentials.sipPassword is shown in this response only.', 'DeviceCreated'), ...errors(...WRITE, 403, 404, 409) },
+      },
+      get: {
+        operationId: 'listSipDevices', summary: 'List SIP devices (cursor pagination, stable order by creation)', tags: ['devices'],
+        parameters: [
+          query('limit', { type: 'integer', minimum: 1, maximum: S.MAX_PAGE_LIMIT, default: S.DEFAULT_PAGE_LIMIT }, 'Page size.'),
+          query('cursor', { type: 'string' }, '`next_cursor` of the previous page.'),
+          query('status', { type: 'string', enum: ['active', 'inactive'] }, 'Exact status.'),
+          query('assignedUser', { type: 'string' }, 'Exact assigned user.'),
+          query('macAddress', { type: 'string' }, 'MAC address in any common spelling.'),
+          query('sipUsername', { type: 'string' }, 'Exact SIP username.'),
+          query('name', { type: 'string' }, 'Case-insensitive substring of the name.'),
+        ],
+        responses: { ...ok(200, 'One page of devices.', 'DeviceList'), ...errors(401, 403, 404, 422, 503) },
+      },
+    },
+    [device]: {
+      parameters: [accountId, deviceId],
+      get: { operationId: 'getSipDevice', summary: 'Retrieve SIP device with live registration status', tags: ['devices'], responses: { ...ok(200, 'The device.', 'Device'), ...errors(401, 404, 503) } },
+      patch: {
+        operationId: 'updateSipDevice', summary: 'Update SIP device', tags: ['devices'], requestBody: body('DevicePatch'),
+        responses: { ...ok(200, 'The updated device.', 'Device'), ...errors(...WRITE, 404, 409) },
+      },
+      delete: { operationId: 'deleteSipDevice', summary: 'Delete SIP device', tags: ['devices'], responses: { ...ok(204, 'Deleted.'), ...errors(401, 404, 503) } },
+    },
+    [`${device}/credentials`]: {
+      parameters: [accountId, deviceId],
+      get: { operationId: 'getSipCredentials', summary: 'SIP credentials for manual configuration', tags: ['devices'], responses: { ...ok(200, 'Credentials.', 'Credentials'), ...errors(401, 404, 503) } },
+    },
+    [`${device}/reset-password`]: {
+      parameters: [accountId, deviceId],
+      post: {
+        operationId: 'resetSipPassword', summary: 'Reset SIP password', tags: ['devices'], requestBody: body('ResetPassword', false),
+        responses: { ...ok(200, 'The new password; expiresAt is when the previous one stops working.', 'PasswordReset'), ...errors(...WRITE, 404) },
+      },
+    },
+    [`${device}/registrations`]: {
+      parameters: [accountId, deviceId],
+      get: { operationId: 'listRegistrations', summary: 'Live contact bindings of the device', tags: ['registrations'], responses: { ...ok(200, 'Bindings.', 'RegistrationList'), ...errors(401, 404, 503) } },
+      delete: { operationId: 'removeRegistrations', summary: 'Remove every live binding (the device must register again)', tags: ['registrations'], responses: { ...ok(204, 'Removed.'), ...errors(401, 404, 503) } },
+    },
+    '/v2/accounts': {
+      post: {
+        operationId: 'createAccount', summary: 'Create account with its first API key (operator key)', tags: ['accounts'], requestBody: body('AccountCreate'),
+        responses: { ...ok(201, 'Created; apiKey.key is shown in this response only.', 'AccountCreated'), ...errors(...WRITE, 403) },
+      },
+      get: {
+        operationId: 'listAccounts', summary: 'List accounts (operator key)', tags: ['accounts'],
+        parameters: [
+          query('limit', { type: 'integer', minimum: 1, maximum: S.MAX_PAGE_LIMIT, default: S.DEFAULT_PAGE_LIMIT }, 'Page size.'),
+          query('cursor', { type: 'string' }, '`next_cursor` of the previous page.'),
+        ],
+        responses: { ...ok(200, 'One page of accounts.', 'AccountList'), ...errors(401, 403, 422, 503) },
+      },
+    },
+    '/v2/accounts/{accountId}': {
+      parameters: [accountId],
+      get: { operationId: 'getAccount', summary: 'Retrieve account', tags: ['accounts'], responses: { ...ok(200, 'The account.', 'Account'), ...errors(401, 403, 404, 503) } },
+    },
+    '/v2/accounts/{accountId}/api-keys': {
+      parameters: [accountId],
+      post: {
+        operationId: 'createApiKey', summary: 'Create API key', tags: ['api-keys'], requestBody: body('ApiKeyCreate', false),
+        responses: { ...ok(201, 'Created; key is shown in this response only.', 'ApiKeyCreated'), ...errors(...WRITE, 403, 404) },
+      },
+      get: { operationId: 'listApiKeys', summary: 'List API keys (never their secrets)', tags: ['api-keys'], responses: { ...ok(200, 'Keys.', 'ApiKeyList'), ...errors(401, 403, 404, 503) } },
+    },
+    '/v2/accounts/{accountId}/api-keys/{keyId}': {
+      parameters: [accountId, pathParam('keyId', 'API key id (`key_…`).')],
+      delete: { operationId: 'revokeApiKey', summary: 'Revoke API key', tags: ['api-keys'], responses: { ...ok(204, 'Revoked (other API processes stop accepting it within API_KEY_CACHE_TTL_MS).'), ...errors(401, 403, 404, 503) } },
+    },
+    '/v2/sip-blocks': {
+      get: { operationId: 'listSipBlocks', summary: 'SIP brute-force blocks in force (operator key)', tags: ['sip-blocks'], responses: { ...ok(200, 'Blocks.', 'SipBlockList'), ...errors(401, 403, 503) } },
+    },
+    '/v2/sip-blocks/{address}': {
+      parameters: [pathParam('address', 'Blocked IPv4 or IPv6 address.')],
+      delete: { operationId: 'removeSipBlock', summary: 'Lift a SIP block (operator key)', tags: ['sip-blocks'], responses: { ...ok(204, 'Lifted.'), ...errors(401, 403, 404, 503) } },
+    },
+    '/v2/openapi.json': {
+      get: { operationId: 'getOpenApi', summary: 'This document', tags: ['meta'], security: [], responses: { '200': { description: 'OpenAPI 3.1 document.', content: { 'application/json': { schema: { type: 'object' } } } } } },
+    },
+    '/livez': {
+      get: { operationId: 'livez', summary: 'Liveness', tags: ['meta'], security: [], responses: ok(200, 'The process answers.', 'Health') },
+    },
+    '/readyz': {
+      get: {
+        operationId: 'readyz', summary: 'Readiness: PostgreSQL and Redis answer', tags: ['meta'], security: [],
+        responses: { ...ok(200, 'Ready.', 'Health'), '503': { description: 'A backing service is down.', content: { 'application/json': { schema: REF('Health') } } } },
+      },
+    },
+  };
+}
+
+/** The whole document (built once per app). */
+export function openApiDocument(): Json {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'SIP device management API',
+      version: '2.0.0',
+      description: 'Every path is also served under /v1 (alias of /v2). Errors are RFC 9457 problem+json with a stable `code`.',
+    },
+    servers: [{ url: '/' }],
+    security: [{ apiKey: [] }],
+    paths: paths(),
+    components: {
+      securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'X-Auth-Token' } },
+      schemas: componentSchemas(),
+    },
+  };
+}

@@ -1,0 +1,102 @@
+import { Router } from 'express';
+import { ApiKeyRecord, ApiKeyVerifier, createApiKey, listApiKeys, revokeApiKey } from '../api-keys';
+import { AccountRecord, accountExists, createAccountWithKey, getAccount, listAccounts } from '../accounts-repo';
+import { AppDeps, param, requireAccountAccess, requireOperator } from '../context';
+import { NotFoundError } from '../errors';
+import { ACCOUNT_ID, API_KEY_ID } from '../ids';
+import { AccountCreateBody, ApiKeyCreateBody, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from '../schemas';
+import { parseOr422 } from '../validation';
+import { z } from 'zod';
+
+/** The account representation. */
+export function accountJson(a: AccountRecord): Record<string, unknown> {
+  return { id: a.id, name: a.name, sipDomain: a.sipDomain, createdAt: a.createdAt.toISOString(), updatedAt: a.updatedAt.toISOString() };
+}
+
+/** The API key representation (never the secret or its hash). */
+export function apiKeyJson(k: ApiKeyRecord): Record<string, unknown> {
+  return {
+    id: k.id,
+    accountId: k.accountId,
+    name: k.name,
+    createdAt: k.createdAt.toISOString(),
+    revokedAt: k.revokedAt?.toISOString() ?? null,
+    lastUsedAt: k.lastUsedAt?.toISOString() ?? null,
+  };
+}
+
+const AccountListQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE_LIMIT).optional(),
+  cursor: z.string().regex(ACCOUNT_ID, 'not a cursor returned by this endpoint').optional(),
+});
+
+/** Accounts (operators create and list; an account key reads its own) and their API keys. */
+export function accountsRouter(deps: AppDeps, verifier: ApiKeyVerifier): Router {
+  const r = Router();
+  const { pool, log } = deps;
+
+  const accountScope = async (accountId: string): Promise<void> => {
+    if (!ACCOUNT_ID.test(accountId) || !(await accountExists(pool, accountId))) throw new NotFoundError('account-not-found', 'No such account.');
+  };
+
+  r.post('/accounts', async (req, res) => {
+    requireOperator(res);
+    const body = parseOr422(AccountCreateBody, req.body ?? {});
+    const created = await createAccountWithKey(pool, {
+      name: body.name,
+      sipDomain: (body.sipDomain ?? deps.config.SIP_DEFAULT_DOMAIN).toLowerCase(),
+      keyName: body.apiKeyName ?? 'default',
+    });
+    log.info({ accountId: created.account.id, keyId: created.apiKey.id }, 'account created');
+    res.status(201).location(`${req.baseUrl}/accounts/${created.account.id}`).set('Cache-Control', 'no-store')
+      .json({ account: accountJson(created.account), apiKey: { ...apiKeyJson(created.apiKey), key: created.key } });
+  });
+
+  r.get('/accounts', async (req, res) => {
+    requireOperator(res);
+    const q = parseOr422(AccountListQuery, req.query);
+    const page = await listAccounts(pool, q.cursor ?? null, q.limit ?? DEFAULT_PAGE_LIMIT);
+    const last = page.rows[page.rows.length - 1];
+    res.json({ data: page.rows.map(accountJson), has_more: page.hasMore, next_cursor: page.hasMore && last ? last.id : null });
+  });
+
+  r.get('/accounts/:accountId', async (req, res) => {
+    const accountId = param(req, 'accountId');
+    requireAccountAccess(res, accountId);
+    const account = ACCOUNT_ID.test(accountId) ? await getAccount(pool, accountId) : null;
+    if (!account) throw new NotFoundError('account-not-found', 'No such account.');
+    res.json(accountJson(account));
+  });
+
+  r.post('/accounts/:accountId/api-keys', async (req, res) => {
+    const accountId = param(req, 'accountId');
+    requireAccountAccess(res, accountId);
+    const body = parseOr422(ApiKeyCreateBody, req.body ?? {});
+    await accountScope(accountId);
+    const { record, key } = await createApiKey(pool, accountId, body.name ?? 'api key');
+    log.info({ accountId, keyId: record.id }, 'api key created');
+    res.status(201).set('Cache-Control', 'no-store').json({ ...apiKeyJson(record), key });
+  });
+
+  r.get('/accounts/:accountId/api-keys', async (req, res) => {
+    const accountId = param(req, 'accountId');
+    requireAccountAccess(res, accountId);
+    await accountScope(accountId);
+    res.json({ data: (await listApiKeys(pool, accountId)).map(apiKeyJson) });
+  });
+
+  r.delete('/accounts/:accountId/api-keys/:keyId', async (req, res) => {
+    const accountId = param(req, 'accountId');
+    const keyId = param(req, 'keyId');
+    requireAccountAccess(res, accountId);
+    if (!API_KEY_ID.test(keyId)) throw new NotFoundError('api-key-not-found', 'No such API key in this account.');
+    const revoked = await revokeApiKey(pool, accountId, keyId);
+    if (!revoked) throw new NotFoundError('api-key-not-found', 'No such API key in this account.');
+    verifier.forgetKey(keyId);
+    log.info({ accountId, keyId }, 'api key revoked');
+    res.status(204).end();
+  });
+
+  return r;
+}
+

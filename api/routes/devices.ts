@@ -1,0 +1,230 @@
+import { Request, Response, Router } from 'express';
+import type { DeviceLiveStatus } from '../../shared/registration-store';
+import { accountExists } from '../accounts-repo';
+import { AppDeps, canSeeAccount, param, principalOf, requireAccountAccess } from '../context';
+import { DeviceCursor, DeviceRow, DevicesRepo } from '../devices-repo';
+import { NotFoundError, ValidationError } from '../errors';
+import { ACCOUNT_ID, DEVICE_ID } from '../ids';
+import { announceAuthChange, liveStatus, liveStatuses } from '../live';
+import { normalizeMacAddress } from '../mac-address';
+import { DEFAULT_PAGE_LIMIT, DeviceCreateBody, DeviceListQuery, DevicePatchBody, ResetPasswordBody } from '../schemas';
+import { parseOr422 } from '../validation';
+
+const PENDING: DeviceLiveStatus = {
+  registrationStatus: 'pending',
+  lastRegistration: null,
+  ipAddress: null,
+  port: null,
+  transport: null,
+  userAgent: null,
+  expiresAt: null,
+};
+
+/** The seed's device representation. */
+export function deviceJson(row: DeviceRow, live: DeviceLiveStatus): Record<string, unknown> {
+  return {
+    id: row.id,
+    accountId: row.account_id,
+    type: 'sip',
+    name: row.name,
+    model: row.model,
+    manufacturer: row.manufacturer,
+    macAddress: row.mac_address,
+    sipUsername: row.sip_username,
+    sipDomain: row.sip_domain,
+    displayName: row.display_name,
+    assignedUser: row.assigned_user,
+    status: row.status,
+    registrationStatus: live.registrationStatus,
+    lastRegistration: live.lastRegistration,
+    ipAddress: live.ipAddress,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+  };
+}
+
+function encodeCursor(c: DeviceCursor): string {
+  return Buffer.from(JSON.stringify([c.createdAt, c.id]), 'utf8').toString('base64url');
+}
+
+const CURSOR_TS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+
+function decodeCursor(s: string): DeviceCursor {
+  try {
+    const v: unknown = JSON.parse(Buffer.from(s, 'base64url').toString('utf8'));
+    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && CURSOR_TS.test(v[0]) && typeof v[1] === 'string' && DEVICE_ID.test(v[1])) {
+      return { createdAt: v[0], id: v[1] };
+    }
+  } catch {
+    // falls through to the 422 below
+  }
+  throw new ValidationError([{ field: 'cursor', code: 'invalid-value', message: 'not a cursor returned by this endpoint' }]);
+}
+
+const mac = (v: string | null | undefined): string | null | undefined => (typeof v === 'string' ? normalizeMacAddress(v) : v);
+
+/** The seed's six device endpoints plus listing and live registrations. */
+export function devicesRouter(deps: AppDeps, repo: DevicesRepo): Router {
+  const r = Router();
+  const { registrations, log } = deps;
+  const now = deps.now ?? Date.now;
+
+  /** The account of a device route, or 404 (other tenants' ids are not confirmed). */
+  const deviceScope = (req: Request, res: Response): { accountId: string; deviceId: string } => {
+    const accountId = param(req, 'accountId');
+    const deviceId = param(req, 'deviceId');
+    if (!canSeeAccount(res, accountId) || !ACCOUNT_ID.test(accountId) || !DEVICE_ID.test(deviceId)) {
+      throw new NotFoundError('device-not-found', 'No such device in this account.');
+    }
+    return { accountId, deviceId };
+  };
+
+  /** Collection routes: 403 for another tenant, 404 for an unknown account (operators). */
+  const collectionScope = (req: Request, res: Response): string => {
+    const accountId = param(req, 'accountId');
+    requireAccountAccess(res, accountId);
+    if (!ACCOUNT_ID.test(accountId)) throw new NotFoundError('account-not-found', 'No such account.');
+    return accountId;
+  };
+
+  const notFound = (): NotFoundError => new NotFoundError('device-not-found', 'No such device in this account.');
+
+  r.post('/accounts/:accountId/devices/sip', async (req, res) => {
+    const accountId = collectionScope(req, res);
+    const body = parseOr422(DeviceCreateBody, req.body ?? {});
+    const created = await repo.create(accountId, {
+      name: body.name,
+      model: body.model ?? null,
+      manufacturer: body.manufacturer ?? null,
+      macAddress: mac(body.macAddress) ?? null,
+      sipUsername: body.sipUsername,
+      displayName: body.displayName ?? null,
+      assignedUser: body.assignedUser ?? null,
+    });
+    if (!created) throw new NotFoundError('account-not-found', 'No such account.');
+    log.info({ accountId, deviceId: created.row.id }, 'device created');
+    res.status(201).location(`${req.baseUrl}/accounts/${accountId}/devices/sip/${created.row.id}`)
+      .json({ ...deviceJson(created.row, PENDING), credentials: { sipPassword: created.password } });
+  });
+
+  r.get('/accounts/:accountId/devices/sip', async (req, res) => {
+    const accountId = collectionScope(req, res);
+    const q = parseOr422(DeviceListQuery, req.query);
+    if (principalOf(res).kind === 'operator' && !(await accountExists(deps.pool, accountId))) {
+      throw new NotFoundError('account-not-found', 'No such account.');
+    }
+    const page = await repo.list(
+      accountId,
+      { status: q.status, assignedUser: q.assignedUser, macAddress: mac(q.macAddress) ?? undefined, sipUsername: q.sipUsername, name: q.name },
+      q.cursor !== undefined ? decodeCursor(q.cursor) : null,
+      q.limit ?? DEFAULT_PAGE_LIMIT,
+    );
+    const live = await liveStatuses(registrations, page.rows.map((d) => d.id));
+    res.json({
+      data: page.rows.map((d) => deviceJson(d, live.get(d.id) ?? PENDING)),
+      has_more: page.hasMore,
+      next_cursor: page.hasMore && page.last ? encodeCursor(page.last) : null,
+    });
+  });
+
+  r.get('/accounts/:accountId/devices/sip/:deviceId', async (req, res) => {
+    const { accountId, deviceId } = deviceScope(req, res);
+    // The two reads are independent: run them concurrently (one PG query by primary key, one Redis round trip).
+    const [row, live] = await Promise.all([repo.get(accountId, deviceId), liveStatus(registrations, deviceId).catch((err: unknown) => err)]);
+    if (!row) throw notFound();
+    if (live instanceof Error) throw live;
+    res.json(deviceJson(row, live as DeviceLiveStatus));
+  });
+
+  r.patch('/accounts/:accountId/devices/sip/:deviceId', async (req, res) => {
+    const { accountId, deviceId } = deviceScope(req, res);
+    const body = parseOr422(DevicePatchBody, req.body ?? {});
+    const row = await repo.update(accountId, deviceId, { ...body, macAddress: mac(body.macAddress) });
+    if (!row) throw notFound();
+    await announceAuthChange(registrations, log, {
+      invalidation: { deviceId, sipUsername: row.sip_username, sipDomain: row.sip_domain },
+      removeBindings: body.status === 'inactive' ? 'device deactivated' : undefined,
+    });
+    log.info({ accountId, deviceId, fields: Object.keys(body) }, 'device updated');
+    res.json(deviceJson(row, await liveStatus(registrations, deviceId)));
+  });
+
+  r.delete('/accounts/:accountId/devices/sip/:deviceId', async (req, res) => {
+    const { accountId, deviceId } = deviceScope(req, res);
+    const gone = await repo.delete(accountId, deviceId);
+    if (!gone) throw notFound();
+    await announceAuthChange(registrations, log, { invalidation: { deviceId, ...gone }, forget: true });
+    log.info({ accountId, deviceId }, 'device deleted');
+    res.status(204).end();
+  });
+
+  r.get('/accounts/:accountId/devices/sip/:deviceId/credentials', async (req, res) => {
+    const { accountId, deviceId } = deviceScope(req, res);
+    const c = await repo.credentials(accountId, deviceId);
+    if (!c) throw notFound();
+    const cfg = deps.config;
+    const sipServer = cfg.SIP_PUBLIC_HOST ?? c.sipDomain;
+    res.set('Cache-Control', 'no-store').json({
+      sipServer,
+      sipPort: cfg.SIP_PUBLIC_PORT,
+      sipUsername: c.sipUsername,
+      sipPassword: c.password,
+      sipDomain: c.sipDomain,
+      outboundProxy: cfg.SIP_OUTBOUND_PROXY ?? `${sipServer}:${cfg.SIP_PUBLIC_PORT}`,
+      transportProtocol: cfg.SIP_TRANSPORT,
+    });
+  });
+
+  r.post('/accounts/:accountId/devices/sip/:deviceId/reset-password', async (req, res) => {
+    const { accountId, deviceId } = deviceScope(req, res);
+    const body = parseOr422(ResetPasswordBody, req.body ?? {});
+    const grace = body.gracePeriodSeconds ?? 0;
+    const expiresAt = new Date(now() + grace * 1000);
+    const reset = await repo.resetPassword(accountId, deviceId, expiresAt, grace > 0);
+    if (!reset) throw notFound();
+    await announceAuthChange(registrations, log, {
+      invalidation: { deviceId, sipUsername: reset.sipUsername, sipDomain: reset.sipDomain },
+      removeBindings: grace > 0 ? undefined : 'password reset',
+    });
+    log.info({ accountId, deviceId, gracePeriodSeconds: grace }, 'device password reset');
+    res.set('Cache-Control', 'no-store').json({
+      sipPassword: reset.password,
+      message: grace > 0 ? `Password reset successfully; the previous password is accepted until expiresAt` : 'Password reset successfully',
+      expiresAt: expiresAt.toISOString(),
+    });
+  });
+
+  r.get('/accounts/:accountId/devices/sip/:deviceId/registrations', async (req, res) => {
+    const { accountId, deviceId } = deviceScope(req, res);
+    if (!(await repo.get(accountId, deviceId))) throw notFound();
+    const bindings = await registrations.listBindings(deviceId);
+    res.json({
+      data: bindings.map((b) => ({
+        id: b.id,
+        contact: b.uri,
+        expiresAt: new Date(b.expiresAt).toISOString(),
+        registeredAt: new Date(b.registeredAt).toISOString(),
+        sourceAddress: b.sourceAddress,
+        sourcePort: b.sourcePort,
+        transport: b.transport,
+        userAgent: b.userAgent,
+        callId: b.callId,
+        cseq: b.cseq,
+        instance: b.instance ?? null,
+        regId: b.regId ?? null,
+        path: b.path ?? [],
+        q: b.q ?? null,
+      })),
+    });
+  });
+
+  r.delete('/accounts/:accountId/devices/sip/:deviceId/registrations', async (req, res) => {
+    const { accountId, deviceId } = deviceScope(req, res);
+    if (!(await repo.get(accountId, deviceId))) throw notFound();
+    const removed = await registrations.removeBindings(deviceId, 'removed by an administrator');
+    log.info({ accountId, deviceId, removed }, 'registrations removed');
+    res.status(204).end();
+  });
+
+  return r;
+}

@@ -1,0 +1,31 @@
+import { Router } from 'express';
+import type { AppDeps } from '../context';
+
+/** How long /readyz waits for each backing service. */
+const READY_CHECK_TIMEOUT_MS = 1000;
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('timeout')), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Liveness (the process answers) and readiness (PostgreSQL and Redis answer). No authentication. */
+export function healthRouter(deps: AppDeps): Router {
+  const r = Router();
+  r.get('/livez', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  r.get('/readyz', async (_req, res) => {
+    const [pg, redis] = await Promise.allSettled([
+      withTimeout(deps.pool.query('SELECT 1'), READY_CHECK_TIMEOUT_MS),
+      withTimeout(deps.redis.ping(), READY_CHECK_TIMEOUT_MS),
+    ]);
+    const checks = { postgres: pg.status === 'fulfilled' ? 'ok' : 'failed', redis: redis.status === 'fulfilled' ? 'ok' : 'failed' } as const;
+    const ok = checks.postgres === 'ok' && checks.redis === 'ok';
+    res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', checks });
+  });
+  return r;
+}

@@ -1,0 +1,206 @@
+import { z } from 'zod';
+import { normalizeMacAddress } from './mac-address';
+
+/**
+ * Request and response shapes. Requests are parsed with these schemas; the
+ * OpenAPI document (api/openapi.ts) is generated from the same objects, so the
+ * document cannot drift from what the server accepts and returns.
+ */
+
+/** Maximum page size of list endpoints. */
+export const MAX_PAGE_LIMIT = 200;
+/** Page size when `limit` is not given. */
+export const DEFAULT_PAGE_LIMIT = 50;
+/** Longest grace period a password reset may grant the previous password: 7 days. */
+export const MAX_GRACE_PERIOD_SECONDS = 7 * 24 * 3600;
+
+const text = (max: number) => z.string().trim().min(1).max(max);
+const optionalText = (max: number) => text(max).nullable().optional();
+
+/**
+ * SIP user part (RFC 3261 §25.1 `user`), restricted to the characters that need
+ * no escaping anywhere a phone or a digest header carries them.
+ */
+export const SipUsername = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._~+-]{0,63}$/, 'must be 1-64 characters of letters, digits and . _ ~ + - starting with a letter or digit');
+export const SipDomain = z.string().max(253).regex(/^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/, 'must be a DNS host name');
+export const MacAddressInput = z
+  .string()
+  .max(32)
+  .refine((v) => normalizeMacAddress(v) !== null, 'must be a MAC address such as 00:15:65:00:00:01')
+  .meta({ description: 'Any common spelling (00-15-65-00-00-01, 0015.6500.0001, 001565000001); stored and returned as 00:15:65:00:00:01.', examples: ['00:15:65:00:00:01'] });
+export const DeviceStatus = z.enum(['active', 'inactive']);
+export const RegistrationStatus = z.enum(['pending', 'registered', 'unregistered']);
+const Timestamp = z.iso.datetime();
+
+export const DeviceCreateBody = z
+  .strictObject({
+    name: text(200),
+    model: optionalText(100),
+    manufacturer: optionalText(100),
+    macAddress: MacAddressInput.nullable().optional(),
+    sipUsername: SipUsername,
+    displayName: optionalText(100),
+    assignedUser: optionalText(100),
+  })
+  .meta({ id: 'DeviceCreate' });
+
+export const DevicePatchBody = z
+  .strictObject({
+    name: text(200).optional(),
+    displayName: optionalText(100),
+    assignedUser: optionalText(100),
+    status: DeviceStatus.optional(),
+    model: optionalText(100),
+    manufacturer: optionalText(100),
+    macAddress: MacAddressInput.nullable().optional(),
+  })
+  .meta({ id: 'DevicePatch' });
+
+export const ResetPasswordBody = z
+  .strictObject({
+    gracePeriodSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(MAX_GRACE_PERIOD_SECONDS)
+      .optional()
+      .meta({ description: 'How long the previous password keeps working. 0 (default): it stops at once and live registrations are removed.' }),
+  })
+  .meta({ id: 'ResetPassword' });
+
+export const DeviceListQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE_LIMIT).optional(),
+  cursor: z.string().max(512).optional(),
+  status: DeviceStatus.optional(),
+  assignedUser: z.string().max(100).optional(),
+  macAddress: MacAddressInput.optional(),
+  sipUsername: z.string().max(64).optional(),
+  name: z.string().min(1).max(200).optional(),
+});
+
+export const AccountCreateBody = z
+  .strictObject({
+    name: text(200),
+    sipDomain: SipDomain.optional().meta({ description: 'SIP domain (digest realm) of the account\'s devices. Default: SIP_DEFAULT_DOMAIN.' }),
+    apiKeyName: text(100).optional(),
+  })
+  .meta({ id: 'AccountCreate' });
+
+export const ApiKeyCreateBody = z.strictObject({ name: text(100).optional() }).meta({ id: 'ApiKeyCreate' });
+
+export const EmptyQuery = z.strictObject({});
+
+// ---- responses ----
+
+const deviceShape = {
+  id: z.string().meta({ examples: ['dev_sip_4fJ8kq2LmN0pQr7s'] }),
+  accountId: z.string(),
+  type: z.literal('sip'),
+  name: z.string(),
+  model: z.string().nullable(),
+  manufacturer: z.string().nullable(),
+  macAddress: z.string().regex(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/).nullable(),
+  sipUsername: z.string(),
+  sipDomain: z.string(),
+  displayName: z.string().nullable(),
+  assignedUser: z.string().nullable(),
+  status: DeviceStatus,
+  registrationStatus: RegistrationStatus,
+  lastRegistration: Timestamp.nullable(),
+  ipAddress: z.string().nullable(),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+};
+
+export const Device = z.strictObject(deviceShape).meta({ id: 'Device' });
+export const DeviceCreated = z
+  .strictObject({ ...deviceShape, credentials: z.strictObject({ sipPassword: z.string() }) })
+  .meta({ id: 'DeviceCreated', description: 'The created device; `credentials.sipPassword` appears in this response only.' });
+export const DeviceList = z
+  .strictObject({
+    data: z.array(Device),
+    has_more: z.boolean(),
+    next_cursor: z.string().nullable().meta({ description: 'Pass as `cursor` to get the next page; null on the last page.' }),
+  })
+  .meta({ id: 'DeviceList' });
+export const Credentials = z
+  .strictObject({
+    sipServer: z.string(),
+    sipPort: z.number().int(),
+    sipUsername: z.string(),
+    sipPassword: z.string(),
+    sipDomain: z.string(),
+    outboundProxy: z.string(),
+    transportProtocol: z.enum(['UDP', 'TCP', 'TLS']),
+  })
+  .meta({ id: 'Credentials' });
+export const PasswordReset = z
+  .strictObject({
+    sipPassword: z.string(),
+    message: z.string(),
+    expiresAt: Timestamp.meta({ description: 'When the previous password stops being accepted.' }),
+  })
+  .meta({ id: 'PasswordReset' });
+
+export const Account = z
+  .strictObject({ id: z.string(), name: z.string(), sipDomain: z.string(), createdAt: Timestamp, updatedAt: Timestamp })
+  .meta({ id: 'Account' });
+const apiKeyShape = {
+  id: z.string(),
+  accountId: z.string().nullable(),
+  name: z.string(),
+  createdAt: Timestamp,
+  revokedAt: Timestamp.nullable(),
+  lastUsedAt: Timestamp.nullable(),
+};
+export const ApiKey = z.strictObject(apiKeyShape).meta({ id: 'ApiKey' });
+export const ApiKeyCreated = z
+  .strictObject({ ...apiKeyShape, key: z.string().meta({ description: 'The key to send as X-Auth-Token. Shown once.' }) })
+  .meta({ id: 'ApiKeyCreated' });
+export const ApiKeyList = z.strictObject({ data: z.array(ApiKey) }).meta({ id: 'ApiKeyList' });
+export const AccountCreated = z.strictObject({ account: Account, apiKey: ApiKeyCreated }).meta({ id: 'AccountCreated' });
+export const AccountList = z
+  .strictObject({ data: z.array(Account), has_more: z.boolean(), next_cursor: z.string().nullable() })
+  .meta({ id: 'AccountList' });
+
+export const Problem = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    code: z.string(),
+    instance: z.string(),
+    field: z.string().optional(),
+    errors: z.array(z.strictObject({ field: z.string(), code: z.string(), message: z.string() })).optional(),
+  })
+  .meta({ id: 'Problem', description: 'RFC 9457 problem details; `code` is stable, `errors` names each field at fault.' });
+
+export const Health = z
+  .strictObject({ status: z.enum(['ok', 'unavailable']), checks: z.record(z.string(), z.enum(['ok', 'failed'])).optional() })
+  .meta({ id: 'Health' });
+
+export const Registration = z
+  .strictObject({
+    id: z.string(),
+    contact: z.string(),
+    expiresAt: Timestamp,
+    registeredAt: Timestamp,
+    sourceAddress: z.string(),
+    sourcePort: z.number().int(),
+    transport: z.string(),
+    userAgent: z.string(),
+    callId: z.string(),
+    cseq: z.number().int(),
+    instance: z.string().nullable(),
+    regId: z.number().int().nullable(),
+    path: z.array(z.string()),
+    q: z.number().nullable(),
+  })
+  .meta({ id: 'Registration', description: 'One live contact binding of the device (RFC 3261 §10.3).' });
+export const RegistrationList = z.strictObject({ data: z.array(Registration) }).meta({ id: 'RegistrationList' });
+
+export const SipBlock = z
+  .strictObject({ address: z.string(), since: Timestamp, until: Timestamp, reason: z.string(), failures: z.number().int() })
+  .meta({ id: 'SipBlock', description: 'A source address blocked after repeated failed SIP authentications.' });
+export const SipBlockList = z.strictObject({ data: z.array(SipBlock) }).meta({ id: 'SipBlockList' });
