@@ -1,0 +1,66 @@
+/** The control listener (drachtio protocol, TCP or TLS). */
+import net from 'node:net';
+import tls from 'node:tls';
+import type { Logger } from 'pino';
+import type { BoundAddress } from '../transport/address';
+import { AppSession, ControlDelegate } from './app-session';
+
+/** Listens for apps and keeps their sessions. */
+export class ControlServer {
+  readonly sessions = new Set<AppSession>();
+  private closed = false;
+
+  private constructor(
+    private readonly server: net.Server,
+    readonly address: BoundAddress,
+  ) {}
+
+  /** Apps that authenticated and are still connected. */
+  get connectedApps(): number {
+    let n = 0;
+    for (const s of this.sessions) if (s.authenticated) n++;
+    return n;
+  }
+
+  static listen(opts: {
+    address: string;
+    port: number;
+    tls?: { cert: string | Buffer; key: string | Buffer };
+    delegate: ControlDelegate;
+    log: Logger;
+  }): Promise<ControlServer> {
+    const server: net.Server = opts.tls
+      ? tls.createServer({ cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.2' })
+      : net.createServer();
+    let control: ControlServer | undefined;
+    const accept = (socket: net.Socket): void => {
+      if (!control || control.closed) return void socket.destroy();
+      const c = control;
+      const session: AppSession = new AppSession(socket, opts.delegate, opts.log, () => c.sessions.delete(session));
+      c.sessions.add(session);
+    };
+    if (opts.tls) {
+      server.on('secureConnection', accept);
+      server.on('tlsClientError', (err) => opts.log.warn({ err: err.message }, 'control tls handshake failed'));
+    } else server.on('connection', accept);
+    server.on('error', (err) => opts.log.warn({ err: err.message }, 'control listener error'));
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => reject(err);
+      server.once('error', onError);
+      server.listen({ port: opts.port, host: opts.address }, () => {
+        server.off('error', onError);
+        const a = server.address() as net.AddressInfo;
+        control = new ControlServer(server, { address: a.address, port: a.port });
+        resolve(control);
+      });
+    });
+  }
+
+  /** Stops listening and drops every app; safe to call twice. */
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.closed = true;
+    for (const s of this.sessions) s.destroy();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * Process entry of the edge (`npm run edge`): reads the environment, starts
+ * the listeners, logs where each is bound, stops cleanly on SIGINT/SIGTERM.
+ */
+import { commonSection } from '../shared/config/common';
+import { drachtioSection } from '../shared/config/drachtio';
+import { edgeSection } from '../shared/config/edge';
+import { ConfigError, parseSection } from '../shared/config/env';
+import { secretOrLocal } from '../shared/local-secrets';
+import { createLogger } from '../shared/logger';
+import { startEdge } from './index';
+
+async function main(): Promise<void> {
+  let common, drachtio, edge;
+  try {
+    common = parseSection(commonSection);
+    drachtio = parseSection(drachtioSection);
+    edge = parseSection(edgeSection);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const log = createLogger('edge', edge.EDGE_LOG_LEVEL ?? common.LOG_LEVEL);
+  const secret = secretOrLocal(drachtio.DRACHTIO_SECRET, { variable: 'DRACHTIO_SECRET', dataDir: common.DATA_DIR, fileName: 'drachtio-secret', log });
+  const tls = edge.SIP_TLS_CERT && edge.SIP_TLS_KEY ? { cert: edge.SIP_TLS_CERT, key: edge.SIP_TLS_KEY } : undefined;
+  if ((edge.SIP_TLS_CERT && !edge.SIP_TLS_KEY) || (!edge.SIP_TLS_CERT && edge.SIP_TLS_KEY)) {
+    log.warn('SIP_TLS_CERT and SIP_TLS_KEY must both be set for TLS: TLS listener disabled');
+  }
+  const controlTls =
+    drachtio.DRACHTIO_TLS_CERT && drachtio.DRACHTIO_TLS_KEY ? { cert: drachtio.DRACHTIO_TLS_CERT, key: drachtio.DRACHTIO_TLS_KEY } : undefined;
+
+  const running = await startEdge({
+    sipAddress: edge.SIP_BIND,
+    sipPort: edge.SIP_PORT,
+    tlsPort: edge.SIP_TLS_PORT,
+    tls,
+    controlAddress: drachtio.DRACHTIO_HOST,
+    controlPort: drachtio.DRACHTIO_PORT,
+    controlTls,
+    secret,
+    metricsAddress: edge.EDGE_METRICS_HOST,
+    metricsPort: edge.EDGE_METRICS_PORT,
+    logger: log,
+    limits: {
+      maxMessageBytes: edge.SIP_MAX_MESSAGE_BYTES,
+      maxHeaders: edge.SIP_MAX_HEADERS,
+      maxLineBytes: edge.SIP_MAX_LINE_BYTES,
+      maxConnections: edge.SIP_MAX_CONNECTIONS,
+      maxConnectionsPerSource: edge.SIP_MAX_CONNECTIONS_PER_SOURCE,
+      idleTimeoutMs: edge.SIP_IDLE_TIMEOUT * 1000,
+      maxTransactions: edge.SIP_MAX_TRANSACTIONS,
+      maxControlFrameBytes: edge.EDGE_CONTROL_MAX_FRAME_BYTES,
+    },
+  });
+  const a = running.addresses;
+  log.info({ address: a.udp.address, port: a.udp.port }, 'sip udp listening');
+  log.info({ address: a.tcp.address, port: a.tcp.port }, 'sip tcp listening');
+  if (a.tls) log.info({ address: a.tls.address, port: a.tls.port }, 'sip tls listening');
+  log.info({ address: a.control.address, port: a.control.port, tls: !!controlTls }, 'drachtio control listening');
+  if (a.metrics) log.info({ address: a.metrics.address, port: a.metrics.port }, 'metrics listening');
+
+  const shutdown = (signal: string): void => {
+    log.info({ signal }, 'edge stopping');
+    running.stop().then(
+      () => {
+        log.info('edge stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        log.error({ err }, 'edge stop failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+main().catch((err: unknown) => {
+  console.error('edge failed to start:', err instanceof Error ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,266 @@
+/**
+ * The SIP core: takes parsed messages from the transports, applies the
+ * request checks, matches server transactions, answers what the edge answers
+ * itself (400, 503, 100 for INVITE) and hands the rest to an app over the
+ * control protocol; turns the app's answers into responses on the wire.
+ */
+import type { Logger } from 'pino';
+import type { AppSession } from './control/app-session';
+import type { AppRouter } from './control/app-router';
+import { networkRequest, nokResponse, responseSent } from './control/wire-format';
+import type { EdgeMetrics } from './metrics/edge-metrics';
+import { readDatagram } from './sip/datagram';
+import { MessageHead, ParseLimits, parseHead } from './sip/message';
+import { checkRequest, InboundRequest, replyableHead, ReplyableHead, wildcardContactProblem } from './sip/request';
+import { buildAppResponse, buildLocalResponse, REASON_PHRASES } from './sip/response-builder';
+import type { ReplyChannel } from './transaction/reply-channel';
+import { transactionKey } from './transaction/transaction-key';
+import { TransactionLayer } from './transaction/transaction-layer';
+import type { ServerTransaction } from './transaction/server-transaction';
+
+/** Limits of the core. */
+export interface CoreLimits extends ParseLimits {
+  /** Server transactions held at most; past it new requests get a stateless 503. */
+  readonly maxTransactions: number;
+}
+
+const NOT_SUPPORTED = 'not supported';
+const UNKNOWN_TRANSACTION = 'Response not sent due to unknown transaction';
+
+/** The request as drachtio-server hands it to an app: as received, top Via fixed up. */
+export function requestText(req: InboundRequest): string {
+  let s = `${req.method} ${req.uri} SIP/2.0\r\n`;
+  const h = req.headers;
+  for (let i = 0; i < h.length; i++) {
+    const hdr = h[i]!;
+    s += `${hdr.name}: ${i === req.viaIndex ? req.fixedViaValue : hdr.value}\r\n`;
+  }
+  return `${s}\r\n${req.body}`;
+}
+
+/** See the file comment. */
+export class SipCore {
+  readonly transactions: TransactionLayer;
+
+  constructor(
+    private readonly limits: CoreLimits,
+    private readonly router: AppRouter<AppSession>,
+    private readonly metrics: EdgeMetrics,
+    private readonly log: Logger,
+  ) {
+    this.transactions = new TransactionLayer({
+      sent: (txn, status, retransmission) => {
+        this.metrics.sent(txn.channel.transport, txn.method, status);
+        if (!retransmission && status >= 200) {
+          // The one info line of a transaction.
+          this.log.info(
+            { method: txn.method, status, transport: txn.channel.transport, source: `${txn.channel.remoteAddress}:${txn.channel.remotePort}`, ms: Date.now() - txn.createdAt },
+            'sip transaction answered',
+          );
+        }
+      },
+      terminated: (txn, answered) => {
+        if (!answered) {
+          this.log.info({ method: txn.method, transport: txn.channel.transport, source: `${txn.channel.remoteAddress}:${txn.channel.remotePort}` }, 'sip transaction ended without a final response');
+        }
+      },
+    });
+  }
+
+  /** A UDP datagram. */
+  datagram(data: Buffer, channel: ReplyChannel): void {
+    if (data.length > this.limits.maxMessageBytes) {
+      this.metrics.parseError('udp');
+      // Too large to trust: read the head only to find where to send 513.
+      const r = readDatagram(data.subarray(0, Math.min(data.length, this.limits.maxMessageBytes)), this.limits);
+      if (r.kind === 'message' && r.head.kind === 'request') this.stateless(r.head, channel, 513, REASON_PHRASES[513]!);
+      else this.metrics.dropped('too large');
+      return;
+    }
+    const r = readDatagram(data, this.limits);
+    if (r.kind === 'keepalive') return; // RFC 5626 §4.4.1 / §3.5.1: stray CRLFs on UDP are ignored
+    this.message(r.head, r.body, r.bodyError, data.length, channel);
+  }
+
+  /** A stream that cannot be framed any more: answer its last head if we can, the connection then closes. */
+  streamFatal(reason: string, head: MessageHead | undefined, channel: ReplyChannel): void {
+    this.metrics.parseError(channel.transport);
+    this.log.debug({ reason, source: `${channel.remoteAddress}:${channel.remotePort}` }, 'closing sip connection');
+    if (head && head.kind === 'request') {
+      const status = reason === 'message too large' ? 513 : 400;
+      this.stateless(head, channel, status, status === 513 ? REASON_PHRASES[513]! : `Bad Request (${reason})`);
+    }
+  }
+
+  /** A complete message from any transport. */
+  message(head: MessageHead, body: string, bodyError: string | undefined, bytes: number, channel: ReplyChannel): void {
+    const t = channel.transport;
+    if (head.kind === 'response') {
+      // No client transactions: the edge sends no requests, so a response matches nothing (RFC 3261 §18.1.2).
+      this.metrics.received(t, 'response');
+      this.metrics.dropped('stray response');
+      return;
+    }
+    if (head.kind === 'unknown') {
+      this.metrics.parseError(t);
+      this.stateless(head, channel, 400, `Bad Request (${head.error ?? 'malformed'})`);
+      return;
+    }
+    this.metrics.received(t, head.method);
+    const check = checkRequest(head, body, bodyError, channel);
+    if (!check.ok) {
+      this.metrics.parseError(t);
+      if (head.method === 'ACK') return this.metrics.dropped('malformed ACK'); // never answered (RFC 3261 §17)
+      if (check.replyable) this.send400(check.replyable, channel, check.reason);
+      else this.metrics.dropped('no readable Via');
+      return;
+    }
+    const req = check.request;
+    if (req.method === 'ACK') {
+      const invite = this.transactions.find(transactionKey(req, 'INVITE'));
+      if (invite) {
+        invite.ack();
+        this.metrics.retransmissionAbsorbed(t);
+      } else this.metrics.dropped('ACK without transaction');
+      return;
+    }
+    const key = transactionKey(req);
+    const existing = this.transactions.find(key);
+    if (existing) {
+      if (existing.retransmission()) this.metrics.retransmissionAbsorbed(t);
+      return;
+    }
+    if (this.transactions.size >= this.limits.maxTransactions) {
+      this.metrics.dropped('transaction limit');
+      this.send(channel, buildLocalResponse(req, 503, REASON_PHRASES[503]!, undefined, [['Retry-After', '5']]), req.method, 503);
+      return;
+    }
+    const txn = this.transactions.create(key, req, channel);
+    if (txn.isInvite) txn.respond(100, buildLocalResponse(req, 100, REASON_PHRASES[100]!, undefined));
+    if (req.method === 'CANCEL') return this.cancel(txn, req);
+    if (req.method === 'REGISTER') {
+      const problem = wildcardContactProblem(req);
+      if (problem) {
+        txn.respond(400, buildLocalResponse(req, 400, `Bad Request (${problem})`, txn.toTag));
+        return;
+      }
+    }
+    const app = this.router.pick(req.method);
+    if (!app) {
+      txn.respond(503, buildLocalResponse(req, 503, REASON_PHRASES[503]!, txn.toTag));
+      return;
+    }
+    this.deliver(app, txn, req, bytes);
+  }
+
+  private deliver(app: AppSession, txn: ServerTransaction, req: InboundRequest, bytes: number): void {
+    txn.owner = app;
+    app.pending.add(txn);
+    const ch = txn.channel;
+    app.send(
+      networkRequest(
+        {
+          bytes,
+          transport: ch.transport,
+          sourceAddress: ch.remoteAddress,
+          sourcePort: ch.remotePort,
+          transactionId: txn.id,
+          localAddress: ch.localAddress,
+          localPort: ch.localPort,
+        },
+        requestText(req),
+      ),
+    );
+    if (this.log.isLevelEnabled('debug')) this.log.debug({ method: req.method, app: app.id, txn: txn.id }, 'request handed to app');
+  }
+
+  /**
+   * RFC 3261 §9.2: a CANCEL for a pending INVITE gets 200 and the INVITE 487;
+   * the app that holds the INVITE is told with the CANCEL. Otherwise 481.
+   */
+  private cancel(txn: ServerTransaction, req: InboundRequest): void {
+    const invite = this.transactions.find(transactionKey(req, 'INVITE'));
+    if (!invite || !invite.awaitingResponse || !invite.request) {
+      txn.respond(481, buildLocalResponse(req, 481, REASON_PHRASES[481]!, txn.toTag));
+      return;
+    }
+    txn.respond(200, buildLocalResponse(req, 200, REASON_PHRASES[200]!, txn.toTag));
+    const owner = invite.owner as AppSession | undefined;
+    const inviteReq = invite.request;
+    invite.respond(487, buildLocalResponse(inviteReq, 487, REASON_PHRASES[487]!, invite.toTag));
+    if (owner) {
+      const ch = txn.channel;
+      owner.send(
+        networkRequest(
+          { bytes: 0, transport: ch.transport, sourceAddress: ch.remoteAddress, sourcePort: ch.remotePort, transactionId: txn.id, localAddress: ch.localAddress, localPort: ch.localPort },
+          requestText(req),
+        ),
+      );
+    }
+  }
+
+  private send400(head: ReplyableHead, channel: ReplyChannel, reason: string): void {
+    this.send(channel, buildLocalResponse(head, 400, `Bad Request (${reason})`, undefined), '', 400);
+  }
+
+  /** A response without a transaction, for a head whose Via can be read; else the message is dropped. */
+  private stateless(head: MessageHead, channel: ReplyChannel, status: number, reason: string): void {
+    const replyable = replyableHead(head.headers, channel);
+    if (!replyable) {
+      this.metrics.dropped('no readable Via');
+      return;
+    }
+    this.send(channel, buildLocalResponse(replyable, status, reason, undefined), head.kind === 'request' ? head.method : '', status);
+  }
+
+  private send(channel: ReplyChannel, text: string, method: string, status: number): void {
+    channel.send(Buffer.from(text, 'latin1'));
+    this.metrics.sent(channel.transport, method, status);
+  }
+
+  /** An app's `sip|<transactionId>|...` frame. */
+  appSip(app: AppSession, msgId: string, transactionId: string, sip: string): void {
+    if (transactionId === '') {
+      // A request the app wants to send (UAC): drachtio-server features the edge does not have.
+      app.send(nokResponse(msgId, NOT_SUPPORTED));
+      return;
+    }
+    const end = sip.indexOf('\r\n\r\n');
+    const head = parseHead(end === -1 ? sip : sip.slice(0, end), this.limits);
+    if (head.kind !== 'response') {
+      app.send(nokResponse(msgId, NOT_SUPPORTED));
+      return;
+    }
+    const txn = this.transactions.get(transactionId);
+    if (!txn || !txn.awaitingResponse || !txn.request) {
+      app.send(nokResponse(msgId, UNKNOWN_TRANSACTION));
+      return;
+    }
+    if (head.error) {
+      app.send(nokResponse(msgId, `invalid response: ${head.error}`));
+      return;
+    }
+    const body = end === -1 ? '' : sip.slice(end + 4);
+    const text = buildAppResponse(txn.request, { status: head.status, reason: head.reason, headers: head.headers, body }, txn.toTag);
+    const data = txn.respond(head.status, text);
+    if (!data) {
+      app.send(nokResponse(msgId, UNKNOWN_TRANSACTION));
+      return;
+    }
+    const ch = txn.channel;
+    app.send(responseSent(msgId, data.length, ch.remoteAddress, ch.remotePort, txn.id, text));
+  }
+
+  /** An app went away: its pending transactions are forgotten, so a retransmission can reach another app. */
+  appGone(app: AppSession): void {
+    const pending = [...app.pending];
+    app.pending.clear();
+    for (const txn of pending) txn.terminate(false);
+    if (pending.length) this.log.warn({ app: app.id, transactions: pending.length }, 'app disconnected with unanswered transactions');
+  }
+
+  /** Terminates every transaction (edge stopping). */
+  stop(): void {
+    this.transactions.clear();
+  }
+}

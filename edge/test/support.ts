@@ -1,0 +1,222 @@
+/** Test helpers: a real edge on port 0, drachtio-srf apps, raw SIP clients over UDP, TCP and TLS. */
+import dgram from 'node:dgram';
+import net from 'node:net';
+import tls from 'node:tls';
+import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startEdge, Edge, EdgeOptions } from '../index';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const Srf = require('drachtio-srf');
+
+/** The subset of drachtio-srf's request and response the tests use. */
+export interface SrfRequest {
+  method: string;
+  source_address: string;
+  source_port: number;
+  protocol: string;
+  receivedOn: string;
+  stackTxnId: string;
+  get(name: string): string;
+  msg: { raw: string };
+}
+export interface SrfResponse {
+  send(status: number, reason?: string | object, opts?: object, cb?: (err: unknown, msg: { raw?: string } | undefined) => void): void;
+}
+export interface SrfApp {
+  register(fn: (req: SrfRequest, res: SrfResponse) => void): void;
+  options(fn: (req: SrfRequest, res: SrfResponse) => void): void;
+  disconnect(): void;
+}
+
+export const SECRET = 'test-secret-' + randomBytes(6).toString('hex');
+
+/** An edge on 127.0.0.1 with every port chosen by the OS. */
+export function testEdge(extra: Partial<EdgeOptions> = {}): Promise<Edge> {
+  return startEdge({
+    sipAddress: '127.0.0.1',
+    sipPort: 0,
+    tlsPort: 0,
+    controlAddress: '127.0.0.1',
+    controlPort: 0,
+    metricsPort: 0,
+    secret: SECRET,
+    ...extra,
+  });
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Polls until `fn` is truthy (or fails after `timeoutMs`). */
+export async function until<T>(fn: () => T | undefined | false, timeoutMs = 5000, what = 'condition'): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+/** A drachtio-srf app connected to the edge, routes registered. `setup` installs its handlers. */
+export async function connectApp(edge: Edge, setup: (srf: SrfApp) => void, secret = SECRET): Promise<SrfApp> {
+  const srf = new Srf();
+  setup(srf);
+  await new Promise<void>((resolve, reject) => {
+    srf.on('connect', (err: unknown) => (err ? reject(err) : resolve()));
+    srf.on('error', () => undefined);
+    srf.connect({ host: edge.addresses.control.address, port: edge.addresses.control.port, secret, reconnect: { maxAttempts: 1 } });
+  });
+  // The route frames are written right before 'connect'; let the edge read them.
+  await sleep(50);
+  return srf;
+}
+
+/** A REGISTER request (or another method) with fresh branch, Call-ID and tags unless given. */
+export function sipRequest(o: {
+  method?: string;
+  transport?: string;
+  host?: string;
+  port?: number;
+  branch?: string;
+  callId?: string;
+  cseq?: number;
+  extra?: string[];
+  body?: string;
+  rport?: boolean;
+} = {}): string {
+  const method = o.method ?? 'REGISTER';
+  const branch = o.branch ?? `z9hG4bK-${randomBytes(6).toString('hex')}`;
+  const callId = o.callId ?? `${randomBytes(8).toString('hex')}@test`;
+  const body = o.body ?? '';
+  return [
+    `${method} sip:example.com SIP/2.0`,
+    `Via: SIP/2.0/${o.transport ?? 'UDP'} ${o.host ?? '127.0.0.1'}:${o.port ?? 5999};branch=${branch}${o.rport ? ';rport' : ''}`,
+    'Max-Forwards: 70',
+    `From: <sip:alice@example.com>;tag=${randomBytes(4).toString('hex')}`,
+    'To: <sip:alice@example.com>',
+    `Call-ID: ${callId}`,
+    `CSeq: ${o.cseq ?? 1} ${method}`,
+    'Contact: <sip:alice@127.0.0.1:5999>',
+    'Expires: 3600',
+    ...(o.extra ?? []),
+    `Content-Length: ${Buffer.byteLength(body, 'latin1')}`,
+    '',
+    body,
+  ].join('\r\n');
+}
+
+/** Collects what a raw client receives, as latin1 text. */
+class Inbox {
+  readonly messages: string[] = [];
+  /** Waits for the n-th message (1-based) matching `re`. */
+  async waitFor(re: RegExp, n = 1, timeoutMs = 3000): Promise<string> {
+    return until(() => this.messages.filter((m) => re.test(m))[n - 1], timeoutMs, `message ${re}`);
+  }
+  count(re: RegExp): number {
+    return this.messages.filter((m) => re.test(m)).length;
+  }
+}
+
+/** A UDP SIP client on 127.0.0.1. */
+export class UdpClient extends Inbox {
+  private constructor(private readonly socket: dgram.Socket, readonly port: number) {
+    super();
+    socket.on('message', (m) => this.messages.push(m.toString('latin1')));
+  }
+  static async open(): Promise<UdpClient> {
+    const s = dgram.createSocket('udp4');
+    await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+    return new UdpClient(s, s.address().port);
+  }
+  send(edge: Edge, text: string | Buffer): void {
+    this.socket.send(typeof text === 'string' ? Buffer.from(text, 'latin1') : text, edge.addresses.udp.port, '127.0.0.1');
+  }
+  close(): void {
+    this.socket.close();
+  }
+}
+
+/** A TCP or TLS SIP client; messages are split on Content-Length. */
+export class StreamClient extends Inbox {
+  private buf = '';
+  closed = false;
+  raw = '';
+  private constructor(readonly socket: net.Socket) {
+    super();
+    socket.on('data', (d: Buffer) => {
+      const s = d.toString('latin1');
+      this.raw += s;
+      this.buf += s;
+      this.split();
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => (this.closed = true));
+  }
+  private split(): void {
+    for (;;) {
+      while (this.buf.startsWith('\r\n')) {
+        this.messages.push('\r\n');
+        this.buf = this.buf.slice(2);
+      }
+      const end = this.buf.indexOf('\r\n\r\n');
+      if (end === -1) return;
+      const m = /\r\ncontent-length:\s*(\d+)/i.exec(this.buf.slice(0, end));
+      const total = end + 4 + (m ? Number(m[1]) : 0);
+      if (this.buf.length < total) return;
+      this.messages.push(this.buf.slice(0, total));
+      this.buf = this.buf.slice(total);
+    }
+  }
+  get localPort(): number {
+    return this.socket.localPort ?? 0;
+  }
+  static async tcp(edge: Edge): Promise<StreamClient> {
+    const s = net.connect(edge.addresses.tcp.port, '127.0.0.1');
+    await new Promise<void>((r, j) => {
+      s.once('connect', () => r());
+      s.once('error', j);
+    });
+    return new StreamClient(s);
+  }
+  static async tls(edge: Edge): Promise<StreamClient> {
+    const s = tls.connect({ port: edge.addresses.tls!.port, host: '127.0.0.1', rejectUnauthorized: false });
+    await new Promise<void>((r, j) => {
+      s.once('secureConnect', () => r());
+      s.once('error', j);
+    });
+    return new StreamClient(s);
+  }
+  send(text: string | Buffer): void {
+    this.socket.write(typeof text === 'string' ? Buffer.from(text, 'latin1') : text);
+  }
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+/** A self-signed certificate made with openssl in a temporary directory. */
+export function selfSignedCert(): { cert: string; key: string; certPath: string; keyPath: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'edge-tls-'));
+  const keyPath = join(dir, 'key.pem');
+  const certPath = join(dir, 'cert.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyPath, '-out', certPath, '-days', '1', '-subj', '/CN=127.0.0.1'], { stdio: 'ignore' });
+  return { cert: readFileSync(certPath, 'utf8'), key: readFileSync(keyPath, 'utf8'), certPath, keyPath };
+}
+
+/** Reads the metrics page. */
+export async function scrape(edge: Edge): Promise<string> {
+  const r = await fetch(`http://127.0.0.1:${edge.addresses.metrics!.port}/metrics`);
+  return r.text();
+}
+
+/** The value of one metric series in a scrape (0 when absent). */
+export function metric(text: string, series: string): number {
+  for (const line of text.split('\n')) if (line.startsWith(series + ' ')) return Number(line.slice(series.length + 1));
+  return 0;
+}

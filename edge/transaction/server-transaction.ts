@@ -1,0 +1,183 @@
+/**
+ * One server transaction (RFC 3261 §17.2.1 INVITE, §17.2.2 non-INVITE).
+ * It owns the request, the reply channel, the last response and its timers.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  T2,
+  TIMER_G,
+  TIMER_H,
+  TIMER_I_UNRELIABLE,
+  TIMER_J_RELIABLE,
+  TIMER_J_UNRELIABLE,
+  UNANSWERED_TRANSACTION_TIMEOUT,
+} from '../sip/constants';
+import type { InboundRequest } from '../sip/request';
+import { newTag } from '../sip/response-builder';
+import type { ReplyChannel } from './reply-channel';
+
+/** RFC 3261 Figures 7 and 8. */
+export type TransactionState = 'trying' | 'proceeding' | 'completed' | 'confirmed' | 'terminated';
+
+const ALLOWED: Readonly<Record<TransactionState, readonly TransactionState[]>> = {
+  trying: ['proceeding', 'completed', 'terminated'],
+  proceeding: ['proceeding', 'completed', 'terminated'],
+  completed: ['confirmed', 'terminated'],
+  confirmed: ['terminated'],
+  terminated: [],
+};
+
+/** What a transaction reports to the layer that owns it. */
+export interface TransactionHooks {
+  /** A response went on the wire (first send or retransmission). */
+  sent(txn: ServerTransaction, status: number, retransmission: boolean): void;
+  /** The transaction reached Terminated; `answered` is false when it expired without a final response. */
+  terminated(txn: ServerTransaction, answered: boolean): void;
+}
+
+/** The application that holds a transaction, told when the transaction no longer needs it. */
+export interface TransactionOwner {
+  release(txn: ServerTransaction): void;
+}
+
+/** A server transaction. Methods never throw on network input; `transition` throws on a programming error. */
+export class ServerTransaction {
+  /** The id handed to the app as drachtio's transactionId. */
+  readonly id = randomUUID();
+  readonly isInvite: boolean;
+  readonly method: string;
+  readonly createdAt = Date.now();
+  state: TransactionState;
+  owner: TransactionOwner | undefined;
+  /** Tag for the To header of our responses when the request has none. */
+  readonly toTag = newTag();
+  private lastResponse: Buffer | undefined;
+  private lastStatus = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private retransmitTimer: NodeJS.Timeout | undefined;
+  private retransmitInterval = TIMER_G;
+  /** The request; released once a final response is sent, since only the response is needed then. */
+  request: InboundRequest | undefined;
+
+  constructor(
+    readonly key: string,
+    request: InboundRequest,
+    readonly channel: ReplyChannel,
+    private readonly hooks: TransactionHooks,
+  ) {
+    this.request = request;
+    this.method = request.method;
+    this.isInvite = request.method === 'INVITE';
+    this.state = this.isInvite ? 'proceeding' : 'trying';
+    this.timer = setTimeout(() => this.expire(), UNANSWERED_TRANSACTION_TIMEOUT);
+    channel.hold?.();
+  }
+
+  /** Status of the last response sent, 0 if none. */
+  get status(): number {
+    return this.lastStatus;
+  }
+
+  /** The one guarded state change (RFC 3261 Figures 7 and 8). */
+  private transition(to: TransactionState): void {
+    if (!ALLOWED[this.state].includes(to)) throw new Error(`illegal transaction transition ${this.state} -> ${to}`);
+    this.state = to;
+  }
+
+  /** True while a response from the app is still acceptable. */
+  get awaitingResponse(): boolean {
+    return this.state === 'trying' || this.state === 'proceeding';
+  }
+
+  /**
+   * A retransmission of the request arrived (RFC 3261 §17.2.1, §17.2.2).
+   * Returns true when it was absorbed without a response.
+   */
+  retransmission(): boolean {
+    if (this.state === 'trying' || this.state === 'confirmed' || !this.lastResponse) return true;
+    this.send(this.lastResponse, this.lastStatus, true);
+    return false;
+  }
+
+  /** RFC 3261 §17.2.1: an ACK for a non-2xx final response moves to Confirmed. */
+  ack(): void {
+    if (!this.isInvite || this.state !== 'completed') return;
+    this.transition('confirmed');
+    this.clearTimers();
+    const timerI = this.channel.reliable ? 0 : TIMER_I_UNRELIABLE;
+    this.timer = setTimeout(() => this.terminate(true), timerI);
+  }
+
+  /** Sends a response (latin1 text) from the transaction user; returns the bytes sent, undefined when too late. */
+  respond(status: number, text: string): Buffer | undefined {
+    if (!this.awaitingResponse) return undefined;
+    const data = Buffer.from(text, 'latin1');
+    this.lastResponse = data;
+    this.lastStatus = status;
+    this.send(data, status, false);
+    if (status < 200) {
+      this.transition('proceeding');
+      return data;
+    }
+    this.clearTimers();
+    this.owner?.release(this);
+    this.owner = undefined;
+    this.request = undefined;
+    this.channel.release?.();
+    if (this.isInvite && status < 300) {
+      // RFC 3261 §17.2.1: a 2xx terminates the INVITE server transaction.
+      this.terminate(true);
+      return data;
+    }
+    this.transition('completed');
+    if (this.isInvite) {
+      if (!this.channel.reliable) this.scheduleRetransmit();
+      this.timer = setTimeout(() => this.terminate(true), TIMER_H);
+    } else {
+      const timerJ = this.channel.reliable ? TIMER_J_RELIABLE : TIMER_J_UNRELIABLE;
+      if (timerJ === 0) this.terminate(true);
+      else this.timer = setTimeout(() => this.terminate(true), timerJ);
+    }
+    return data;
+  }
+
+  /** RFC 3261 §17.2.1 Timer G: resend the final INVITE response, doubling up to T2. */
+  private scheduleRetransmit(): void {
+    this.retransmitTimer = setTimeout(() => {
+      if (this.state !== 'completed' || !this.lastResponse) return;
+      this.send(this.lastResponse, this.lastStatus, true);
+      this.retransmitInterval = Math.min(this.retransmitInterval * 2, T2);
+      this.scheduleRetransmit();
+    }, this.retransmitInterval);
+  }
+
+  private send(data: Buffer, status: number, retransmission: boolean): void {
+    this.channel.send(data);
+    this.hooks.sent(this, status, retransmission);
+  }
+
+  /** The app never answered: forget the transaction (a later retransmission starts a new one). */
+  private expire(): void {
+    this.terminate(false);
+  }
+
+  /** Ends the transaction now, silently; safe to call twice. */
+  terminate(answered: boolean): void {
+    if (this.state === 'terminated') return;
+    const hadRequest = this.request !== undefined;
+    this.transition('terminated');
+    this.clearTimers();
+    this.owner?.release(this);
+    this.owner = undefined;
+    this.request = undefined;
+    if (hadRequest) this.channel.release?.();
+    this.hooks.terminated(this, answered);
+  }
+
+  private clearTimers(): void {
+    if (this.timer) clearTimeout(this.timer);
+    if (this.retransmitTimer) clearTimeout(this.retransmitTimer);
+    this.timer = undefined;
+    this.retransmitTimer = undefined;
+  }
+}

@@ -1,0 +1,21 @@
+/**
+ * RFC 3261 §17.2.3: matching requests to server transactions. A branch with
+ * the magic cookie identifies the transaction together with the sent-by and
+ * the method (ACK and CANCEL look for the INVITE); older RFC 2543 clients are
+ * matched on Request-URI, tags, Call-ID, CSeq and the top Via.
+ */
+import { BRANCH_MAGIC_COOKIE } from '../sip/constants';
+import type { InboundRequest } from '../sip/request';
+
+/** The key of the transaction a request belongs to, for `method` (defaults to the request's own). */
+export function transactionKey(req: InboundRequest, method: string = req.method): string {
+  const via = req.via;
+  const branch = via.branch;
+  if (branch !== undefined && branch.startsWith(BRANCH_MAGIC_COOKIE)) {
+    return `3261\0${branch}\0${via.host.toLowerCase()}:${via.port ?? ''}\0${method}`;
+  }
+  // RFC 3261 §17.2.3 (RFC 2543 fallback). The To tag of an ACK is the one we chose, so INVITE matching leaves it out.
+  const toTag = method === 'INVITE' ? '' : (req.toTag ?? '');
+  const viaText = via.sentByText + via.params.map(([n, v]) => (v === undefined ? `;${n}` : `;${n}=${v}`)).join('');
+  return `2543\0${req.uri}\0${toTag}\0${req.fromTag ?? ''}\0${req.callId}\0${req.cseqNumber}\0${method}\0${viaText}`;
+}
