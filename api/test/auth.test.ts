@@ -1,0 +1,251 @@
+import { createApiKey, ApiKeyVerifier } from '../api-keys';
+import { deviceBody, Harness, startHarness } from './helpers/harness';
+
+let h: Harness;
+let a: { accountId: string; key: string; keyId: string };
+let b: { accountId: string; key: string; keyId: string };
+let bDevice: string;
+
+beforeAll(async () => {
+  h = await startHarness();
+  a = await h.createAccount('Tenant A');
+  b = await h.createAccount('Tenant B', 'b.sip.example');
+  const r = await h.req('POST', `/v2/accounts/${b.accountId}/devices/sip`, { token: b.key, body: deviceBody(1) });
+  bDevice = r.body.id;
+});
+afterAll(async () => {
+  await h.close();
+});
+
+describe('authentication (X-Auth-Token)', () => {
+  it('401 without a key, with an unknown key, a malformed key, or a wrong secret for a real key id', async () => {
+    const path = `/v2/accounts/${a.accountId}/devices/sip`;
+    const wrongSecret = a.key.replace(/_[A-Za-z0-9]+$/, '_' + 'x'.repeat(32));
+    for (const token of [null, 'nope', 'sk_key_AAAAAAAAAAAAAAAA_' + 'a'.repeat(32), wrongSecret, '']) {
+      const r = await h.req('GET', path, { token });
+      expect(r.status).toBe(401);
+      expect(r.body.code).toBe('unauthenticated');
+    }
+  });
+
+  it('401 comes before body checks: no key and a malformed body is still 401', async () => {
+    const r = await h.req('POST', `/v2/accounts/${a.accountId}/devices/sip`, { token: null, raw: '{', contentType: 'application/json' });
+    expect(r.status).toBe(401);
+  });
+
+  it('health and the OpenAPI document need no key', async () => {
+    expect((await h.req('GET', '/livez', { token: null })).status).toBe(200);
+    expect((await h.req('GET', '/readyz', { token: null })).status).toBe(200);
+    expect((await h.req('GET', '/v2/openapi.json', { token: null })).status).toBe(200);
+    expect((await h.req('GET', '/v1/openapi.json', { token: null, skipOpenApi: true })).status).toBe(200);
+  });
+
+  it('ADMIN_API_KEY is an operator key', async () => {
+    const r = await h.req('GET', `/v2/accounts/${b.accountId}/devices/sip/${bDevice}`, { token: h.adminKey });
+    expect(r.status).toBe(200);
+  });
+
+  it('an operator key stored in the database sees every account', async () => {
+    const { key } = await createApiKey(h.db.pool, null, 'ops');
+    expect((await h.req('GET', `/v2/accounts/${b.accountId}/devices/sip/${bDevice}`, { token: key })).status).toBe(200);
+    expect((await h.req('GET', `/v2/accounts/${a.accountId}`, { token: key })).status).toBe(200);
+  });
+});
+
+describe('tenant isolation', () => {
+  const bDev = (): string => `/v2/accounts/${b.accountId}/devices/sip/${bDevice}`;
+
+  it("account A's key gets 404 for every route of B's device", async () => {
+    const tries: [string, string, unknown?][] = [
+      ['GET', bDev()],
+      ['PATCH', bDev(), { name: 'pwned' }],
+      ['DELETE', bDev()],
+      ['GET', `${bDev()}/credentials`],
+      ['POST', `${bDev()}/reset-password`],
+      ['GET', `${bDev()}/registrations`],
+      ['DELETE', `${bDev()}/registrations`],
+    ];
+    for (const [method, path, body] of tries) {
+      const r = await h.req(method, path, { token: a.key, body });
+      expect([method, path, r.status]).toEqual([method, path, 404]);
+      // Nothing of B's device comes back (the problem's `instance` only echoes the requested path).
+      expect(r.text).not.toContain('Desk Phone 1');
+      expect(r.text).not.toContain('b.sip.example');
+    }
+    // ...and B's device is untouched.
+    const still = await h.req('GET', bDev(), { token: b.key });
+    expect(still.body.name).toBe('Desk Phone 1');
+  });
+
+  it("account A's key cannot reach B's device through A's own path either", async () => {
+    const r = await h.req('GET', `/v2/accounts/${a.accountId}/devices/sip/${bDevice}`, { token: a.key });
+    expect(r.status).toBe(404);
+  });
+
+  it("account A's key gets 403 for B's collections and account", async () => {
+    const tries: [string, string, unknown?][] = [
+      ['GET', `/v2/accounts/${b.accountId}/devices/sip`],
+      ['POST', `/v2/accounts/${b.accountId}/devices/sip`, deviceBody(99)],
+      ['GET', `/v2/accounts/${b.accountId}`],
+      ['GET', `/v2/accounts/${b.accountId}/api-keys`],
+      ['POST', `/v2/accounts/${b.accountId}/api-keys`, { name: 'x' }],
+      ['DELETE', `/v2/accounts/${b.accountId}/api-keys/${b.keyId}`],
+    ];
+    for (const [method, path, body] of tries) {
+      const r = await h.req(method, path, { token: a.key, body });
+      expect([method, path, r.status, r.body.code]).toEqual([method, path, 403, 'forbidden']);
+    }
+    expect((await h.req('GET', `/v2/accounts/${b.accountId}/devices/sip/${bDevice}`, { token: b.key })).status).toBe(200);
+  });
+
+  it('operator-only routes answer 403 to account keys', async () => {
+    expect((await h.req('POST', '/v2/accounts', { token: a.key, body: { name: 'sneaky' } })).status).toBe(403);
+    expect((await h.req('GET', '/v2/accounts', { token: a.key })).status).toBe(403);
+    expect((await h.req('GET', '/v2/sip-blocks', { token: a.key })).status).toBe(403);
+    expect((await h.req('DELETE', '/v2/sip-blocks/192.0.2.1', { token: a.key })).status).toBe(403);
+  });
+
+  it("a list with A's key shows only A's devices", async () => {
+    await h.req('POST', `/v2/accounts/${a.accountId}/devices/sip`, { token: a.key, body: deviceBody(2) });
+    const r = await h.req('GET', `/v2/accounts/${a.accountId}/devices/sip`, { token: a.key });
+    expect(r.body.data.length).toBeGreaterThan(0);
+    expect(r.body.data.every((d: { accountId: string }) => d.accountId === a.accountId)).toBe(true);
+  });
+});
+
+describe('accounts', () => {
+  it('an operator creates an account: 201 with the account and its first key, which works at once', async () => {
+    const r = await h.req('POST', '/v2/accounts', { body: { name: 'Acme', sipDomain: 'Acme.SIP.example' } });
+    expect(r.status).toBe(201);
+    expect(r.body.account).toMatchObject({ name: 'Acme', sipDomain: 'acme.sip.example' });
+    expect(r.body.account.id).toMatch(/^acc_/);
+    expect(r.body.apiKey.key).toMatch(/^sk_key_[A-Za-z0-9]+_[A-Za-z0-9]{32}$/);
+    expect(r.body.apiKey.accountId).toBe(r.body.account.id);
+    const got = await h.req('GET', `/v2/accounts/${r.body.account.id}`, { token: r.body.apiKey.key });
+    expect(got.status).toBe(200);
+    expect(got.body).toEqual(r.body.account);
+    const dev = await h.req('POST', `/v2/accounts/${r.body.account.id}/devices/sip`, { token: r.body.apiKey.key, body: deviceBody(3) });
+    expect(dev.body.sipDomain).toBe('acme.sip.example');
+  });
+
+  it('an account without sipDomain gets SIP_DEFAULT_DOMAIN', async () => {
+    const r = await h.req('POST', '/v2/accounts', { body: { name: 'Plain' } });
+    expect(r.body.account.sipDomain).toBe('sip.test.example');
+  });
+
+  it('account creation validates its body (422) and an unknown account is 404', async () => {
+    const bad = await h.req('POST', '/v2/accounts', { body: { name: 'x', sipDomain: 'not a domain' } });
+    expect(bad.status).toBe(422);
+    expect(bad.body.errors[0].field).toBe('sipDomain');
+    expect((await h.req('POST', '/v2/accounts', { body: { name: 'x', plan: 'gold' } })).status).toBe(422);
+    expect((await h.req('GET', '/v2/accounts/acc_doesnotexist')).status).toBe(404);
+    expect((await h.req('GET', '/v2/accounts/acc_doesnotexist/devices/sip')).status).toBe(404);
+  });
+
+  it('operators list accounts with cursor pagination', async () => {
+    const seen = new Set<string>();
+    let cursor: string | null = null;
+    for (let i = 0; i < 20; i++) {
+      const r: Awaited<ReturnType<Harness['req']>> = await h.req('GET', `/v2/accounts?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      for (const acc of r.body.data) {
+        expect(seen.has(acc.id)).toBe(false);
+        seen.add(acc.id);
+      }
+      cursor = r.body.next_cursor;
+      if (!r.body.has_more) break;
+    }
+    const total = (await h.db.pool.query('SELECT count(*)::int AS n FROM accounts')).rows[0].n;
+    expect(seen.size).toBe(total);
+  });
+});
+
+describe('API keys', () => {
+  it('create, list (no secrets), revoke: the revoked key stops at once on this process', async () => {
+    const created = await h.req('POST', `/v2/accounts/${a.accountId}/api-keys`, { token: a.key, body: { name: 'ci' } });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ name: 'ci', accountId: a.accountId, revokedAt: null });
+    const k2 = created.body.key as string;
+    expect((await h.req('GET', `/v2/accounts/${a.accountId}`, { token: k2 })).status).toBe(200);
+
+    const list = await h.req('GET', `/v2/accounts/${a.accountId}/api-keys`, { token: a.key });
+    expect(list.body.data.map((k: { id: string }) => k.id)).toContain(created.body.id);
+    expect(list.text).not.toContain(k2);
+    expect(list.text).not.toContain('argon2');
+
+    expect((await h.req('DELETE', `/v2/accounts/${a.accountId}/api-keys/${created.body.id}`, { token: a.key })).status).toBe(204);
+    expect((await h.req('GET', `/v2/accounts/${a.accountId}`, { token: k2 })).status).toBe(401);
+    const after = await h.req('GET', `/v2/accounts/${a.accountId}/api-keys`, { token: a.key });
+    expect(after.body.data.find((k: { id: string }) => k.id === created.body.id).revokedAt).not.toBeNull();
+  });
+
+  it('revoking an unknown key, or another account\'s key id through my account, is 404', async () => {
+    expect((await h.req('DELETE', `/v2/accounts/${a.accountId}/api-keys/key_nope`, { token: a.key })).status).toBe(404);
+    expect((await h.req('DELETE', `/v2/accounts/${a.accountId}/api-keys/${b.keyId}`, { token: a.key })).status).toBe(404);
+    expect((await h.req('GET', `/v2/accounts/${b.accountId}`, { token: b.key })).status).toBe(200);
+  });
+
+  it('key creation without a body gets a default name', async () => {
+    const r = await h.req('POST', `/v2/accounts/${a.accountId}/api-keys`, { token: a.key });
+    expect(r.status).toBe(201);
+    expect(r.body.name).toBe('api key');
+  });
+
+  it('stores only an argon2id hash of the key', async () => {
+    const r = await h.req('POST', `/v2/accounts/${a.accountId}/api-keys`, { token: a.key, body: { name: 'hash check' } });
+    const row = (await h.db.pool.query('SELECT secret_hash FROM api_keys WHERE id = $1', [r.body.id])).rows[0];
+    expect(row.secret_hash).toMatch(/^\$argon2id\$/);
+    expect(row.secret_hash).not.toContain(r.body.key.split('_').pop());
+  });
+});
+
+describe('the verification cache', () => {
+  it('another process keeps accepting a revoked key only until the cache TTL, then refuses it', async () => {
+    let now = 1_000_000;
+    const other = new ApiKeyVerifier(h.db.pool, { cacheTtlMs: 10_000, cacheMax: 100, now: () => now });
+    const { key, record } = await createApiKey(h.db.pool, a.accountId, 'cached');
+    expect(await other.verify(key)).toEqual({ kind: 'account', keyId: record.id, accountId: a.accountId });
+    await h.db.pool.query('UPDATE api_keys SET revoked_at = now() WHERE id = $1', [record.id]);
+    now += 9_000;
+    expect(await other.verify(key)).not.toBeNull();
+    now += 2_000;
+    expect(await other.verify(key)).toBeNull();
+  });
+
+  it('concurrent first uses of one key share a single argon2 verification', async () => {
+    const other = new ApiKeyVerifier(h.db.pool, { cacheTtlMs: 10_000, cacheMax: 100 });
+    const { key } = await createApiKey(h.db.pool, a.accountId, 'burst');
+    const spy = jest.spyOn(h.db.pool, 'query');
+    const results = await Promise.all(Array.from({ length: 20 }, () => other.verify(key)));
+    const lookups = spy.mock.calls.filter((c) => typeof c[0] === 'object' && (c[0] as { name?: string }).name === 'api-key-by-id');
+    spy.mockRestore();
+    expect(results.every((p) => p?.kind === 'account')).toBe(true);
+    expect(lookups).toHaveLength(1);
+  });
+
+  it('with a full cache the oldest entry goes first and every key still verifies', async () => {
+    const small = new ApiKeyVerifier(h.db.pool, { cacheTtlMs: 10_000, cacheMax: 2 });
+    const keys = await Promise.all([1, 2, 3].map((i) => createApiKey(h.db.pool, a.accountId, `k${i}`)));
+    for (const k of keys) expect(await small.verify(k.key)).not.toBeNull();
+    for (const k of keys) expect(await small.verify(k.key)).not.toBeNull();
+  });
+});
+
+describe('SIP blocks (operator)', () => {
+  it('lists blocks and lifts one; unknown or malformed address is 404', async () => {
+    for (let i = 0; i < 10; i++) await h.sipBlocks.recordFailure('192.0.2.55', 'x@sip.test.example');
+    const list = await h.req('GET', '/v2/sip-blocks');
+    expect(list.status).toBe(200);
+    expect(list.body.data).toEqual([expect.objectContaining({ address: '192.0.2.55', failures: 10 })]);
+    expect((await h.req('DELETE', '/v2/sip-blocks/192.0.2.55')).status).toBe(204);
+    expect(await h.sipBlocks.isBlocked('192.0.2.55')).toBe(false);
+    expect((await h.req('GET', '/v2/sip-blocks')).body.data).toEqual([]);
+    expect((await h.req('DELETE', '/v2/sip-blocks/192.0.2.55')).status).toBe(404);
+    expect((await h.req('DELETE', '/v2/sip-blocks/not-an-ip')).status).toBe(404);
+  });
+
+  it('lifts an IPv6 block', async () => {
+    for (let i = 0; i < 10; i++) await h.sipBlocks.recordFailure('2001:db8::7', 'y@sip.test.example');
+    expect((await h.req('DELETE', `/v2/sip-blocks/${encodeURIComponent('2001:db8::7')}`)).status).toBe(204);
+    expect(await h.sipBlocks.isBlocked('2001:db8::7')).toBe(false);
+  });
+});
