@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEdge, Edge, EdgeOptions } from '../index';
+import { FrameDecoder } from '../control/frame-decoder';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const Srf = require('drachtio-srf');
@@ -219,4 +220,54 @@ export async function scrape(edge: Edge): Promise<string> {
 export function metric(text: string, series: string): number {
   for (const line of text.split('\n')) if (line.startsWith(series + ' ')) return Number(line.slice(series.length + 1));
   return 0;
+}
+
+/** A raw control-protocol client (what drachtio-srf does, byte for byte visible). */
+export class ControlClient {
+  readonly frames: string[] = [];
+  closed = false;
+  private readonly decoder = new FrameDecoder(64 * 1024 * 1024);
+  private constructor(readonly socket: net.Socket) {
+    socket.on('data', (d: Buffer) => {
+      for (const f of this.decoder.push(d).frames) this.frames.push(f.toString('utf8'));
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => (this.closed = true));
+  }
+  static async open(edge: Edge): Promise<ControlClient> {
+    const s = net.connect(edge.addresses.control.port, '127.0.0.1');
+    await new Promise<void>((r, j) => {
+      s.once('connect', () => r());
+      s.once('error', j);
+    });
+    return new ControlClient(s);
+  }
+  /** Sends `<id>|<payload>`; returns the id. */
+  send(payload: string, id = randomBytes(8).toString('hex')): string {
+    const s = `${id}|${payload}`;
+    this.socket.write(`${Buffer.byteLength(s, 'utf8')}#${s}`);
+    return id;
+  }
+  /** The answer frame to message `id`, split on `|` (leader only) plus the text after CRLF. */
+  async reply(id: string, timeoutMs = 3000): Promise<{ tokens: string[]; body: string }> {
+    const f = await until(() => this.frames.find((x) => x.split('|')[2] === id && x.split('|')[1] === 'response'), timeoutMs, `reply to ${id}`);
+    return split(f);
+  }
+  async nextSip(n = 1, timeoutMs = 3000): Promise<{ tokens: string[]; body: string }> {
+    const f = await until(() => this.frames.filter((x) => x.split('|')[1] === 'sip')[n - 1], timeoutMs, 'sip frame');
+    return split(f);
+  }
+  async authenticate(secret = SECRET, routes: string[] = []): Promise<void> {
+    const r = await this.reply(this.send(`authenticate|${secret}|`));
+    if (r.tokens[3] !== 'OK') throw new Error('authentication failed');
+    for (const verb of routes) await this.reply(this.send(`route|${verb}`));
+  }
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+function split(frame: string): { tokens: string[]; body: string } {
+  const i = frame.indexOf('\r\n');
+  return { tokens: (i === -1 ? frame : frame.slice(0, i)).split('|'), body: i === -1 ? '' : frame.slice(i + 2) };
 }
