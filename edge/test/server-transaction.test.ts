@@ -1,0 +1,78 @@
+import { ServerTransaction, TransactionHooks } from '../transaction/server-transaction';
+import type { ReplyChannel } from '../transaction/reply-channel';
+import { readDatagram } from '../sip/datagram';
+import { checkRequest, InboundRequest } from '../sip/request';
+import { DEFAULT_LIMITS } from '../options';
+import { sipRequest } from './support';
+
+function request(method = 'REGISTER'): InboundRequest {
+  const r = readDatagram(Buffer.from(sipRequest({ method }), 'latin1'), DEFAULT_LIMITS);
+  if (r.kind !== 'message' || r.head.kind !== 'request') throw new Error('bad fixture');
+  const c = checkRequest(r.head, r.body, r.bodyError, { remoteAddress: '127.0.0.1', remotePort: 5999 });
+  if (!c.ok) throw new Error(c.reason);
+  return c.request;
+}
+
+function channel(reliable: boolean): ReplyChannel & { sent: Buffer[] } {
+  const sent: Buffer[] = [];
+  return { transport: reliable ? 'tcp' : 'udp', reliable, remoteAddress: '127.0.0.1', remotePort: 5999, localAddress: '127.0.0.1', localPort: 5060, sent, send: (d) => (sent.push(d), true) };
+}
+
+describe('server transaction timers (RFC 3261 §17.2)', () => {
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+  const events: string[] = [];
+  const hooks: TransactionHooks = { sent: (_t, s, re) => events.push(`${s}${re ? ' again' : ''}`), terminated: (_t, a) => events.push(a ? 'done' : 'expired') };
+  beforeEach(() => (events.length = 0));
+
+  it('non-INVITE over UDP: Completed for Timer J = 64*T1, resending the final response', () => {
+    const ch = channel(false);
+    const t = new ServerTransaction('k', request(), ch, hooks);
+    expect(t.retransmission()).toBe(true);
+    t.respond(200, 'SIP/2.0 200 OK\r\n\r\n');
+    expect(t.state).toBe('completed');
+    expect(t.retransmission()).toBe(false);
+    expect(ch.sent).toHaveLength(2);
+    jest.advanceTimersByTime(31_999);
+    expect(t.state).toBe('completed');
+    jest.advanceTimersByTime(1);
+    expect(t.state).toBe('terminated');
+    expect(events).toEqual(['200', '200 again', 'done']);
+    expect(t.respond(200, 'x')).toBeUndefined();
+  });
+
+  it('non-INVITE over TCP: Timer J is zero', () => {
+    const t = new ServerTransaction('k', request(), channel(true), hooks);
+    t.respond(401, 'SIP/2.0 401 Unauthorized\r\n\r\n');
+    expect(t.state).toBe('terminated');
+  });
+
+  it('a transaction the app never answers is forgotten after 64 s', () => {
+    const t = new ServerTransaction('k', request(), channel(false), hooks);
+    jest.advanceTimersByTime(63_999);
+    expect(t.state).toBe('trying');
+    jest.advanceTimersByTime(1);
+    expect(t.state).toBe('terminated');
+    expect(events).toEqual(['expired']);
+  });
+
+  it('INVITE non-2xx over UDP: Timer G doubles to T2 until the ACK, then Timer I', () => {
+    const ch = channel(false);
+    const t = new ServerTransaction('k', request('INVITE'), ch, hooks);
+    t.respond(486, 'SIP/2.0 486 Busy Here\r\n\r\n');
+    jest.advanceTimersByTime(500 + 1000 + 2000 + 4000);
+    expect(ch.sent).toHaveLength(5);
+    t.ack();
+    expect(t.state).toBe('confirmed');
+    jest.advanceTimersByTime(4000);
+    expect(ch.sent).toHaveLength(5);
+    jest.advanceTimersByTime(1000);
+    expect(t.state).toBe('terminated');
+  });
+
+  it('refuses an illegal state change', () => {
+    const t = new ServerTransaction('k', request(), channel(true), hooks);
+    t.terminate(false);
+    expect(() => (t as unknown as { transition(s: string): void }).transition('proceeding')).toThrow(/illegal/);
+  });
+});

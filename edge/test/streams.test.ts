@@ -1,0 +1,147 @@
+import { Edge } from '../index';
+import { connectApp, metric, scrape, sipRequest, sleep, SrfApp, SrfRequest, StreamClient, testEdge, until } from './support';
+
+describe('SIP over TCP streams', () => {
+  let edge: Edge;
+  let app: SrfApp;
+  const seen: SrfRequest[] = [];
+  let hold = false;
+  const held: Array<() => void> = [];
+
+  beforeAll(async () => {
+    edge = await testEdge({ limits: { maxConnectionsPerSource: 40, idleTimeoutMs: 1500, maxMessageBytes: 4096 } });
+    app = await connectApp(edge, (srf) =>
+      srf.register((req, res) => {
+        seen.push(req);
+        if (hold) held.push(() => res.send(200));
+        else res.send(200);
+      }),
+    );
+  });
+  afterAll(async () => {
+    app.disconnect();
+    await edge.stop();
+  });
+
+  let tcp: StreamClient;
+  beforeEach(async () => {
+    tcp = await StreamClient.tcp(edge);
+  });
+  afterEach(() => tcp.close());
+
+  it('answers several messages sent in one segment', async () => {
+    const three = [1, 2, 3].map((n) => sipRequest({ transport: 'TCP', port: tcp.localPort, cseq: n })).join('');
+    tcp.send(three);
+    await tcp.waitFor(/^SIP\/2\.0 200/, 3);
+    for (const n of [1, 2, 3]) expect(tcp.count(new RegExp(`CSeq: ${n} REGISTER`))).toBe(1);
+  });
+
+  it('reassembles one message split across segments, body included', async () => {
+    const msg = sipRequest({ transport: 'TCP', port: tcp.localPort, body: 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\n', extra: ['Content-Type: application/sdp'] });
+    for (let i = 0; i < msg.length; i += 7) {
+      tcp.send(msg.slice(i, i + 7));
+      await sleep(1);
+    }
+    await tcp.waitFor(/^SIP\/2\.0 200/);
+    expect(seen[seen.length - 1]!.msg.raw).toContain('o=- 1 1 IN IP4 127.0.0.1');
+  });
+
+  it('reads compact header names and folded headers', async () => {
+    const msg = [
+      'REGISTER sip:example.com SIP/2.0',
+      `v: SIP/2.0/TCP 127.0.0.1:${tcp.localPort};branch=z9hG4bK-compact1`,
+      'f: <sip:bob@example.com>;tag=abc',
+      't: <sip:bob@example.com>',
+      'i: compact-1@test',
+      'CSeq: 7',
+      '  REGISTER',
+      'm: <sip:bob@127.0.0.1>',
+      'Subject: first part,',
+      '\tsecond part',
+      'l: 0',
+      '',
+      '',
+    ].join('\r\n');
+    tcp.send(msg);
+    const r = await tcp.waitFor(/^SIP\/2\.0 200/);
+    const req = seen[seen.length - 1]!;
+    expect(req.get('Call-ID')).toBe('compact-1@test');
+    expect(req.get('Subject')).toBe('first part, second part');
+    expect(req.get('CSeq')).toBe('7 REGISTER');
+    expect(r).toContain('\r\nCall-ID: compact-1@test\r\n');
+    expect(r).toContain('\r\nCSeq: 7 REGISTER\r\n');
+    expect(r).toContain('\r\nFrom: <sip:bob@example.com>;tag=abc\r\n');
+    expect(r).toMatch(/\r\nVia: SIP\/2\.0\/TCP 127\.0\.0\.1:\d+;branch=z9hG4bK-compact1;rport=\d+\r\n/);
+  });
+
+  it('answers a double-CRLF ping with a CRLF pong (RFC 5626 §4.4.1)', async () => {
+    tcp.send('\r\n\r\n');
+    await until(() => tcp.raw === '\r\n', 2000, 'pong');
+    tcp.send(sipRequest({ transport: 'TCP', port: tcp.localPort }));
+    await tcp.waitFor(/^SIP\/2\.0 200/);
+  });
+
+  it('requires Content-Length on a stream: 400 then close', async () => {
+    tcp.send(sipRequest({ transport: 'TCP', port: tcp.localPort }).replace(/Content-Length: 0\r\n/, ''));
+    expect(await tcp.waitFor(/^SIP\/2\.0 400/)).toMatch(/missing Content-Length/);
+    await until(() => tcp.closed, 3000, 'close');
+  });
+
+  it('closes a stream that sends garbage without an end of headers', async () => {
+    tcp.send(Buffer.alloc(6000, 0x41));
+    await until(() => tcp.closed, 3000, 'close');
+  });
+
+  it('closes a stream whose message is too large, after a 513', async () => {
+    tcp.send(sipRequest({ transport: 'TCP', port: tcp.localPort, body: 'x'.repeat(5000) }));
+    await tcp.waitFor(/^SIP\/2\.0 513/);
+    await until(() => tcp.closed, 3000, 'close');
+  });
+
+  it('answers on a half-closed connection, then closes it', async () => {
+    hold = true;
+    try {
+      tcp.send(sipRequest({ transport: 'TCP', port: tcp.localPort }));
+      await until(() => held.length, 2000, 'request at app');
+      tcp.socket.end(); // FIN: the client will not write any more
+      await sleep(100);
+      expect(tcp.closed).toBe(false);
+      held.shift()!();
+      await tcp.waitFor(/^SIP\/2\.0 200/);
+      await until(() => tcp.closed, 3000, 'close');
+    } finally {
+      hold = false;
+    }
+  });
+
+  it('survives a reset connection with a transaction in flight', async () => {
+    hold = true;
+    try {
+      tcp.send(sipRequest({ transport: 'TCP', port: tcp.localPort }));
+      await until(() => held.length, 2000, 'request at app');
+      tcp.socket.resetAndDestroy();
+      await sleep(50);
+      held.shift()!(); // the answer has nowhere to go
+    } finally {
+      hold = false;
+    }
+    const next = await StreamClient.tcp(edge);
+    next.send(sipRequest({ transport: 'TCP', port: next.localPort }));
+    await next.waitFor(/^SIP\/2\.0 200/);
+    next.close();
+  });
+
+  it('closes idle connections', async () => {
+    await until(() => tcp.closed, 4000, 'idle close');
+  });
+
+  it('caps connections per source address', async () => {
+    const many = await Promise.all(Array.from({ length: 45 }, () => StreamClient.tcp(edge)));
+    await sleep(200);
+    expect(many.filter((c) => c.closed).length).toBeGreaterThanOrEqual(5);
+    const m = await scrape(edge);
+    expect(metric(m, 'edge_sip_connections_rejected_total{transport="tcp",reason="per-source connection limit"}')).toBeGreaterThanOrEqual(5);
+    expect(metric(m, 'edge_sip_connections_open{transport="tcp"}')).toBeLessThanOrEqual(40);
+    for (const c of many) c.close();
+  });
+});
