@@ -48,9 +48,10 @@ const ERR: Record<number, Json> = {
   413: problem('Body larger than API_BODY_LIMIT_BYTES.'),
   415: problem('Body not sent as application/json.'),
   422: problem('Invalid or unknown fields (`errors` lists each field at fault).'),
+  500: problem('Unexpected server error (the detail never carries internals).'),
   503: problem('PostgreSQL or Redis unavailable.'),
 };
-const errors = (...codes: number[]): Json => Object.fromEntries(codes.map((c) => [String(c), ERR[c]]));
+const errors = (...codes: number[]): Json => Object.fromEntries([...codes, 500].map((c) => [String(c), ERR[c]]));
 const ok = (status: number, description: string, schemaId?: string): Json => ({
   [String(status)]: schemaId ? { description, content: { 'application/json': { schema: REF(schemaId) } } } : { description },
 });
