@@ -111,7 +111,7 @@ export class SipCore {
     if (!check.ok) {
       this.metrics.parseError(t);
       if (head.method === 'ACK') return this.metrics.dropped('malformed ACK'); // never answered (RFC 3261 §17)
-      if (check.replyable) this.send400(check.replyable, channel, check.reason);
+      if (check.replyable) this.send400(check.replyable, channel, check.reason, head.method);
       else this.metrics.dropped('no readable Via');
       return;
     }
@@ -199,8 +199,8 @@ export class SipCore {
     }
   }
 
-  private send400(head: ReplyableHead, channel: ReplyChannel, reason: string): void {
-    this.send(channel, buildLocalResponse(head, 400, `Bad Request (${reason})`, undefined), '', 400);
+  private send400(head: ReplyableHead, channel: ReplyChannel, reason: string, method: string): void {
+    this.send(channel, buildLocalResponse(head, 400, `Bad Request (${reason})`, undefined), method, 400);
   }
 
   /** A response without a transaction, for a head whose Via can be read; else the message is dropped. */
