@@ -207,6 +207,18 @@ type Scripted = Redis & {
   regRemoveAll(b: string, s: string): Promise<string[]>;
 };
 
+/** A pipeline of this client (the hot path batches several reads into one round trip). */
+export type StorePipeline = ReturnType<Redis['pipeline']>;
+
+/** The replies of `pipeline.exec()`. */
+export type PipelineReplies = [Error | null, unknown][];
+
+function replyAt(replies: PipelineReplies, index: number): unknown {
+  const [err, value] = replies[index] ?? [new Error('no reply'), null];
+  if (err) throw err;
+  return value;
+}
+
 function defineScripts(redis: Redis): Scripted {
   const r = redis as Scripted;
   if (typeof r.regCommit !== 'function') {
@@ -317,6 +329,35 @@ export class RegistrationStore {
     const now = this.now();
     const bindings = parseBindings((values as string[]) ?? []).filter((b) => b.expiresAt > now);
     return { version: v ? Number(v) : 0, bindings };
+  }
+
+  /**
+   * Queues a snapshot read of `deviceId` on `pipeline` (with other reads of the
+   * caller, one round trip) and returns the function that reads it from the
+   * replies. The version is read first: a write landing between the two reads
+   * bumps it, so the caller's commit conflicts and retries instead of losing it.
+   */
+  queueLoad(pipeline: StorePipeline, deviceId: string): (replies: PipelineReplies) => BindingSnapshot {
+    const at = pipeline.length;
+    pipeline.hget(this.keys.status(deviceId), 'v').hvals(this.keys.bindings(deviceId));
+    return (replies) => {
+      const v = replyAt(replies, at) as string | null;
+      const values = (replyAt(replies, at + 1) as string[] | null) ?? [];
+      const now = this.now();
+      return { version: v ? Number(v) : 0, bindings: parseBindings(values).filter((b) => b.expiresAt > now) };
+    };
+  }
+
+  /** Queues {@link acceptNonceCount} on `pipeline`; the returned function reads its answer. */
+  queueAcceptNonceCount(pipeline: StorePipeline, nonce: string, nc: number, ttlMs: number): (replies: PipelineReplies) => boolean {
+    const at = pipeline.length;
+    pipeline.eval(NONCE_COUNT_LUA, 1, this.keys.nonceCount(nonce), nc, Math.max(1, Math.round(ttlMs)));
+    return (replies) => replyAt(replies, at) === 1;
+  }
+
+  /** How many devices have bindings in the reaper index (devices registered now, give or take one reaper pass). */
+  async countIndexed(): Promise<number> {
+    return this.redis.zcard(this.keys.expiryIndex);
   }
 
   /** Live bindings of a device (expired ones left out), oldest first. */

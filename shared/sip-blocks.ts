@@ -103,6 +103,17 @@ export class SipBlocks {
     return (await this.redis.exists(this.blockKey(address))) === 1;
   }
 
+  /** Queues {@link isBlocked} on a caller's pipeline (batched with other hot-path reads); the returned function reads the answer. */
+  queueIsBlocked(pipeline: ReturnType<Redis['pipeline']>, address: string): (replies: [Error | null, unknown][]) => boolean {
+    const at = pipeline.length;
+    pipeline.exists(this.blockKey(address));
+    return (replies) => {
+      const [err, value] = replies[at] ?? [new Error('no reply'), null];
+      if (err) throw err;
+      return value === 1;
+    };
+  }
+
   /** Counts one failed authentication from `address` against `user` (user@domain); blocks past a threshold. */
   async recordFailure(address: string, user: string): Promise<FailureOutcome> {
     const p = this.policy;

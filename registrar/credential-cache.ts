@@ -1,0 +1,197 @@
+import type { Pool } from 'pg';
+import type { Invalidation } from '../shared/registration-store';
+import { ServiceUnavailableError } from './errors';
+
+/** What the registrar needs of a device to authenticate it (read-only view of the devices table). */
+export interface DeviceCredentials {
+  id: string;
+  accountId: string;
+  sipUsername: string;
+  sipDomain: string;
+  active: boolean;
+  ha1Md5: string;
+  ha1Sha256: string;
+  /** Previous credentials accepted until prevExpiresAt (password reset with a grace period). */
+  prevHa1Md5: string | null;
+  prevHa1Sha256: string | null;
+  prevExpiresAt: number | null;
+}
+
+interface Entry {
+  value: DeviceCredentials | null;
+  fetchedAt: number;
+}
+
+interface DeviceRow {
+  id: string;
+  account_id: string;
+  sip_username: string;
+  sip_domain: string;
+  status: string;
+  ha1_md5: string;
+  ha1_sha256: string;
+  prev_ha1_md5: string | null;
+  prev_ha1_sha256: string | null;
+  prev_expires_at: Date | null;
+}
+
+const QUERY = {
+  name: 'registrar_device_credentials',
+  text: `SELECT id, account_id, sip_username, sip_domain, status, ha1_md5, ha1_sha256, prev_ha1_md5, prev_ha1_sha256, prev_expires_at
+           FROM devices WHERE sip_domain = $1 AND sip_username = $2`,
+};
+
+export interface CredentialCacheOptions {
+  ttlMs: number;
+  negativeTtlMs: number;
+  maxEntries: number;
+  retryAfterS: number;
+  now?: () => number;
+}
+
+/**
+ * Device credentials by (domain, username), read from PostgreSQL and cached in
+ * process. Entries live `ttlMs` (missing devices `negativeTtlMs`); the API's
+ * invalidation messages drop them at once. While PostgreSQL is unreachable, an
+ * entry past its TTL keeps being served; an uncached device gets 503.
+ */
+export class CredentialCache {
+  private readonly entries = new Map<string, Entry>();
+  private readonly inflight = new Map<string, Promise<DeviceCredentials | null>>();
+  private readonly now: () => number;
+
+  constructor(private readonly pool: Pool, private readonly opts: CredentialCacheOptions) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  private static key(domain: string, username: string): string {
+    return `${domain}\n${username}`;
+  }
+
+  /** The device with this SIP identity, or null. Throws ServiceUnavailableError when it cannot tell. */
+  get(domain: string, username: string): Promise<DeviceCredentials | null> {
+    const key = CredentialCache.key(domain, username);
+    const entry = this.entries.get(key);
+    const now = this.now();
+    if (entry) {
+      const ttl = entry.value ? this.opts.ttlMs : this.opts.negativeTtlMs;
+      if (now - entry.fetchedAt < ttl) return Promise.resolve(entry.value);
+    }
+    const pending = this.inflight.get(key);
+    if (pending) return pending;
+    const p = this.fetch(domain, username, key, entry).finally(() => this.inflight.delete(key));
+    this.inflight.set(key, p);
+    return p;
+  }
+
+  private async fetch(domain: string, username: string, key: string, stale: Entry | undefined): Promise<DeviceCredentials | null> {
+    let rows: DeviceRow[];
+    try {
+      rows = (await this.pool.query<DeviceRow>({ ...QUERY, values: [domain, username] })).rows;
+    } catch (err) {
+      // PostgreSQL down: keep serving what we knew (only known devices; a cached "unknown" is not trusted forever).
+      if (stale?.value) return stale.value;
+      throw new ServiceUnavailableError('CREDENTIALS_UNAVAILABLE', this.opts.retryAfterS, `credential store unavailable: ${(err as Error).message}`);
+    }
+    const r = rows[0];
+    const value: DeviceCredentials | null = r
+      ? {
+          id: r.id,
+          accountId: r.account_id,
+          sipUsername: r.sip_username,
+          sipDomain: r.sip_domain,
+          active: r.status === 'active',
+          ha1Md5: r.ha1_md5,
+          ha1Sha256: r.ha1_sha256,
+          prevHa1Md5: r.prev_ha1_md5,
+          prevHa1Sha256: r.prev_ha1_sha256,
+          prevExpiresAt: r.prev_expires_at ? r.prev_expires_at.getTime() : null,
+        }
+      : null;
+    this.entries.delete(key);
+    this.entries.set(key, { value, fetchedAt: this.now() });
+    if (this.entries.size > this.opts.maxEntries) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest !== undefined) this.entries.delete(oldest);
+    }
+    return value;
+  }
+
+  /** Drops the entries an API change names (by SIP identity, and by device id in case the identity changed). */
+  invalidate(inv: Invalidation): void {
+    this.entries.delete(CredentialCache.key(inv.sipDomain.toLowerCase(), inv.sipUsername));
+    this.entries.delete(CredentialCache.key(inv.sipDomain, inv.sipUsername));
+    for (const [k, e] of this.entries) if (e.value?.id === inv.deviceId) this.entries.delete(k);
+  }
+
+  /** Marks every entry as due for a re-read (after missed invalidations), still usable while PostgreSQL is down. */
+  expireAll(): void {
+    for (const e of this.entries.values()) e.fetchedAt = 0;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
+
+/** The HA1 values a device may answer with now, for one algorithm (current, plus previous during a grace period). */
+export function ha1Candidates(dev: DeviceCredentials, algorithm: 'MD5' | 'SHA-256', now: number): string[] {
+  const current = algorithm === 'MD5' ? dev.ha1Md5 : dev.ha1Sha256;
+  const prev = algorithm === 'MD5' ? dev.prevHa1Md5 : dev.prevHa1Sha256;
+  if (prev && dev.prevExpiresAt !== null && dev.prevExpiresAt > now) return [current, prev];
+  return [current];
+}
+
+/**
+ * The SIP domains served: every account's and device's domain plus the default
+ * one, re-read periodically; an unknown domain triggers a re-read at most once a
+ * second. While PostgreSQL is down the last known set stays in force.
+ */
+export class DomainSet {
+  private domains = new Set<string>();
+  private loadedAt = -Infinity;
+  private loading: Promise<void> | null = null;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly defaultDomain: string,
+    private readonly refreshMs: number,
+    now?: () => number,
+  ) {
+    this.now = now ?? Date.now;
+    this.domains.add(defaultDomain.toLowerCase());
+  }
+
+  async serves(domain: string): Promise<boolean> {
+    const d = domain.toLowerCase();
+    const age = this.now() - this.loadedAt;
+    if (this.domains.has(d) && age < this.refreshMs) return true;
+    if (age >= 1_000) await this.refresh();
+    return this.domains.has(d);
+  }
+
+  /** Re-reads the set; failures keep the previous one. */
+  refresh(): Promise<void> {
+    if (!this.loading) {
+      this.loading = (async () => {
+        try {
+          const { rows } = await this.pool.query<{ d: string }>({
+            name: 'registrar_served_domains',
+            text: 'SELECT lower(sip_domain) AS d FROM accounts UNION SELECT lower(sip_domain) AS d FROM devices',
+          });
+          const next = new Set(rows.map((r) => r.d));
+          next.add(this.defaultDomain.toLowerCase());
+          this.domains = next;
+          this.loadedAt = this.now();
+        } catch {
+          // Keep the last known set; retry after a second at the earliest.
+          this.loadedAt = Math.max(this.loadedAt, this.now() - this.refreshMs + 1_000);
+        } finally {
+          this.loading = null;
+        }
+      })();
+    }
+    return this.loading;
+  }
+}

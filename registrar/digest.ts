@@ -1,0 +1,202 @@
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { DIGEST_QOP } from './constants';
+import { splitHeaderList } from './sip-syntax';
+
+/**
+ * SIP digest authentication, server side (RFC 3261 §22.4, RFC 7616, RFC 8760).
+ * Pure: hashing only, no I/O. Nonces are stateless: a timestamp and an HMAC over
+ * it and the realm, so any registrar process sharing the secret can verify them;
+ * replay protection (nonce-count) lives in Redis, outside this module.
+ */
+
+export type DigestAlgorithm = 'MD5' | 'SHA-256';
+
+/** The credentials of one `Authorization: Digest …` header (RFC 7616 §3.4). */
+export interface DigestCredentials {
+  username: string;
+  realm: string;
+  nonce: string;
+  uri: string;
+  response: string;
+  algorithm: DigestAlgorithm;
+  cnonce?: string;
+  opaque?: string;
+  qop?: string;
+  /** nonce-count as sent (8 hex digits). */
+  nc?: string;
+}
+
+const DIGEST_PREFIX = /^\s*Digest\s+/i;
+
+/**
+ * Parses Authorization header values. drachtio-srf joins repeated headers with
+ * ',', so one string may hold several Digest credentials: each is returned.
+ * Elements that are not Digest, or lack a mandatory field, are skipped.
+ * Unknown algorithms (e.g. `-sess`, SHA-512-256) are skipped too.
+ */
+export function parseAuthorization(value: string | undefined): DigestCredentials[] {
+  if (!value) return [];
+  const out: DigestCredentials[] = [];
+  // Split on ", Digest " boundaries, then read each credential's auth-params.
+  const chunks = value.split(/,(?=\s*Digest\s)/i);
+  for (const chunk of chunks) {
+    if (!DIGEST_PREFIX.test(chunk)) continue;
+    const params = parseAuthParams(chunk.replace(DIGEST_PREFIX, ''));
+    if (!params) continue;
+    const username = params.get('username');
+    const realm = params.get('realm');
+    const nonce = params.get('nonce');
+    const uri = params.get('uri');
+    const response = params.get('response');
+    if (username === undefined || realm === undefined || nonce === undefined || uri === undefined || response === undefined) continue;
+    const alg = (params.get('algorithm') ?? 'MD5').toUpperCase();
+    if (alg !== 'MD5' && alg !== 'SHA-256') continue;
+    const cred: DigestCredentials = { username, realm, nonce, uri, response: response.toLowerCase(), algorithm: alg };
+    const cnonce = params.get('cnonce');
+    const opaque = params.get('opaque');
+    const qop = params.get('qop');
+    const nc = params.get('nc');
+    if (cnonce !== undefined) cred.cnonce = cnonce;
+    if (opaque !== undefined) cred.opaque = opaque;
+    if (qop !== undefined) cred.qop = qop.toLowerCase();
+    if (nc !== undefined) cred.nc = nc;
+    out.push(cred);
+  }
+  return out;
+}
+
+/** Parses `a=b, c="d"` auth-params (RFC 7235 §2.1); names lower-cased. Null on bad syntax. */
+export function parseAuthParams(text: string): Map<string, string> | null {
+  const elements = splitHeaderList(text);
+  if (!elements) return null;
+  const params = new Map<string, string>();
+  for (const el of elements) {
+    const eq = el.indexOf('=');
+    if (eq <= 0) return null;
+    const name = el.slice(0, eq).trim().toLowerCase();
+    let v = el.slice(eq + 1).trim();
+    if (v.startsWith('"')) {
+      if (v.length < 2 || !v.endsWith('"')) return null;
+      v = v.slice(1, -1).replace(/\\(.)/g, '$1');
+    }
+    if (!params.has(name)) params.set(name, v);
+  }
+  return params;
+}
+
+function hashHex(algorithm: DigestAlgorithm, data: string): string {
+  return createHash(algorithm === 'MD5' ? 'md5' : 'sha256').update(data, 'utf8').digest('hex');
+}
+
+/** H(username:realm:password) — what the devices table stores (RFC 7616 §3.4.2). */
+export function computeHa1(algorithm: DigestAlgorithm, username: string, realm: string, password: string): string {
+  return hashHex(algorithm, `${username}:${realm}:${password}`);
+}
+
+/**
+ * The expected `response` for `cred` given the stored HA1 (RFC 7616 §3.4.1;
+ * without qop, the RFC 2069 form RFC 3261 §22.4 still allows).
+ */
+export function expectedResponse(cred: DigestCredentials, ha1: string, method: string): string {
+  const ha2 = hashHex(cred.algorithm, `${method}:${cred.uri}`);
+  if (cred.qop === DIGEST_QOP) {
+    return hashHex(cred.algorithm, `${ha1}:${cred.nonce}:${cred.nc ?? ''}:${cred.cnonce ?? ''}:${cred.qop}:${ha2}`);
+  }
+  return hashHex(cred.algorithm, `${ha1}:${cred.nonce}:${ha2}`);
+}
+
+/** Constant-time comparison of the client's response with the expected one (both hex). */
+export function responsesMatch(expected: string, given: string): boolean {
+  const a = Buffer.from(expected, 'latin1');
+  const b = Buffer.from(given, 'latin1');
+  if (a.length !== b.length) {
+    // Still spend a comparison so a length mismatch is not faster to detect.
+    timingSafeEqual(a, a);
+    return false;
+  }
+  return timingSafeEqual(a, b);
+}
+
+/** True when any of the candidate HA1s produces the client's response (current and grace-period credentials). */
+export function verifyResponse(cred: DigestCredentials, ha1Candidates: readonly string[], method: string): boolean {
+  let ok = false;
+  for (const ha1 of ha1Candidates) {
+    // No early exit: every candidate costs the same, whatever matches.
+    if (responsesMatch(expectedResponse(cred, ha1, method), cred.response)) ok = true;
+  }
+  return ok;
+}
+
+/** The nonce-count as a number, or null when absent or malformed (RFC 7616 §3.4: 8 hex digits). */
+export function parseNonceCount(nc: string | undefined): number | null {
+  if (nc === undefined || !/^[0-9a-fA-F]{8}$/.test(nc)) return null;
+  return parseInt(nc, 16);
+}
+
+const NONCE_TS_BYTES = 6;
+const NONCE_MAC_BYTES = 16;
+/** base64url length of a nonce (no padding). */
+const NONCE_CHARS = Math.ceil(((NONCE_TS_BYTES + NONCE_MAC_BYTES) * 4) / 3);
+
+export type NonceCheck =
+  | { ok: true; issuedAt: number }
+  | { ok: false; reason: 'malformed' | 'forged' | 'expired'; issuedAt?: number };
+
+/**
+ * Issues and checks stateless nonces: base64url(timestamp ms (48 bits) ‖ HMAC-SHA-256(secret, realm ‖ timestamp)[0..16]).
+ * RFC 7616 §3.3 leaves the nonce format to the server; this one lets any process verify it.
+ */
+export class NonceService {
+  private readonly secret: Buffer;
+
+  constructor(secret: string, private readonly lifetimeMs: number) {
+    this.secret = Buffer.from(secret, 'utf8');
+  }
+
+  private mac(realm: string, ts: Buffer): Buffer {
+    return createHmac('sha256', this.secret).update(realm, 'utf8').update('\0').update(ts).digest().subarray(0, NONCE_MAC_BYTES);
+  }
+
+  issue(realm: string, now: number): string {
+    const ts = Buffer.alloc(NONCE_TS_BYTES);
+    ts.writeUIntBE(Math.max(0, Math.floor(now)), 0, NONCE_TS_BYTES);
+    return Buffer.concat([ts, this.mac(realm, ts)]).toString('base64url');
+  }
+
+  check(nonce: string, realm: string, now: number): NonceCheck {
+    if (nonce.length !== NONCE_CHARS || !/^[A-Za-z0-9_-]+$/.test(nonce)) return { ok: false, reason: 'malformed' };
+    const raw = Buffer.from(nonce, 'base64url');
+    if (raw.length !== NONCE_TS_BYTES + NONCE_MAC_BYTES) return { ok: false, reason: 'malformed' };
+    const ts = raw.subarray(0, NONCE_TS_BYTES);
+    if (!timingSafeEqual(raw.subarray(NONCE_TS_BYTES), this.mac(realm, ts))) return { ok: false, reason: 'forged' };
+    const issuedAt = ts.readUIntBE(0, NONCE_TS_BYTES);
+    // A nonce from the future (clock skew between processes beyond 5 s) is treated as forged.
+    if (issuedAt > now + 5_000) return { ok: false, reason: 'forged' };
+    if (now - issuedAt > this.lifetimeMs) return { ok: false, reason: 'expired', issuedAt };
+    return { ok: true, issuedAt };
+  }
+
+  /** Milliseconds the nonce stays valid after `issuedAt` (TTL of its nonce-count mark). */
+  remainingMs(issuedAt: number, now: number): number {
+    return Math.max(1_000, issuedAt + this.lifetimeMs - now + 1_000);
+  }
+
+  /** The opaque value of a realm (RFC 7616 §3.3): constant per realm, so no state is needed to check it. */
+  opaque(realm: string): string {
+    return createHmac('sha256', this.secret).update('opaque\0').update(realm, 'utf8').digest().subarray(0, 12).toString('base64url');
+  }
+}
+
+/**
+ * WWW-Authenticate values for a 401 (RFC 7616 §3.3, RFC 8760 §2.4): SHA-256
+ * first, then MD5 (or MD5 alone), qop="auth", an opaque, and stale=true when the
+ * previous answer was right but its nonce had expired.
+ */
+export function buildChallenges(opts: { realm: string; nonce: string; opaque: string; stale: boolean; md5Only: boolean }): string[] {
+  const algorithms: DigestAlgorithm[] = opts.md5Only ? ['MD5'] : ['SHA-256', 'MD5'];
+  return algorithms.map(
+    (alg) =>
+      `Digest realm="${opts.realm}", nonce="${opts.nonce}", opaque="${opts.opaque}", algorithm=${alg}, qop="${DIGEST_QOP}"` +
+      (opts.stale ? ', stale=true' : ''),
+  );
+}

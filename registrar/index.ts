@@ -1,0 +1,186 @@
+import type { Pool } from 'pg';
+import { createPool } from '../shared/db';
+import type { Logger } from '../shared/logger';
+import { createRedis, Redis } from '../shared/redis';
+import { RegistrationStore } from '../shared/registration-store';
+import { SipBlocks } from '../shared/sip-blocks';
+import { CredentialCache, DomainSet } from './credential-cache';
+import { NonceService } from './digest';
+import { DrachtioAdapter } from './drachtio-adapter';
+import { startHealthServer } from './http-server';
+import { Gauge, RegistrarMetrics } from './metrics';
+import { RegisterHandler } from './register-handler';
+
+/** Everything startRegistrar needs; main.ts fills it from the environment, tests directly. */
+export interface RegistrarOptions {
+  databaseUrl: string;
+  /** PostgreSQL schema (tests isolate themselves this way). */
+  databaseSchema?: string;
+  databasePoolSize?: number;
+  redisUrl: string;
+  redisKeyPrefix: string;
+  engine: { host: string; port: number; secret: string };
+  http: { host: string; port: number };
+  defaultDomain: string;
+  nonceSecret: string;
+  log: Logger;
+  now?: () => number;
+  minExpires?: number;
+  defaultExpires?: number;
+  maxExpires?: number;
+  maxBindings?: number;
+  maxBindingsPolicy?: 'drop-oldest' | 'reject';
+  nonceLifetimeS?: number;
+  md5Only?: boolean;
+  blockWindowS?: number;
+  blockSourceThreshold?: number;
+  blockUserThreshold?: number;
+  blockDurationS?: number;
+  blockedResponse?: 'drop' | '403';
+  credentialCacheTtlMs?: number;
+  credentialNegativeTtlMs?: number;
+  credentialCacheMax?: number;
+  domainRefreshMs?: number;
+  reaperIntervalMs?: number;
+  retryAfterS?: number;
+  /** Comma-separated User-Agent fragments. */
+  scannerUserAgents?: string;
+}
+
+export interface RunningRegistrar {
+  http: { address: string; port: number };
+  /** True while connected to the SIP engine. */
+  readonly engineConnected: boolean;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts one registrar process: connects to the SIP engine, Redis and
+ * PostgreSQL, serves REGISTER/OPTIONS, reaps expired bindings, and answers
+ * health and metrics on HTTP. Returns once HTTP listens (the engine connection
+ * keeps retrying in the background; /readyz says when it is up).
+ */
+export async function startRegistrar(opts: RegistrarOptions): Promise<RunningRegistrar> {
+  const now = opts.now ?? Date.now;
+  const log = opts.log;
+  const retryAfterS = opts.retryAfterS ?? 10;
+  const pool: Pool = createPool(opts.databaseUrl, { max: opts.databasePoolSize ?? 10, schema: opts.databaseSchema });
+  const redis: Redis = createRedis(opts.redisUrl);
+  const subscriber: Redis = createRedis(opts.redisUrl);
+  const store = new RegistrationStore(redis, { prefix: opts.redisKeyPrefix, now });
+  const blocks = new SipBlocks(redis, {
+    prefix: opts.redisKeyPrefix,
+    now,
+    policy: {
+      windowMs: (opts.blockWindowS ?? 60) * 1000,
+      sourceThreshold: opts.blockSourceThreshold ?? 10,
+      userThreshold: opts.blockUserThreshold ?? 20,
+      blockMs: (opts.blockDurationS ?? 900) * 1000,
+    },
+  });
+  const credentials = new CredentialCache(pool, {
+    ttlMs: opts.credentialCacheTtlMs ?? 60_000,
+    negativeTtlMs: opts.credentialNegativeTtlMs ?? 5_000,
+    maxEntries: opts.credentialCacheMax ?? 200_000,
+    retryAfterS,
+    now,
+  });
+  const domains = new DomainSet(pool, opts.defaultDomain, opts.domainRefreshMs ?? 10_000, now);
+  const metrics = new RegistrarMetrics();
+  const nonceLifetimeMs = (opts.nonceLifetimeS ?? 300) * 1000;
+  const handler = new RegisterHandler(
+    { redis, store, blocks, credentials, domains, nonces: new NonceService(opts.nonceSecret, nonceLifetimeMs), metrics, log, now },
+    {
+      expiry: { minExpires: opts.minExpires ?? 60, defaultExpires: opts.defaultExpires ?? 3600, maxExpires: opts.maxExpires ?? 7200 },
+      limits: { maxBindings: opts.maxBindings ?? 10, policy: opts.maxBindingsPolicy ?? 'drop-oldest' },
+      nonceLifetimeMs,
+      md5Only: opts.md5Only ?? false,
+      blockedResponse: opts.blockedResponse ?? 'drop',
+      retryAfterS,
+      scannerUserAgents: (opts.scannerUserAgents ?? 'friendly-scanner,sipvicious,sipcli')
+        .split(',')
+        .map((s) => s.trim().toLowerCase())
+        .filter((s) => s !== ''),
+    },
+  );
+
+  // Credential invalidations from the API; after a reconnection some may have been missed, so every entry is re-read.
+  let subscribedOnce = false;
+  subscriber.on('ready', () => {
+    if (subscribedOnce) credentials.expireAll();
+    subscribedOnce = true;
+  });
+  store.subscribeInvalidations(subscriber, (inv) => credentials.invalidate(inv)).catch((err: Error) => {
+    log.warn({ err: err.message }, 'could not subscribe to credential invalidations yet (ioredis resubscribes on reconnect)');
+  });
+
+  const adapter = new DrachtioAdapter(opts.engine, {
+    register: (req) => handler.handleRegister(req),
+    options: (req) => handler.handleOptions(req),
+    onRegisterDone: (s) => metrics.latency.observe(s),
+  }, metrics, log);
+
+  metrics.addGauge(new Gauge('registrar_registered_devices', 'Devices with at least one live binding (size of the reaper index).', () => store.countIndexed()));
+  metrics.addGauge(new Gauge('registrar_engine_connected', '1 while connected to the SIP engine.', () => Promise.resolve(adapter.connected ? 1 : 0)));
+  metrics.addGauge(new Gauge('registrar_credential_cache_entries', 'Cached device credentials in this process.', () => Promise.resolve(credentials.size)));
+
+  // The reaper: expired bindings out, `expired` events in. Runs in every process; the store makes that safe.
+  let reaping = false;
+  const reaper = setInterval(() => {
+    if (reaping) return;
+    reaping = true;
+    store
+      .reapExpired()
+      .catch((err: Error) => log.debug({ err: err.message }, 'reaper pass failed (Redis unavailable?)'))
+      .finally(() => {
+        reaping = false;
+      });
+  }, opts.reaperIntervalMs ?? 1_000);
+  reaper.unref();
+
+  void domains.refresh();
+  let http: Awaited<ReturnType<typeof startHealthServer>>;
+  try {
+    http = await startHealthServer({
+      host: opts.http.host,
+      port: opts.http.port,
+      metrics: () => metrics.render(),
+      checks: {
+        engine: () => Promise.resolve(adapter.connected),
+        redis: async () => (await redis.ping()) === 'PONG',
+        postgres: async () => (await pool.query('SELECT 1')).rowCount === 1,
+      },
+    });
+  } catch (err) {
+    clearInterval(reaper);
+    redis.disconnect();
+    subscriber.disconnect();
+    await pool.end();
+    throw err;
+  }
+  adapter.connect();
+  log.info({ http: `${http.address}:${http.port}`, engine: `${opts.engine.host}:${opts.engine.port}` }, 'registrar started');
+
+  let stopping: Promise<void> | null = null;
+  return {
+    http: { address: http.address, port: http.port },
+    get engineConnected() {
+      return adapter.connected;
+    },
+    stop() {
+      if (!stopping) {
+        stopping = (async () => {
+          clearInterval(reaper);
+          adapter.stop();
+          http.server.closeAllConnections();
+          await new Promise<void>((resolve) => http.server.close(() => resolve()));
+          subscriber.disconnect();
+          redis.disconnect();
+          await pool.end().catch(() => undefined);
+          log.info('registrar stopped');
+        })();
+      }
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,71 @@
+// Process entry of one registrar (`npm run registrar`): configuration from the environment, then startRegistrar.
+import { parseSection, ConfigError } from '../shared/config/env';
+import { commonSection } from '../shared/config/common';
+import { drachtioSection } from '../shared/config/drachtio';
+import { registrarSection } from '../shared/config/registrar';
+import { secretOrLocal } from '../shared/local-secrets';
+import { createLogger } from '../shared/logger';
+import { startRegistrar } from './index';
+
+async function main(): Promise<void> {
+  let common, drachtio, cfg;
+  try {
+    common = parseSection(commonSection);
+    drachtio = parseSection(drachtioSection);
+    cfg = parseSection(registrarSection);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`registrar: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const log = createLogger('registrar', common.LOG_LEVEL);
+  const registrar = await startRegistrar({
+    databaseUrl: common.DATABASE_URL,
+    databasePoolSize: common.DATABASE_POOL_SIZE,
+    redisUrl: common.REDIS_URL,
+    redisKeyPrefix: common.REDIS_KEY_PREFIX,
+    defaultDomain: common.SIP_DEFAULT_DOMAIN,
+    engine: {
+      host: drachtio.DRACHTIO_HOST,
+      port: drachtio.DRACHTIO_PORT,
+      secret: secretOrLocal(drachtio.DRACHTIO_SECRET, { variable: 'DRACHTIO_SECRET', dataDir: common.DATA_DIR, fileName: 'drachtio-secret', log }),
+    },
+    http: { host: cfg.REGISTRAR_HTTP_HOST, port: cfg.REGISTRAR_HTTP_PORT },
+    nonceSecret: secretOrLocal(cfg.REGISTRAR_NONCE_SECRET, { variable: 'REGISTRAR_NONCE_SECRET', dataDir: common.DATA_DIR, fileName: 'registrar-nonce-secret', log }),
+    log,
+    minExpires: cfg.REGISTRAR_MIN_EXPIRES,
+    defaultExpires: cfg.REGISTRAR_DEFAULT_EXPIRES,
+    maxExpires: cfg.REGISTRAR_MAX_EXPIRES,
+    maxBindings: cfg.REGISTRAR_MAX_BINDINGS,
+    maxBindingsPolicy: cfg.REGISTRAR_MAX_BINDINGS_POLICY,
+    nonceLifetimeS: cfg.REGISTRAR_NONCE_LIFETIME_S,
+    md5Only: cfg.REGISTRAR_MD5_ONLY,
+    blockWindowS: cfg.REGISTRAR_BLOCK_WINDOW_S,
+    blockSourceThreshold: cfg.REGISTRAR_BLOCK_SOURCE_THRESHOLD,
+    blockUserThreshold: cfg.REGISTRAR_BLOCK_USER_THRESHOLD,
+    blockDurationS: cfg.REGISTRAR_BLOCK_DURATION_S,
+    blockedResponse: cfg.REGISTRAR_BLOCKED_RESPONSE,
+    credentialCacheTtlMs: cfg.REGISTRAR_CREDENTIAL_CACHE_TTL_MS,
+    credentialNegativeTtlMs: cfg.REGISTRAR_CREDENTIAL_NEGATIVE_TTL_MS,
+    credentialCacheMax: cfg.REGISTRAR_CREDENTIAL_CACHE_MAX,
+    domainRefreshMs: cfg.REGISTRAR_DOMAIN_REFRESH_MS,
+    reaperIntervalMs: cfg.REGISTRAR_REAPER_INTERVAL_MS,
+    retryAfterS: cfg.REGISTRAR_RETRY_AFTER_S,
+    scannerUserAgents: cfg.REGISTRAR_SCANNER_USER_AGENTS,
+  });
+  const shutdown = (): void => {
+    registrar.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`registrar: ${err.message}\n`);
+  process.exit(1);
+});

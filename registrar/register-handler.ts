@@ -1,0 +1,270 @@
+import type { Logger } from '../shared/logger';
+import type { Redis } from '../shared/redis';
+import type { BindingSnapshot, PipelineReplies, RegistrationEvent, RegistrationStore } from '../shared/registration-store';
+import type { SipBlocks } from '../shared/sip-blocks';
+import {
+  BindingLimits,
+  canonicalAor,
+  contactsForResponse,
+  ExpiryPolicy,
+  parseContactRequest,
+  planRegistration,
+  RequestContext,
+  sipDate,
+} from './bindings';
+import { ALLOWED_METHODS, MAX_CALL_ID_BYTES, MAX_PATH_BYTES, MAX_USER_AGENT_CHARS, SUPPORTED_OPTIONS } from './constants';
+import { CredentialCache, DeviceCredentials, ha1Candidates } from './credential-cache';
+import { buildChallenges, DigestCredentials, NonceService, parseAuthorization, parseNonceCount, verifyResponse } from './digest';
+import { BadExtensionError, BadRequestError, ForbiddenError, RegistrarError } from './errors';
+import type { RegistrarMetrics } from './metrics';
+import { optionTags, parseSipUri, splitHeaderList } from './sip-syntax';
+import { Header, InboundRequest, Outcome, reply } from './sip-types';
+import type { DomainSet } from './credential-cache';
+
+/** Settings of the REGISTER handler (from the Registrar config section). */
+export interface RegisterSettings {
+  expiry: ExpiryPolicy;
+  limits: BindingLimits;
+  nonceLifetimeMs: number;
+  md5Only: boolean;
+  blockedResponse: 'drop' | '403';
+  retryAfterS: number;
+  /** Lower-cased User-Agent fragments of known scanners. */
+  scannerUserAgents: string[];
+}
+
+export interface RegisterDeps {
+  redis: Redis;
+  store: RegistrationStore;
+  blocks: SipBlocks;
+  credentials: CredentialCache;
+  domains: DomainSet;
+  nonces: NonceService;
+  metrics: RegistrarMetrics;
+  log: Logger;
+  now: () => number;
+}
+
+/** Commit attempts before a REGISTER racing other writers of the same device gives up (500). */
+const MAX_COMMIT_ATTEMPTS = 5;
+
+/** An HA1 no stored credential equals, so an unknown user costs the same hashing as a known one. */
+const DUMMY_HA1 = '0'.repeat(64);
+
+const SUPPORTED_HEADER: Header = ['Supported', SUPPORTED_OPTIONS.join(', ')];
+
+/**
+ * The registrar: RFC 3261 §10.3 processing of REGISTER, and OPTIONS keep-alives.
+ * Orchestrates the pure rules (bindings.ts, digest.ts) with the state in Redis
+ * (RegistrationStore, SipBlocks) and PostgreSQL (CredentialCache).
+ */
+export class RegisterHandler {
+  constructor(private readonly deps: RegisterDeps, private readonly settings: RegisterSettings) {}
+
+  private isScanner(req: InboundRequest): boolean {
+    const ua = req.header('user-agent');
+    if (!ua) return false;
+    const lower = ua.toLowerCase();
+    return this.settings.scannerUserAgents.some((s) => lower.includes(s));
+  }
+
+  private blockedOutcome(): Outcome {
+    return this.settings.blockedResponse === 'drop' ? { kind: 'drop', reason: 'blocked' } : reply(403, 'Forbidden');
+  }
+
+  /** OPTIONS keep-alive (RFC 3261 §11.2): 200 with Allow; scanners and blocked sources get nothing. */
+  async handleOptions(req: InboundRequest): Promise<Outcome> {
+    if (this.isScanner(req)) return { kind: 'drop', reason: 'scanner' };
+    try {
+      if (await this.deps.blocks.isBlocked(req.sourceAddress)) return this.blockedOutcome();
+    } catch {
+      // Redis down: a keep-alive still gets its answer.
+    }
+    return reply(200, 'OK', [['Allow', ALLOWED_METHODS], ['Accept', 'application/sdp'], SUPPORTED_HEADER]);
+  }
+
+  /** REGISTER (RFC 3261 §10.3). Never throws: every failure becomes an answer or a drop. */
+  async handleRegister(req: InboundRequest): Promise<Outcome> {
+    try {
+      return await this.register(req);
+    } catch (err) {
+      if (err instanceof RegistrarError) return reply(err.status, err.reason, [...err.headers]);
+      this.deps.log.error({ err: (err as Error).message, source: req.sourceAddress }, 'REGISTER failed on a backing service');
+      return reply(503, 'Service Unavailable', [['Retry-After', String(this.settings.retryAfterS)]]);
+    }
+  }
+
+  private challenge(realm: string, stale: boolean): Outcome {
+    const { nonces, now } = this.deps;
+    const nonce = nonces.issue(realm, now());
+    const challenges = buildChallenges({ realm, nonce, opaque: nonces.opaque(realm), stale, md5Only: this.settings.md5Only });
+    return reply(401, 'Unauthorized', challenges.map((c) => ['WWW-Authenticate', c] as const));
+  }
+
+  private async register(req: InboundRequest): Promise<Outcome> {
+    const { deps, settings } = this;
+    if (this.isScanner(req)) return { kind: 'drop', reason: 'scanner' };
+
+    const ruri = parseSipUri(req.uri);
+    if (!ruri) throw new BadRequestError('INVALID_REQUEST_URI', 'Request-URI is not a SIP URI');
+    const realm = ruri.host;
+
+    // RFC 3261 §10.3 step 1: only domains we serve; the answer says nothing else (docs/registrar.md).
+    if (!(await deps.domains.serves(realm))) {
+      return reply(404, 'Not Found');
+    }
+
+    // RFC 3261 §10.3 step 2: Require with options we do not support → 420.
+    const unsupported = optionTags(req.header('require')).filter((t) => !(SUPPORTED_OPTIONS as readonly string[]).includes(t));
+    if (unsupported.length) throw new BadExtensionError(unsupported);
+
+    const callId = req.header('call-id');
+    const cseqText = req.header('cseq');
+    const cseqMatch = cseqText ? /^\s*(\d{1,10})\s+REGISTER\s*$/i.exec(cseqText) : null;
+    if (!callId || !cseqMatch) throw new BadRequestError('INVALID_HEADERS', 'Call-ID or CSeq missing or malformed');
+    if (Buffer.byteLength(callId) > MAX_CALL_ID_BYTES) throw new BadRequestError('CALL_ID_TOO_LONG', 'Call-ID too long');
+
+    // RFC 3261 §10.3 step 3: authenticate (RFC 3261 §22, RFC 7616).
+    const cred = parseAuthorization(req.header('authorization')).find((c) => c.realm.toLowerCase() === realm);
+    if (!cred) {
+      if (await deps.blocks.isBlocked(req.sourceAddress)) return this.blockedOutcome();
+      return this.challenge(realm, false);
+    }
+    const now = deps.now();
+    const nonce = deps.nonces.check(cred.nonce, realm, now);
+
+    // RFC 7616 §3.4.6: the digest-uri must be the Request-URI; a mismatch is a bad request.
+    if (!sameUri(cred.uri, req.uri)) throw new BadRequestError('DIGEST_URI_MISMATCH', 'Authorization uri differs from the Request-URI');
+
+    // RFC 7616 §3.4: with qop=auth the nonce-count is mandatory; without qop a nonce is good for one use.
+    let nc: number | null = 1;
+    if (cred.qop !== undefined) nc = cred.qop === 'auth' ? parseNonceCount(cred.nc) : null;
+    const opaqueOk = cred.opaque === undefined || cred.opaque === deps.nonces.opaque(realm);
+
+    const device = await deps.credentials.get(realm, cred.username);
+    const candidates = device ? ha1Candidates(device, cred.algorithm, now) : [DUMMY_HA1];
+    const correct = verifyResponse(cred, candidates, req.method) && opaqueOk;
+
+    if (!correct || device === null || nc === null) return this.failure(req, realm, cred, device, 'wrong credentials');
+
+    if (!nonce.ok) {
+      // RFC 7616 §3.3 stale=true: the answer was right but the nonce is no longer ours to accept.
+      if (await deps.blocks.isBlocked(req.sourceAddress)) return this.blockedOutcome();
+      return this.challenge(realm, true);
+    }
+
+    // RFC 3261 §10.3 step 4: authorisation. Inactive devices may not register at all.
+    if (!device.active) {
+      if (await deps.blocks.isBlocked(req.sourceAddress)) return this.blockedOutcome();
+      throw new ForbiddenError('DEVICE_INACTIVE', 'device is inactive');
+    }
+    // RFC 3261 §10.3 step 5: the AOR from To, canonicalised; a device may only bind its own AOR.
+    const aor = canonicalAor(req.header('to'));
+    if (!aor) throw new BadRequestError('INVALID_TO', 'To does not carry a SIP address-of-record');
+    if (aor.user !== device.sipUsername || aor.host !== device.sipDomain.toLowerCase()) {
+      throw new ForbiddenError('FOREIGN_AOR', 'the authenticated device may not register this address-of-record');
+    }
+
+    // RFC 3261 §10.3 step 6: the contacts, and each one's expiry (423 here).
+    const request = parseContactRequest(req.header('contact'), req.header('expires'), settings.expiry);
+    const supported = optionTags(req.header('supported'));
+    const ctx: RequestContext = {
+      callId,
+      cseq: Number(cseqMatch[1]),
+      sourceAddress: req.sourceAddress,
+      sourcePort: req.sourcePort,
+      transport: req.transport,
+      receivedOn: req.receivedOn,
+      userAgent: (req.header('user-agent') ?? '').slice(0, MAX_USER_AGENT_CHARS),
+    };
+    const pathHeader = req.header('path');
+    if (pathHeader) {
+      if (Buffer.byteLength(pathHeader) > MAX_PATH_BYTES) throw new BadRequestError('PATH_TOO_LONG', 'Path too long');
+      const path = splitHeaderList(pathHeader);
+      if (!path) throw new BadRequestError('INVALID_PATH', 'Path does not parse');
+      ctx.path = path; // RFC 3327 §5.3: stored with the binding
+    }
+
+    // One round trip: block check, nonce-count (replay), and the device's bindings.
+    const pipeline = deps.redis.pipeline();
+    const readBlocked = deps.blocks.queueIsBlocked(pipeline, req.sourceAddress);
+    const readNc = deps.store.queueAcceptNonceCount(pipeline, cred.nonce, nc, deps.nonces.remainingMs(nonce.issuedAt, now));
+    const readSnap = deps.store.queueLoad(pipeline, device.id);
+    const replies = (await pipeline.exec()) as PipelineReplies | null;
+    if (!replies) throw new Error('pipeline returned nothing');
+    if (readBlocked(replies)) return this.blockedOutcome();
+    if (!readNc(replies)) return this.failure(req, realm, cred, device, 'replayed nonce-count', true);
+    let snapshot: BindingSnapshot = readSnap(replies);
+
+    // RFC 3261 §10.3 steps 6–7, committed atomically (optimistic concurrency on the device's version).
+    for (let attempt = 1; ; attempt++) {
+      const at = deps.now();
+      const plan = planRegistration(device.id, snapshot.bindings, request, ctx, at, settings.limits);
+      let bindings = plan.result;
+      if (plan.upserts.length || plan.removals.length) {
+        const result = await deps.store.commit(device.id, snapshot.version, {
+          upserts: plan.upserts,
+          removals: plan.removals,
+          source: plan.upserts.length
+            ? { ipAddress: req.sourceAddress, port: req.sourcePort, transport: req.transport, userAgent: ctx.userAgent }
+            : undefined,
+          events: plan.events.map((e) => ({ ...e, address: req.sourceAddress })),
+        });
+        if (!result.ok) {
+          if (attempt >= MAX_COMMIT_ATTEMPTS) throw new Error('too many concurrent updates of one device');
+          snapshot = await deps.store.load(device.id);
+          continue;
+        }
+        bindings = result.bindings;
+      }
+      // RFC 3261 §10.3 step 8: 200 with every current binding, Date, and (RFC 3327 §5.3) the Path when supported.
+      const headers: Header[] = [];
+      const contacts = contactsForResponse(bindings, at);
+      if (contacts.length) headers.push(['Contact', contacts.join(', ')]);
+      headers.push(['Date', sipDate(at)], SUPPORTED_HEADER);
+      if (ctx.path && supported.includes('path')) headers.push(['Path', ctx.path.join(', ')]);
+      if (request.kind === 'update' && supported.includes('outbound') && request.contacts.some((c) => c.regId !== undefined)) {
+        headers.push(['Require', 'outbound']); // RFC 5626 §6 item 5
+      }
+      return reply(200, 'OK', headers);
+    }
+  }
+
+  /**
+   * A failed authentication: counted per source and user (blocking past the
+   * thresholds), recorded as an event, answered like any unknown user (401 with
+   * a fresh challenge) — or dropped once the source is blocked.
+   */
+  private async failure(
+    req: InboundRequest,
+    realm: string,
+    cred: DigestCredentials,
+    device: DeviceCredentials | null,
+    reason: string,
+    replay = false,
+  ): Promise<Outcome> {
+    const { deps } = this;
+    if (!replay && (await deps.blocks.isBlocked(req.sourceAddress))) return this.blockedOutcome();
+    deps.metrics.authFailures.inc({ reason: replay ? 'replay' : device ? 'wrong_password' : 'unknown_user' });
+    const user = `${cred.username}@${realm}`;
+    const outcome = await deps.blocks.recordFailure(req.sourceAddress, user);
+    const events: RegistrationEvent[] = [{ type: 'auth_failed', deviceId: device?.id, address: req.sourceAddress, user, reason }];
+    if (outcome.blocked) {
+      deps.metrics.blocks.inc();
+      events.push({ type: 'blocked', address: req.sourceAddress, user, reason: `${outcome.sourceFailures} failures from this address` });
+      deps.log.warn({ address: req.sourceAddress, user, failures: outcome.sourceFailures }, 'source blocked after failed authentications');
+    }
+    for (const e of events) await deps.store.appendEvent(e);
+    if (outcome.blocked) return this.blockedOutcome();
+    return this.challenge(realm, false);
+  }
+}
+
+/** RFC 7616 §3.4.6: digest-uri and Request-URI are the same URI (textually, or as parsed SIP URIs). */
+function sameUri(a: string, b: string): boolean {
+  if (a === b) return true;
+  const ua = parseSipUri(a);
+  const ub = parseSipUri(b);
+  if (!ua || !ub) return false;
+  return ua.scheme === ub.scheme && ua.user === ub.user && ua.host === ub.host && ua.port === ub.port;
+}

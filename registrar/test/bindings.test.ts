@@ -1,0 +1,184 @@
+import type { Binding } from '../../shared/registration-store';
+import {
+  canonicalAor,
+  contactsForResponse,
+  parseContactRequest,
+  planRegistration,
+  RequestContext,
+  selectExpiry,
+  sipDate,
+} from '../bindings';
+import { BadRequestError, IntervalTooBriefError, OutOfOrderError, TooManyBindingsError } from '../errors';
+
+const policy = { minExpires: 60, defaultExpires: 3600, maxExpires: 7200 };
+const now = 1_700_000_000_000;
+
+function ctx(extra: Partial<RequestContext> = {}): RequestContext {
+  return {
+    callId: 'call-1', cseq: 2, sourceAddress: '192.0.2.10', sourcePort: 5062, transport: 'udp',
+    receivedOn: '127.0.0.1:5060', userAgent: 'Phone/1', ...extra,
+  };
+}
+
+function stored(id: string, extra: Partial<Binding> = {}): Binding {
+  return {
+    id, uri: id, params: '', expiresAt: now + 100_000, callId: 'call-1', cseq: 5,
+    sourceAddress: '192.0.2.10', sourcePort: 5062, transport: 'udp', receivedOn: '127.0.0.1:5060',
+    userAgent: 'Phone/1', registeredAt: now - 1_000, ...extra,
+  };
+}
+
+describe('AOR canonicalisation (RFC 3261 §10.3 step 5)', () => {
+  it('drops URI parameters, unescapes the user and lower-cases the host', () => {
+    expect(canonicalAor('"Alice" <sip:al%69ce@Example.COM;transport=tcp>;tag=1')).toEqual({ user: 'alice', host: 'example.com' });
+    expect(canonicalAor('sip:Bob@example.com:5060;user=phone')).toEqual({ user: 'Bob', host: 'example.com' });
+  });
+
+  it('refuses a To without a SIP user', () => {
+    expect(canonicalAor('<sip:example.com>')).toBeNull();
+    expect(canonicalAor('<tel:+15551234>')).toBeNull();
+    expect(canonicalAor(undefined)).toBeNull();
+  });
+});
+
+describe('expiry selection (RFC 3261 §10.3 step 7)', () => {
+  it('takes the parameter, else the header, else the default', () => {
+    expect(selectExpiry(120, 300, policy)).toBe(120);
+    expect(selectExpiry(undefined, 300, policy)).toBe(300);
+    expect(selectExpiry(undefined, undefined, policy)).toBe(3600);
+  });
+
+  it('keeps 0 (removal), lowers values above the maximum, and refuses short ones with 423 + Min-Expires', () => {
+    expect(selectExpiry(0, 3600, policy)).toBe(0);
+    expect(selectExpiry(99_999, undefined, policy)).toBe(7200);
+    expect(() => selectExpiry(30, undefined, policy)).toThrow(IntervalTooBriefError);
+    try {
+      selectExpiry(59, undefined, policy);
+    } catch (err) {
+      expect((err as IntervalTooBriefError).headers).toEqual([['Min-Expires', '60']]);
+      expect((err as IntervalTooBriefError).status).toBe(423);
+    }
+  });
+
+  it('never answers 423 for an hour or more, even with a larger configured minimum', () => {
+    const strict = { ...policy, minExpires: 7200 };
+    expect(selectExpiry(3600, undefined, strict)).toBe(3600);
+    expect(() => selectExpiry(3599, undefined, strict)).toThrow(IntervalTooBriefError);
+  });
+});
+
+describe('Contact parsing (RFC 3261 §10.3 step 6, §20.10)', () => {
+  it('treats a missing Contact as a query', () => {
+    expect(parseContactRequest(undefined, '3600', policy)).toEqual({ kind: 'query' });
+  });
+
+  it('accepts "*" only alone and with Expires: 0', () => {
+    expect(parseContactRequest('*', '0', policy)).toEqual({ kind: 'wildcard' });
+    expect(() => parseContactRequest('*', '3600', policy)).toThrow(BadRequestError);
+    expect(() => parseContactRequest('*', undefined, policy)).toThrow(BadRequestError);
+    expect(() => parseContactRequest('*, <sip:a@192.0.2.1>', '0', policy)).toThrow(BadRequestError);
+  });
+
+  it('reads several contacts with their own expiry and keeps URI and parameters exactly as sent', () => {
+    const req = parseContactRequest('"A, B" <sip:a@192.0.2.1:5062;transport=TCP>;expires=120;q=0.5, sip:b@192.0.2.2;Foo=Bar', '300', policy);
+    expect(req.kind).toBe('update');
+    if (req.kind !== 'update') return;
+    expect(req.contacts).toEqual([
+      { id: 'sip:a@192.0.2.1:5062;transport=tcp', uri: 'sip:a@192.0.2.1:5062;transport=TCP', params: ';q=0.5', expires: 120, q: 0.5 },
+      { id: 'sip:b@192.0.2.2', uri: 'sip:b@192.0.2.2', params: ';Foo=Bar', expires: 300 },
+    ]);
+  });
+
+  it('identifies RFC 5626 contacts by instance and reg-id', () => {
+    const req = parseContactRequest('<sip:a@192.0.2.1:5062;ob>;+sip.instance="<urn:uuid:00000000-0000-1000-8000-000A95A0E128>";reg-id=1', '600', policy);
+    if (req.kind !== 'update') throw new Error('expected an update');
+    expect(req.contacts[0]).toMatchObject({ id: '<urn:uuid:00000000-0000-1000-8000-000A95A0E128>|1', regId: 1, instance: '<urn:uuid:00000000-0000-1000-8000-000A95A0E128>' });
+  });
+
+  it('refuses malformed contacts and expiry values with 400', () => {
+    expect(() => parseContactRequest('<sip:a@192.0.2.1', '60', policy)).toThrow(BadRequestError);
+    expect(() => parseContactRequest('<mailto:a@example.com>', '60', policy)).toThrow(BadRequestError);
+    expect(() => parseContactRequest('<sip:a@192.0.2.1>;expires=soon', '60', policy)).toThrow(BadRequestError);
+    expect(() => parseContactRequest('<sip:a@192.0.2.1>', '-1', policy)).toThrow(BadRequestError);
+    expect(() => parseContactRequest(`<sip:${'a'.repeat(600)}@192.0.2.1>`, '60', policy)).toThrow(BadRequestError);
+  });
+});
+
+describe('binding updates (RFC 3261 §10.3 step 7, RFC 5626 §6)', () => {
+  const limits = { maxBindings: 3, policy: 'drop-oldest' as const };
+
+  function update(header: string, expires = '3600') {
+    return parseContactRequest(header, expires, policy);
+  }
+
+  it('adds a new binding and reports it registered', () => {
+    const plan = planRegistration('dev1', [], update('<sip:a@192.0.2.1>'), ctx(), now, limits);
+    expect(plan.upserts).toHaveLength(1);
+    expect(plan.upserts[0]).toMatchObject({ id: 'sip:a@192.0.2.1', expiresAt: now + 3_600_000, callId: 'call-1', cseq: 2, registeredAt: now });
+    expect(plan.events).toEqual([{ type: 'registered', deviceId: 'dev1', contact: 'sip:a@192.0.2.1' }]);
+  });
+
+  it('fails the whole request when the same Call-ID comes with a CSeq not higher than stored', () => {
+    const existing = [stored('sip:a@192.0.2.1', { cseq: 5 })];
+    expect(() => planRegistration('dev1', existing, update('<sip:a@192.0.2.1>'), ctx({ cseq: 5 }), now, limits)).toThrow(OutOfOrderError);
+    expect(() => planRegistration('dev1', existing, update('<sip:a@192.0.2.1>'), ctx({ cseq: 4 }), now, limits)).toThrow(OutOfOrderError);
+    const refreshed = planRegistration('dev1', existing, update('<sip:a@192.0.2.1>'), ctx({ cseq: 6 }), now, limits);
+    expect(refreshed.events[0]!.type).toBe('refreshed');
+    expect(refreshed.upserts[0]!.registeredAt).toBe(now - 1_000);
+  });
+
+  it('lets a different Call-ID update whatever its CSeq', () => {
+    const existing = [stored('sip:a@192.0.2.1', { cseq: 50 })];
+    const plan = planRegistration('dev1', existing, update('<sip:a@192.0.2.1>'), ctx({ callId: 'call-2', cseq: 1 }), now, limits);
+    expect(plan.upserts[0]).toMatchObject({ callId: 'call-2', cseq: 1 });
+  });
+
+  it('replaces the binding of a rebooted RFC 5626 phone (same instance and reg-id, new Call-ID and contact)', () => {
+    const inst = '+sip.instance="<urn:uuid:1>";reg-id=1';
+    const before = planRegistration('dev1', [], update(`<sip:a@192.0.2.1:5062>;${inst}`), ctx(), now, limits).upserts;
+    const after = planRegistration('dev1', before, update(`<sip:a@192.0.2.99:40000>;${inst}`), ctx({ callId: 'after-reboot', cseq: 1 }), now, limits);
+    expect(after.result).toHaveLength(1);
+    expect(after.result[0]).toMatchObject({ uri: 'sip:a@192.0.2.99:40000', callId: 'after-reboot' });
+  });
+
+  it('removes a binding with expires=0 and removes all with the wildcard', () => {
+    const existing = [stored('sip:a@192.0.2.1', { callId: 'x' }), stored('sip:b@192.0.2.2', { callId: 'y' })];
+    const one = planRegistration('dev1', existing, update('<sip:a@192.0.2.1>;expires=0'), ctx(), now, limits);
+    expect(one.removals).toEqual(['sip:a@192.0.2.1']);
+    expect(one.result.map((b) => b.id)).toEqual(['sip:b@192.0.2.2']);
+    const all = planRegistration('dev1', existing, { kind: 'wildcard' }, ctx(), now, limits);
+    expect(all.removals).toEqual(['sip:a@192.0.2.1', 'sip:b@192.0.2.2']);
+    expect(all.events.every((e) => e.type === 'unregistered')).toBe(true);
+  });
+
+  it('applies the Call-ID/CSeq rule to the wildcard too', () => {
+    const existing = [stored('sip:a@192.0.2.1', { callId: 'call-1', cseq: 9 })];
+    expect(() => planRegistration('dev1', existing, { kind: 'wildcard' }, ctx({ cseq: 3 }), now, limits)).toThrow(OutOfOrderError);
+  });
+
+  it('answers a query with the live bindings and changes nothing', () => {
+    const existing = [stored('sip:a@192.0.2.1'), stored('sip:old@192.0.2.1', { expiresAt: now - 1 })];
+    const plan = planRegistration('dev1', existing, { kind: 'query' }, ctx(), now, limits);
+    expect(plan).toMatchObject({ upserts: [], removals: [] });
+    expect(plan.result.map((b) => b.id)).toEqual(['sip:a@192.0.2.1']);
+  });
+
+  it('drops the oldest bindings past the maximum, or rejects under the reject policy', () => {
+    const existing = [
+      stored('sip:1@192.0.2.1', { registeredAt: now - 3_000, callId: 'c1' }),
+      stored('sip:2@192.0.2.1', { registeredAt: now - 2_000, callId: 'c2' }),
+      stored('sip:3@192.0.2.1', { registeredAt: now - 1_000, callId: 'c3' }),
+    ];
+    const plan = planRegistration('dev1', existing, update('<sip:4@192.0.2.1>'), ctx(), now, limits);
+    expect(plan.removals).toEqual(['sip:1@192.0.2.1']);
+    expect(plan.result.map((b) => b.id).sort()).toEqual(['sip:2@192.0.2.1', 'sip:3@192.0.2.1', 'sip:4@192.0.2.1']);
+    expect(() => planRegistration('dev1', existing, update('<sip:4@192.0.2.1>'), ctx(), now, { maxBindings: 3, policy: 'reject' })).toThrow(TooManyBindingsError);
+  });
+
+  it('lists every binding in the 200 with its remaining expiry, exactly as sent', () => {
+    const b = stored('x', { uri: 'sip:a@192.0.2.1;transport=TCP', params: ';+sip.instance="<urn:uuid:1>"', expiresAt: now + 1_800_000 });
+    expect(contactsForResponse([b], now)).toEqual(['<sip:a@192.0.2.1;transport=TCP>;+sip.instance="<urn:uuid:1>";expires=1800']);
+    expect(contactsForResponse([b], now + 1_799_500)).toEqual(['<sip:a@192.0.2.1;transport=TCP>;+sip.instance="<urn:uuid:1>";expires=1']);
+    expect(sipDate(now)).toBe('Tue, 14 Nov 2023 22:13:20 GMT');
+  });
+});
