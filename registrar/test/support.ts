@@ -1,0 +1,398 @@
+/**
+ * Test support for the registrar's integration tests: the full stack (edge +
+ * registrar, real PostgreSQL and Redis, an isolated schema and key prefix), and
+ * a small SIP client over raw UDP/TCP/TLS sockets that answers digest challenges.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createSocket, Socket as UdpSocket } from 'node:dgram';
+import { connect as tcpConnect, Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import type { Pool } from 'pg';
+import { startEdge, Edge } from '../../edge';
+import { createTestDb, TestDb } from '../../shared/testing/db';
+import { clearPrefix, testKeyPrefix, testRedis } from '../../shared/testing/redis';
+import { testRedisUrl } from '../../shared/testing/env';
+import type { Redis } from '../../shared/redis';
+import { RegistrationStore } from '../../shared/registration-store';
+import { startRegistrar, RegistrarOptions, RunningRegistrar } from '../index';
+
+export const DOMAIN = 'sip.test.example';
+
+export function md5(s: string): string {
+  return createHash('md5').update(s).digest('hex');
+}
+export function sha256(s: string): string {
+  return createHash('sha256').update(s).digest('hex');
+}
+
+/** A self-signed certificate for 127.0.0.1 / localhost, made with openssl in a temp dir. */
+export function selfSignedCert(): { certPath: string; keyPath: string; cert: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'registrar-tls-'));
+  const certPath = join(dir, 'cert.pem');
+  const keyPath = join(dir, 'key.pem');
+  execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost',
+    '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', keyPath, '-out', certPath,
+  ], { stdio: 'ignore' });
+  return { certPath, keyPath, cert: readFileSync(certPath, 'utf8') };
+}
+
+export interface DeviceRow {
+  id: string;
+  username: string;
+  password: string;
+  status?: 'active' | 'inactive';
+}
+
+export interface Stack {
+  edge: Edge;
+  registrar: RunningRegistrar;
+  db: TestDb;
+  redis: Redis;
+  prefix: string;
+  store: RegistrationStore;
+  accountId: string;
+  udp: { address: string; port: number };
+  tcp: { address: string; port: number };
+  tls?: { address: string; port: number };
+  addDevice(d: DeviceRow): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface StackOptions {
+  tls?: boolean;
+  registrar?: Partial<RegistrarOptions>;
+  /** Redis the registrar uses (defaults to the test Redis). */
+  redisUrl?: string;
+}
+
+/** Inserts an account for DOMAIN and starts edge + registrar against a fresh schema and key prefix. */
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  const db = await createTestDb();
+  const prefix = testKeyPrefix();
+  const redis = testRedis();
+  const secret = randomBytes(12).toString('hex');
+  const cert = opts.tls ? selfSignedCert() : undefined;
+  const edge = await startEdge({
+    sipAddress: '127.0.0.1',
+    sipPort: 0,
+    tlsPort: 0,
+    controlAddress: '127.0.0.1',
+    controlPort: 0,
+    metricsPort: null,
+    secret,
+    ...(cert ? { tls: { cert: cert.certPath, key: cert.keyPath } } : {}),
+  });
+  const accountId = `acc_${randomBytes(6).toString('hex')}`;
+  await db.pool.query('INSERT INTO accounts (id, name, sip_domain) VALUES ($1, $2, $3)', [accountId, 'Test account', DOMAIN]);
+  const registrar = await startRegistrar({
+    databaseUrl: db.databaseUrl,
+    databaseSchema: db.schema,
+    databasePoolSize: 4,
+    redisUrl: opts.redisUrl ?? testRedisUrl(),
+    redisKeyPrefix: prefix,
+    engine: { host: '127.0.0.1', port: edge.addresses.control.port, secret },
+    http: { host: '127.0.0.1', port: 0 },
+    defaultDomain: 'default.test.example',
+    nonceSecret: randomBytes(24).toString('hex'),
+    log: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    reaperIntervalMs: 200,
+    ...opts.registrar,
+  });
+  for (let i = 0; i < 200 && !registrar.engineConnected; i++) await new Promise((r) => setTimeout(r, 25));
+  if (!registrar.engineConnected) throw new Error('registrar did not connect to the edge');
+  const store = new RegistrationStore(redis, { prefix });
+  return {
+    edge,
+    registrar,
+    db,
+    redis,
+    prefix,
+    store,
+    accountId,
+    udp: edge.addresses.udp,
+    tcp: edge.addresses.tcp,
+    tls: edge.addresses.tls,
+    async addDevice(d) {
+      await insertDevice(db.pool, accountId, d);
+    },
+    async stop() {
+      await registrar.stop();
+      await edge.stop();
+      await clearPrefix(redis, prefix);
+      redis.disconnect();
+      await db.close();
+    },
+  };
+}
+
+/** Inserts a device row the way the API stores it (HA1s over DOMAIN as realm). */
+export async function insertDevice(pool: Pool, accountId: string, d: DeviceRow): Promise<void> {
+  await pool.query(
+    `INSERT INTO devices (id, account_id, name, sip_username, sip_domain, status, password_enc, ha1_md5, ha1_sha256)
+     VALUES ($1, $2, $3, $4, $5, $6, 'test:not:encrypted:x', $7, $8)`,
+    [d.id, accountId, `Device ${d.username}`, d.username, DOMAIN, d.status ?? 'active', md5(`${d.username}:${DOMAIN}:${d.password}`), sha256(`${d.username}:${DOMAIN}:${d.password}`)],
+  );
+}
+
+/** A parsed SIP response. */
+export interface SipResponse {
+  status: number;
+  raw: string;
+  /** All values of a header (case-insensitive name). */
+  all(name: string): string[];
+  get(name: string): string | undefined;
+}
+
+export function parseResponse(raw: string): SipResponse {
+  const [head] = raw.split('\r\n\r\n');
+  const lines = head!.split('\r\n');
+  const status = Number(/^SIP\/2\.0 (\d{3})/.exec(lines[0]!)?.[1] ?? 0);
+  const headers: [string, string][] = [];
+  for (const line of lines.slice(1)) {
+    const i = line.indexOf(':');
+    if (i > 0) headers.push([line.slice(0, i).trim().toLowerCase(), line.slice(i + 1).trim()]);
+  }
+  const compact: Record<string, string> = { m: 'contact', i: 'call-id', f: 'from', t: 'to' };
+  const all = (name: string) => headers.filter(([n]) => (compact[n] ?? n) === name.toLowerCase()).map(([, v]) => v);
+  return { status, raw, all, get: (name) => all(name)[0] };
+}
+
+type Transport = 'UDP' | 'TCP' | 'TLS';
+
+/** A SIP client socket: sends requests, collects responses. */
+export class SipClient {
+  private readonly responses: string[] = [];
+  private waiters: (() => void)[] = [];
+  private buffer = '';
+
+  private constructor(
+    readonly transport: Transport,
+    private readonly udp: UdpSocket | null,
+    private readonly stream: Socket | null,
+    private readonly target: { address: string; port: number },
+    readonly localPort: number,
+  ) {}
+
+  static async udp(target: { address: string; port: number }, bindAddress = '127.0.0.1'): Promise<SipClient> {
+    const sock = createSocket('udp4');
+    await new Promise<void>((resolve) => sock.bind(0, bindAddress, resolve));
+    const c = new SipClient('UDP', sock, null, target, sock.address().port);
+    sock.on('message', (m) => c.push(m.toString('utf8')));
+    return c;
+  }
+
+  static async tcp(target: { address: string; port: number }, localAddress = '127.0.0.1'): Promise<SipClient> {
+    const sock = tcpConnect({ host: target.address, port: target.port, localAddress });
+    await new Promise<void>((resolve, reject) => sock.once('connect', resolve).once('error', reject));
+    const c = new SipClient('TCP', null, sock, target, sock.localPort!);
+    sock.on('data', (d) => c.feed(d.toString('utf8')));
+    return c;
+  }
+
+  static async tls(target: { address: string; port: number }, ca: string): Promise<SipClient> {
+    const sock = tlsConnect({ host: target.address, port: target.port, ca, servername: 'localhost' });
+    await new Promise<void>((resolve, reject) => sock.once('secureConnect', resolve).once('error', reject));
+    const c = new SipClient('TLS', null, sock, target, sock.localPort!);
+    sock.on('data', (d) => c.feed(d.toString('utf8')));
+    return c;
+  }
+
+  private push(msg: string): void {
+    this.responses.push(msg);
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  private feed(chunk: string): void {
+    this.buffer += chunk;
+    for (;;) {
+      const end = this.buffer.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const head = this.buffer.slice(0, end);
+      const len = Number(/\r\n(?:content-length|l)\s*:\s*(\d+)/i.exec(head)?.[1] ?? 0);
+      if (this.buffer.length < end + 4 + len) return;
+      const msg = this.buffer.slice(0, end + 4 + len);
+      this.buffer = this.buffer.slice(end + 4 + len);
+      if (msg.trim() !== '') this.push(msg);
+    }
+  }
+
+  send(text: string): void {
+    if (this.udp) this.udp.send(text, this.target.port, this.target.address);
+    else this.stream!.write(text);
+  }
+
+  /** The next response with this Call-ID and CSeq number, or null after `timeoutMs`. */
+  async next(callId: string, cseq: number, timeoutMs = 3000): Promise<SipResponse | null> {
+    const deadline = Date.now() + timeoutMs;
+    const re = new RegExp(`\r\nCSeq:\\s*${cseq} `, 'i');
+    for (;;) {
+      const i = this.responses.findIndex((r) => r.includes(`Call-ID: ${callId}\r\n`) && re.test(r));
+      if (i >= 0) return parseResponse(this.responses.splice(i, 1)[0]!);
+      const left = deadline - Date.now();
+      if (left <= 0) return null;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  close(): void {
+    this.udp?.close();
+    this.stream?.destroy();
+  }
+}
+
+export interface RegisterFields {
+  user: string;
+  domain?: string;
+  /** AOR user in To/From when it differs from the authenticating user. */
+  toUser?: string;
+  callId: string;
+  cseq: number;
+  /** Contact header value(s); undefined = query (no Contact). */
+  contact?: string;
+  expires?: number;
+  authorization?: string;
+  transport: Transport;
+  localPort: number;
+  userAgent?: string;
+  extra?: string[];
+}
+
+/** A REGISTER as a phone would send it. */
+export function buildRegister(f: RegisterFields): string {
+  const domain = f.domain ?? DOMAIN;
+  const aor = `sip:${f.toUser ?? f.user}@${domain}`;
+  const lines = [
+    `REGISTER sip:${domain} SIP/2.0`,
+    `Via: SIP/2.0/${f.transport} 127.0.0.1:${f.localPort};branch=z9hG4bK${randomBytes(8).toString('hex')};rport`,
+    'Max-Forwards: 70',
+    `From: <${aor}>;tag=${randomBytes(4).toString('hex')}`,
+    `To: <${aor}>`,
+    `Call-ID: ${f.callId}`,
+    `CSeq: ${f.cseq} REGISTER`,
+  ];
+  if (f.contact !== undefined) lines.push(`Contact: ${f.contact}`);
+  if (f.expires !== undefined) lines.push(`Expires: ${f.expires}`);
+  if (f.authorization) lines.push(`Authorization: ${f.authorization}`);
+  lines.push(`User-Agent: ${f.userAgent ?? 'RegistrarTest/1.0'}`, ...(f.extra ?? []), 'Content-Length: 0', '', '');
+  return lines.join('\r\n');
+}
+
+/** Reads `k=v, k="v"` challenge parameters. */
+export function challengeParams(header: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const m of header.replace(/^Digest\s+/i, '').matchAll(/([a-z-]+)=(?:"([^"]*)"|([^,\s]*))/gi)) out[m[1]!.toLowerCase()] = m[2] ?? m[3] ?? '';
+  return out;
+}
+
+/** An Authorization answering `challenge` (RFC 7616 §3.4, qop=auth). */
+export function digestAuthorization(
+  challenge: string,
+  a: { user: string; password: string; uri: string; method?: string; nc?: number; cnonce?: string; realm?: string },
+): string {
+  const p = challengeParams(challenge);
+  const alg = (p.algorithm ?? 'MD5').toUpperCase();
+  const h = alg === 'SHA-256' ? sha256 : md5;
+  const realm = a.realm ?? p.realm!;
+  const nc = (a.nc ?? 1).toString(16).padStart(8, '0');
+  const cnonce = a.cnonce ?? randomBytes(6).toString('hex');
+  const ha1 = h(`${a.user}:${realm}:${a.password}`);
+  const ha2 = h(`${a.method ?? 'REGISTER'}:${a.uri}`);
+  const response = h(`${ha1}:${p.nonce}:${nc}:${cnonce}:auth:${ha2}`);
+  return `Digest username="${a.user}", realm="${realm}", nonce="${p.nonce}", uri="${a.uri}", response="${response}", algorithm=${alg}, cnonce="${cnonce}", qop=auth, nc=${nc}, opaque="${p.opaque}"`;
+}
+
+/** A phone: one client socket, one Call-ID, CSeq counting up, digest answered. */
+export class Phone {
+  callId = `${randomBytes(8).toString('hex')}@test`;
+  cseq = 0;
+  lastChallenge: string | undefined;
+
+  constructor(
+    readonly client: SipClient,
+    readonly user: string,
+    public password: string,
+    readonly opts: { toUser?: string; algorithm?: 'MD5' | 'SHA-256' } = {},
+  ) {}
+
+  get contact(): string {
+    return `<sip:${this.user}@127.0.0.1:${this.client.localPort};transport=${this.client.transport.toLowerCase()}>`;
+  }
+
+  /** Sends one REGISTER (no digest dance) and waits for its answer. */
+  async send(fields: Partial<RegisterFields> = {}, timeoutMs = 3000): Promise<SipResponse | null> {
+    this.cseq++;
+    const cseq = fields.cseq ?? this.cseq;
+    this.client.send(
+      buildRegister({ user: this.user, toUser: this.opts.toUser, callId: this.callId, transport: this.client.transport, localPort: this.client.localPort, contact: this.contact, expires: 3600, ...fields, cseq }),
+    );
+    return this.client.next(fields.callId ?? this.callId, cseq, timeoutMs);
+  }
+
+  /** The challenge to answer: the one of the requested algorithm, else the first. */
+  pickChallenge(res: SipResponse): string {
+    const all = res.all('www-authenticate');
+    const want = this.opts.algorithm;
+    return (want && all.find((c) => c.includes(`algorithm=${want}`))) || all[0]!;
+  }
+
+  /** REGISTER → 401 → REGISTER with Authorization → final answer. Returns both answers. */
+  async register(fields: Partial<RegisterFields> = {}): Promise<{ challenge: SipResponse | null; final: SipResponse | null; authorization?: string }> {
+    const challenge = await this.send(fields);
+    if (!challenge || challenge.status !== 401) return { challenge, final: challenge };
+    this.lastChallenge = this.pickChallenge(challenge);
+    const authorization = digestAuthorization(this.lastChallenge, { user: this.user, password: this.password, uri: `sip:${fields.domain ?? DOMAIN}` });
+    const final = await this.send({ ...fields, authorization });
+    return { challenge, final, authorization };
+  }
+}
+
+/** Starts a private redis-server on a free port (for outage tests); returns its port and a stop by PID. */
+export async function startPrivateRedis(port: number): Promise<{ port: number; pid: number; stop(): Promise<void> }> {
+  const { spawn } = await import('node:child_process');
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = tcpConnect({ host: '127.0.0.1', port });
+      s.once('connect', () => { s.destroy(); resolve(true); });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    port,
+    pid: child.pid!,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        process.kill(child.pid!, 'SIGKILL');
+      }),
+  };
+}
+
+/** A TCP port that was free a moment ago. */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
