@@ -325,7 +325,7 @@ export class Phone {
     readonly client: SipClient,
     readonly user: string,
     public password: string,
-    readonly opts: { toUser?: string; algorithm?: 'MD5' | 'SHA-256' } = {},
+    readonly opts: { toUser?: string; algorithm?: 'MD5' | 'SHA-256'; timeoutMs?: number } = {},
   ) {}
 
   get contact(): string {
@@ -333,7 +333,7 @@ export class Phone {
   }
 
   /** Sends one REGISTER (no digest dance) and waits for its answer. */
-  async send(fields: Partial<RegisterFields> = {}, timeoutMs = 3000): Promise<SipResponse | null> {
+  async send(fields: Partial<RegisterFields> = {}, timeoutMs = this.opts.timeoutMs ?? 3000): Promise<SipResponse | null> {
     this.cseq++;
     const cseq = fields.cseq ?? this.cseq;
     this.client.send(
