@@ -1,0 +1,107 @@
+import { createServer, connect, Server, Socket } from 'node:net';
+import { testDatabaseUrl } from '../../shared/testing/env';
+import { freePort, Phone, SipClient, Stack, startPrivateRedis, startStack } from './support';
+
+async function waitFor(check: () => Promise<boolean>, ms = 8000): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await check()) return true;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return false;
+}
+
+describe('when Redis goes down', () => {
+  let stack: Stack;
+  let client: SipClient;
+  let redis: Awaited<ReturnType<typeof startPrivateRedis>>;
+
+  beforeAll(async () => {
+    redis = await startPrivateRedis(await freePort());
+    stack = await startStack({ redisUrl: `redis://127.0.0.1:${redis.port}/0`, registrar: { retryAfterS: 7 } });
+    await stack.addDevice({ id: 'dev_sip_gina', username: 'gina', password: 'gina-secret-1' });
+    client = await SipClient.udp(stack.udp);
+  });
+  afterAll(async () => {
+    client.close();
+    await stack.stop();
+    await redis.stop();
+  });
+
+  it('answers 503 with Retry-After, stays up, and recovers without a restart', async () => {
+    expect((await new Phone(client, 'gina', 'gina-secret-1').register()).final?.status).toBe(200);
+    await redis.stop();
+    const down = await new Phone(client, 'gina', 'gina-secret-1', { timeoutMs: 6000 }).register();
+    expect(down.final?.status).toBe(503);
+    expect(down.final!.get('retry-after')).toBe('7');
+    const base = `http://127.0.0.1:${stack.registrar.http.port}`;
+    expect((await fetch(`${base}/livez`)).status).toBe(200);
+    expect((await fetch(`${base}/readyz`)).status).toBe(503);
+
+    redis = await startPrivateRedis(redis.port);
+    const recovered = await waitFor(async () => (await new Phone(client, 'gina', 'gina-secret-1').register()).final?.status === 200);
+    expect(recovered).toBe(true);
+    expect(await waitFor(async () => (await fetch(`${base}/readyz`)).status === 200)).toBe(true);
+  });
+});
+
+/** A TCP proxy in front of PostgreSQL that the test can cut. */
+class CuttableProxy {
+  private server: Server | null = null;
+  private readonly sockets = new Set<Socket>();
+  constructor(readonly port: number, private readonly target: { host: string; port: number }) {}
+
+  async open(): Promise<void> {
+    this.server = createServer((c) => {
+      const u = connect(this.target.port, this.target.host);
+      for (const s of [c, u]) {
+        this.sockets.add(s);
+        s.on('close', () => this.sockets.delete(s));
+        s.on('error', () => undefined);
+      }
+      c.pipe(u).pipe(c);
+    });
+    await new Promise<void>((resolve) => this.server!.listen(this.port, '127.0.0.1', resolve));
+  }
+
+  async cut(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    this.server = null;
+  }
+}
+
+describe('when PostgreSQL goes down', () => {
+  let stack: Stack;
+  let client: SipClient;
+  let proxy: CuttableProxy;
+
+  beforeAll(async () => {
+    const pg = new URL(testDatabaseUrl());
+    proxy = new CuttableProxy(await freePort(), { host: pg.hostname, port: Number(pg.port || 5432) });
+    await proxy.open();
+    const viaProxy = new URL(testDatabaseUrl());
+    viaProxy.port = String(proxy.port);
+    // TTL 0: every REGISTER re-reads credentials, so the outage is felt at once.
+    stack = await startStack({ registrar: { databaseUrl: viaProxy.toString(), credentialCacheTtlMs: 0, retryAfterS: 5 } });
+    await stack.addDevice({ id: 'dev_sip_hank', username: 'hank', password: 'hank-secret-1' });
+    await stack.addDevice({ id: 'dev_sip_ivy', username: 'ivy', password: 'ivy-secret-1' });
+    client = await SipClient.udp(stack.udp);
+  });
+  afterAll(async () => {
+    client.close();
+    await proxy.cut();
+    await stack.stop();
+  });
+
+  it('keeps registering cached devices, answers 503 + Retry-After for others, and recovers', async () => {
+    expect((await new Phone(client, 'hank', 'hank-secret-1').register()).final?.status).toBe(200);
+    await proxy.cut();
+    expect((await new Phone(client, 'hank', 'hank-secret-1', { timeoutMs: 8000 }).register()).final?.status).toBe(200);
+    const other = await new Phone(client, 'ivy', 'ivy-secret-1', { timeoutMs: 8000 }).register();
+    expect(other.final?.status).toBe(503);
+    expect(other.final!.get('retry-after')).toBe('5');
+    await proxy.open();
+    expect(await waitFor(async () => (await new Phone(client, 'ivy', 'ivy-secret-1').register()).final?.status === 200)).toBe(true);
+  });
+});
