@@ -60,6 +60,8 @@ export interface Stack {
   udp: { address: string; port: number };
   tcp: { address: string; port: number };
   tls?: { address: string; port: number };
+  /** The self-signed certificate of the TLS listener (PEM file). */
+  tlsCertPath?: string;
   addDevice(d: DeviceRow): Promise<void>;
   stop(): Promise<void>;
 }
@@ -118,6 +120,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     udp: edge.addresses.udp,
     tcp: edge.addresses.tcp,
     tls: edge.addresses.tls,
+    tlsCertPath: cert?.certPath,
     async addDevice(d) {
       await insertDevice(db.pool, accountId, d);
     },
