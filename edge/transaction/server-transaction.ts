@@ -161,8 +161,11 @@ export class ServerTransaction {
     this.terminate(false);
   }
 
-  /** Ends the transaction now, silently; safe to call twice. */
-  terminate(answered: boolean): void {
+  /**
+   * Ends the transaction now, sending nothing; safe to call twice. `answered`
+   * tells the layer whether a final response went out; `quiet` skips the hook (edge stopping).
+   */
+  terminate(answered: boolean, quiet = false): void {
     if (this.state === 'terminated') return;
     const hadRequest = this.request !== undefined;
     this.transition('terminated');
@@ -171,7 +174,7 @@ export class ServerTransaction {
     this.owner = undefined;
     this.request = undefined;
     if (hadRequest) this.channel.release?.();
-    this.hooks.terminated(this, answered);
+    if (!quiet) this.hooks.terminated(this, answered || this.lastStatus >= 200);
   }
 
   private clearTimers(): void {

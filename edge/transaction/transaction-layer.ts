@@ -46,7 +46,7 @@ export class TransactionLayer {
 
   /** Terminates every transaction and clears their timers (edge stopping). */
   clear(): void {
-    for (const t of [...this.byKey.values()]) t.terminate(false);
+    for (const t of [...this.byKey.values()]) t.terminate(false, true);
     this.byKey.clear();
     this.byId.clear();
   }
