@@ -46,9 +46,12 @@ export function createApp(deps: AppDeps): Express {
 
   // Access log: one line per request, without query string or headers (no secrets in either path).
   app.use((req, res, next) => {
+    if (!log.isLevelEnabled('info')) {
+      next();
+      return;
+    }
     const started = process.hrtime.bigint();
     res.on('finish', () => {
-      if (!log.isLevelEnabled('info')) return;
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       const principal = res.locals.principal as { keyId?: string } | undefined;
       log.info({ method: req.method, path: req.originalUrl.split('?')[0], status: res.statusCode, ms: Math.round(ms * 10) / 10, keyId: principal?.keyId }, 'request');

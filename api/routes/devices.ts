@@ -43,7 +43,8 @@ export function deviceJson(row: DeviceRow, live: DeviceLiveStatus): Record<strin
   };
 }
 
-function encodeCursor(c: DeviceCursor): string {
+/** The opaque list cursor for a keyset position (exported for the benchmark, which seeds cursors at depth). */
+export function encodeCursor(c: DeviceCursor): string {
   return Buffer.from(JSON.stringify([c.createdAt, c.id]), 'utf8').toString('base64url');
 }
 
