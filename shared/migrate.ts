@@ -1,8 +1,11 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Pool } from 'pg';
 
-export const MIGRATIONS_DIR = join(__dirname, '..', 'migrations');
+/** migrations/ at the repository root, whether this file runs from source (shared/) or compiled (dist/shared/). */
+export const MIGRATIONS_DIR = [join(__dirname, '..', 'migrations'), join(__dirname, '..', '..', 'migrations')].find((d) =>
+  existsSync(d),
+) ?? join(__dirname, '..', 'migrations');
 
 /** Arbitrary constant: the advisory lock that serialises concurrent migrators. */
 const MIGRATION_LOCK = 4_215_060;
