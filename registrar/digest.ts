@@ -1,4 +1,4 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { DIGEST_QOP } from './constants';
 import { splitHeaderList } from './sip-syntax';
 
@@ -134,16 +134,20 @@ export function parseNonceCount(nc: string | undefined): number | null {
 }
 
 const NONCE_TS_BYTES = 6;
+/** Random bytes in each nonce: two challenges issued in the same millisecond must still differ (their nonce-counts are tracked apart). */
+const NONCE_RANDOM_BYTES = 6;
 const NONCE_MAC_BYTES = 16;
+const NONCE_BYTES = NONCE_TS_BYTES + NONCE_RANDOM_BYTES + NONCE_MAC_BYTES;
 /** base64url length of a nonce (no padding). */
-const NONCE_CHARS = Math.ceil(((NONCE_TS_BYTES + NONCE_MAC_BYTES) * 4) / 3);
+const NONCE_CHARS = Math.ceil((NONCE_BYTES * 4) / 3);
 
 export type NonceCheck =
   | { ok: true; issuedAt: number }
   | { ok: false; reason: 'malformed' | 'forged' | 'expired'; issuedAt?: number };
 
 /**
- * Issues and checks stateless nonces: base64url(timestamp ms (48 bits) ‖ HMAC-SHA-256(secret, realm ‖ timestamp)[0..16]).
+ * Issues and checks stateless nonces:
+ * base64url(timestamp ms (48 bits) ‖ 48 random bits ‖ HMAC-SHA-256(secret, realm ‖ timestamp ‖ random)[0..16]).
  * RFC 7616 §3.3 leaves the nonce format to the server; this one lets any process verify it.
  */
 export class NonceService {
@@ -153,23 +157,23 @@ export class NonceService {
     this.secret = Buffer.from(secret, 'utf8');
   }
 
-  private mac(realm: string, ts: Buffer): Buffer {
-    return createHmac('sha256', this.secret).update(realm, 'utf8').update('\0').update(ts).digest().subarray(0, NONCE_MAC_BYTES);
+  private mac(realm: string, body: Buffer): Buffer {
+    return createHmac('sha256', this.secret).update(realm, 'utf8').update('\0').update(body).digest().subarray(0, NONCE_MAC_BYTES);
   }
 
   issue(realm: string, now: number): string {
-    const ts = Buffer.alloc(NONCE_TS_BYTES);
-    ts.writeUIntBE(Math.max(0, Math.floor(now)), 0, NONCE_TS_BYTES);
-    return Buffer.concat([ts, this.mac(realm, ts)]).toString('base64url');
+    const body = randomBytes(NONCE_TS_BYTES + NONCE_RANDOM_BYTES);
+    body.writeUIntBE(Math.max(0, Math.floor(now)), 0, NONCE_TS_BYTES);
+    return Buffer.concat([body, this.mac(realm, body)]).toString('base64url');
   }
 
   check(nonce: string, realm: string, now: number): NonceCheck {
     if (nonce.length !== NONCE_CHARS || !/^[A-Za-z0-9_-]+$/.test(nonce)) return { ok: false, reason: 'malformed' };
     const raw = Buffer.from(nonce, 'base64url');
-    if (raw.length !== NONCE_TS_BYTES + NONCE_MAC_BYTES) return { ok: false, reason: 'malformed' };
-    const ts = raw.subarray(0, NONCE_TS_BYTES);
-    if (!timingSafeEqual(raw.subarray(NONCE_TS_BYTES), this.mac(realm, ts))) return { ok: false, reason: 'forged' };
-    const issuedAt = ts.readUIntBE(0, NONCE_TS_BYTES);
+    if (raw.length !== NONCE_BYTES) return { ok: false, reason: 'malformed' };
+    const body = raw.subarray(0, NONCE_TS_BYTES + NONCE_RANDOM_BYTES);
+    if (!timingSafeEqual(raw.subarray(NONCE_TS_BYTES + NONCE_RANDOM_BYTES), this.mac(realm, body))) return { ok: false, reason: 'forged' };
+    const issuedAt = body.readUIntBE(0, NONCE_TS_BYTES);
     // A nonce from the future (clock skew between processes beyond 5 s) is treated as forged.
     if (issuedAt > now + 5_000) return { ok: false, reason: 'forged' };
     if (now - issuedAt > this.lifetimeMs) return { ok: false, reason: 'expired', issuedAt };

@@ -99,6 +99,10 @@ describe('digest (RFC 7616 / RFC 8760)', () => {
       expect(nonces.check('short', 'example.com', t0)).toMatchObject({ ok: false, reason: 'malformed' });
     });
 
+    it('issues different nonces in the same millisecond (each has its own nonce-count)', () => {
+      expect(nonces.issue('example.com', t0)).not.toBe(nonces.issue('example.com', t0));
+    });
+
     it('does not accept nonces of another secret', () => {
       const other = new NonceService('another secret, also long enough', 300_000);
       expect(nonces.check(other.issue('example.com', t0), 'example.com', t0)).toMatchObject({ ok: false, reason: 'forged' });

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Registrar benchmark: full digest registrations (REGISTER, 401, REGISTER, 200) over
+# 10,000 seeded devices through edge + registrar, at increasing SIPp rates.
+# Prints, per rate: successful/failed calls, retransmissions, p50/p99 of the whole
+# registration (first REGISTER to 200), and Redis memory per binding.
+#
+# Usage: bash bench/registrar-sweep.sh [rates...]   (default: 500 1000 2000 3000 4000 5000 6000 7000)
+# Env:   BENCH_SECONDS (per step, default 10), BENCH_DEVICES (default 10000),
+#        BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/sipreg_bench)
+# Uses its own redis-server on a free port and its own database; kills only the PIDs it started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+RATES=("$@"); [ ${#RATES[@]} -eq 0 ] && RATES=(500 1000 2000 3000 4000 5000 6000 7000)
+SECONDS_PER_STEP="${BENCH_SECONDS:-10}"
+DEVICES="${BENCH_DEVICES:-10000}"
+DB_URL="${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/sipreg_bench}"
+DOMAIN=bench.example
+WORK=$(mktemp -d /tmp/registrar-bench.XXXXXX)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+wait_port() { for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 did not open" >&2; return 1; }
+
+echo "== build" >&2
+npx tsc -p tsconfig.json --incremental --tsBuildInfoFile dist/.tsbuildinfo >/dev/null || true
+
+echo "== database $DB_URL: migrate and seed $DEVICES devices" >&2
+DB_NAME="${DB_URL##*/}"; ADMIN_URL="${DB_URL%/*}/postgres"
+psql "$ADMIN_URL" -qtAc "SELECT 1 FROM pg_database WHERE datname='$DB_NAME'" | grep -q 1 || psql "$ADMIN_URL" -qc "CREATE DATABASE $DB_NAME"
+DATABASE_URL="$DB_URL" node dist/scripts/migrate.js >/dev/null
+psql "$DB_URL" -q <<SQL
+DELETE FROM devices WHERE account_id = 'acc_bench';
+DELETE FROM accounts WHERE id = 'acc_bench';
+INSERT INTO accounts (id, name, sip_domain) VALUES ('acc_bench', 'Benchmark', '$DOMAIN');
+INSERT INTO devices (id, account_id, name, sip_username, sip_domain, password_enc, ha1_md5, ha1_sha256)
+SELECT 'dev_sip_bench' || i, 'acc_bench', 'bench ' || i, 'u' || i, '$DOMAIN', 'bench:not:encrypted:x',
+       md5('u' || i || ':$DOMAIN:pw' || i),
+       encode(sha256(convert_to('u' || i || ':$DOMAIN:pw' || i, 'UTF8')), 'hex')
+FROM generate_series(1, $DEVICES) AS i;
+SQL
+{ echo SEQUENTIAL; for i in $(seq 1 "$DEVICES"); do echo "u$i;pw$i;$DOMAIN;[authentication username=u$i password=pw$i]"; done; } > "$WORK/users.csv"
+
+REDIS_PORT=$(free_port); SIP_PORT=$(free_port); CTRL_PORT=$(free_port); HTTP_PORT=$(free_port); METRICS_PORT=$(free_port)
+SECRET=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no >/dev/null & PIDS+=($!)
+wait_port "$REDIS_PORT"
+export DATABASE_URL="$DB_URL" REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" REDIS_KEY_PREFIX="bench:" LOG_LEVEL=warn \
+  DRACHTIO_HOST=127.0.0.1 DRACHTIO_PORT="$CTRL_PORT" DRACHTIO_SECRET="$SECRET" SIP_DEFAULT_DOMAIN="$DOMAIN"
+SIP_BIND=127.0.0.1 SIP_PORT="$SIP_PORT" SIP_TLS_PORT=0 EDGE_METRICS_PORT="$METRICS_PORT" EDGE_LOG_LEVEL=warn node dist/edge/main.js > "$WORK/edge.log" 2>&1 & PIDS+=($!)
+wait_port "$CTRL_PORT"
+REGISTRAR_HTTP_PORT="$HTTP_PORT" REGISTRAR_MD5_ONLY=true REGISTRAR_NONCE_SECRET="bench-nonce-secret-0123456789" \
+  REGISTRAR_BLOCK_SOURCE_THRESHOLD=1000000 REGISTRAR_BLOCK_USER_THRESHOLD=1000000 \
+  node dist/registrar/main.js > "$WORK/registrar.log" 2>&1 & PIDS+=($!)
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null && break; sleep 0.1; done
+curl -sf "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null || { echo "registrar not ready" >&2; cat "$WORK/registrar.log" >&2; exit 1; }
+
+redis_mem() { redis-cli -p "$REDIS_PORT" info memory | awk -F: '/^used_memory:/ {print $2+0}'; }
+
+# One SIPp step; prints "rate ok failed retrans p50 p99".
+run_step() {
+  local rate=$1 calls=$2 tag=$3
+  local dir="$WORK/$tag"; mkdir -p "$dir"
+  ( cd "$dir" && sipp "127.0.0.1:$SIP_PORT" -sf "$OLDPWD/sipp-scenarios/register-bench.xml" -inf "$WORK/users.csv" \
+      -auth_uri "$DOMAIN" -i 127.0.0.1 -p "$(free_port)" -t u1 -r "$rate" -m "$calls" -l $((rate * 2)) \
+      -timeout $((SECONDS_PER_STEP * 3 + 20))s -timeout_error -nostdin -max_recv_loops 10000 -max_sched_loops 10000 \
+      -trace_err -error_file "$dir/errors.log" -trace_stat -stf "$dir/stat.csv" -fd 1 \
+      -trace_rtt -rtt_freq 1 >/dev/null 2>&1 ) || true
+  local stat="$dir/stat.csv"
+  local ok failed retrans
+  col() { awk -F';' -v name="$1" 'NR==1 {for (i=1;i<=NF;i++) if ($i==name) c=i} END {print $c+0}' "$stat"; }
+  ok=$(awk -F';' 'NR==1 {for (i=1;i<=NF;i++) if ($i=="SuccessfulCall(C)") c=i} {v=$c} END {print v+0}' "$stat")
+  failed=$(awk -F';' 'NR==1 {for (i=1;i<=NF;i++) if ($i=="FailedCall(C)") c=i} {v=$c} END {print v+0}' "$stat")
+  retrans=$(awk -F';' 'NR==1 {for (i=1;i<=NF;i++) if ($i=="Retransmissions(C)") c=i} {v=$c} END {print v+0}' "$stat")
+  local rtt; rtt=$(ls "$dir"/*_rtt.csv 2>/dev/null | head -1)
+  local p50=NA p99=NA
+  if [ -n "$rtt" ]; then
+    read -r p50 p99 < <(awk -F';' 'NR>1 && $2!="" {print $2}' "$rtt" | sort -g | awk '{a[NR]=$1} END {if (NR==0) {print "NA NA"; exit} i50=int(NR*0.50); if(i50<1)i50=1; i99=int(NR*0.99); if(i99<1)i99=1; printf "%.2f %.2f\n", a[i50], a[i99]}')
+  fi
+  echo "$rate $ok $failed $retrans $p50 $p99"
+}
+
+echo "== memory: $DEVICES registrations at 1000/s into an empty Redis" >&2
+MEM0=$(redis_mem)
+read -r _ OK0 FAIL0 RETR0 _ _ < <(run_step 1000 "$DEVICES" mem)
+MEM1=$(redis_mem)
+DEVS=$(redis-cli -p "$REDIS_PORT" zcard bench:exp)
+SAMPLE_B=$(redis-cli -p "$REDIS_PORT" memory usage "bench:{dev_sip_bench1}:b")
+SAMPLE_S=$(redis-cli -p "$REDIS_PORT" memory usage "bench:{dev_sip_bench1}:s")
+NC_KEYS=$(redis-cli -p "$REDIS_PORT" --scan --pattern 'bench:nc:*' | wc -l)
+STREAM=$(redis-cli -p "$REDIS_PORT" memory usage bench:events)
+echo "memory: $OK0 ok / $FAIL0 failed; registered devices $DEVS; used_memory delta $((MEM1 - MEM0)) B = $(( (MEM1 - MEM0) / (DEVS > 0 ? DEVS : 1) )) B per binding (all keys: bindings, status, index, nonce-counts ($NC_KEYS), events stream ($STREAM B))"
+echo "memory: one device: bindings hash $SAMPLE_B B + status hash $SAMPLE_S B"
+
+echo "== sweep (${SECONDS_PER_STEP}s per rate)" >&2
+echo "rate ok failed retransmissions p50_ms p99_ms"
+for rate in "${RATES[@]}"; do
+  run_step "$rate" $((rate * SECONDS_PER_STEP)) "r$rate"
+done
+echo "results kept in $WORK" >&2
