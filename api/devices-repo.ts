@@ -22,11 +22,14 @@ export interface DeviceRow {
   display_name: string | null;
   assigned_user: string | null;
   status: 'active' | 'inactive';
-  created_at: Date;
-  updated_at: Date;
+  /** ISO 8601 UTC with milliseconds, formatted by PostgreSQL (no Date round trip per row). */
+  created_at: string;
+  updated_at: string;
 }
 
-const COLUMNS = 'id, account_id, name, model, manufacturer, mac_address, sip_username, sip_domain, display_name, assigned_user, status, created_at, updated_at';
+const ISO_MS = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
+const COLUMNS = `id, account_id, name, model, manufacturer, mac_address, sip_username, sip_domain, display_name, assigned_user, status,
+  to_char(created_at AT TIME ZONE 'UTC', ${ISO_MS}) AS created_at, to_char(updated_at AT TIME ZONE 'UTC', ${ISO_MS}) AS updated_at`;
 
 /** Fields settable at creation (macAddress already normalised). */
 export interface NewDevice {
@@ -228,7 +231,7 @@ export class DevicesRepo {
       name: `device-list-${flags}`,
       text: `SELECT ${COLUMNS}, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_ts
                FROM devices WHERE ${where.join(' AND ')}
-              ORDER BY created_at, id LIMIT $${values.length}`,
+              ORDER BY devices.created_at, devices.id LIMIT $${values.length}`,
       values,
     });
     const hasMore = rows.length > limit;

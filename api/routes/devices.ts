@@ -38,8 +38,8 @@ export function deviceJson(row: DeviceRow, live: DeviceLiveStatus): Record<strin
     registrationStatus: live.registrationStatus,
     lastRegistration: live.lastRegistration,
     ipAddress: live.ipAddress,
-    createdAt: row.created_at.toISOString(),
-    updatedAt: row.updated_at.toISOString(),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
   };
 }
 
