@@ -8,6 +8,7 @@
 #        BENCH_TRANSPORT u1|t1 (default u1), BENCH_SIP_PORT / BENCH_CONTROL_PORT / BENCH_SIPP_PORT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+ROOT="$(pwd)"
 
 RATES=("$@")
 [ ${#RATES[@]} -eq 0 ] && RATES=(2000 3000 3500 4000 5000 6000 7000 8000 9000)
@@ -28,42 +29,46 @@ npx tsc -p tsconfig.json --incremental --tsBuildInfoFile dist/.tsbuildinfo >"$WO
 [ -f dist/edge/main.js ] && [ -f dist/bench/edge-register-app.js ] || { cat "$WORK/tsc.log" >&2; exit 1; }
 
 EDGE_PID=""; APP_PID=""
-cleanup() {
+stop_stack() {
   [ -n "$APP_PID" ] && kill "$APP_PID" 2>/dev/null || true
   [ -n "$EDGE_PID" ] && kill "$EDGE_PID" 2>/dev/null || true
   wait 2>/dev/null || true
+  APP_PID=""; EDGE_PID=""
 }
-trap cleanup EXIT
+trap stop_stack EXIT
 
-SIP_BIND=127.0.0.1 SIP_PORT="$SIP_PORT" DRACHTIO_HOST=127.0.0.1 DRACHTIO_PORT="$CONTROL_PORT" \
-  DRACHTIO_SECRET="$SECRET" EDGE_METRICS_PORT=0 EDGE_LOG_LEVEL="$LEVEL" \
-  node dist/edge/main.js >"$WORK/edge.log" 2>&1 &
-EDGE_PID=$!
-sleep 1
-DRACHTIO_HOST=127.0.0.1 DRACHTIO_PORT="$CONTROL_PORT" DRACHTIO_SECRET="$SECRET" \
-  node dist/bench/edge-register-app.js >"$WORK/app.log" 2>&1 &
-APP_PID=$!
-for _ in $(seq 50); do grep -q connected "$WORK/app.log" && break; sleep 0.1; done
-grep -q connected "$WORK/app.log" || { echo "app did not connect" >&2; cat "$WORK/edge.log" "$WORK/app.log" >&2; exit 1; }
+# A fresh edge and app for every rate, warmed up (not counted) so that V8 has optimised the hot path:
+# an overloaded step must not leave 32 s of Timer J transactions behind for the next one.
+start_stack() {
+  SIP_BIND=127.0.0.1 SIP_PORT="$SIP_PORT" DRACHTIO_HOST=127.0.0.1 DRACHTIO_PORT="$CONTROL_PORT" \
+    DRACHTIO_SECRET="$SECRET" EDGE_METRICS_PORT=0 EDGE_LOG_LEVEL="$LEVEL" \
+    node dist/edge/main.js >"$WORK/edge.log" 2>&1 &
+  EDGE_PID=$!
+  for _ in $(seq 50); do grep -q 'control listening' "$WORK/edge.log" && break; sleep 0.1; done
+  DRACHTIO_HOST=127.0.0.1 DRACHTIO_PORT="$CONTROL_PORT" DRACHTIO_SECRET="$SECRET" \
+    node dist/bench/edge-register-app.js >"$WORK/app.log" 2>&1 &
+  APP_PID=$!
+  for _ in $(seq 50); do grep -q connected "$WORK/app.log" && break; sleep 0.1; done
+  grep -q connected "$WORK/app.log" || { echo "app did not connect" >&2; cat "$WORK/edge.log" "$WORK/app.log" >&2; exit 1; }
+  (cd "$WORK" && timeout 60 sipp "127.0.0.1:$SIP_PORT" -sf "$ROOT/sipp-scenarios/edge-register.xml" -t "$TRANSPORT" \
+    -i 127.0.0.1 -p "$SIPP_PORT" -r 1000 -m 3000 -timeout 30s -nostdin >"$WORK/sipp-warmup.log" 2>&1) || true
+  sleep 1
+}
 
 # column NAME FILE: value of the named column in the last line of a SIPp stat CSV.
 column() {
   awk -F';' -v name="$1" 'NR==1 { for (i = 1; i <= NF; i++) if ($i == name) c = i } END { print $c }' "$2"
 }
 
-# Warm-up (not counted): lets V8 optimise the hot path of the edge and the app before measuring.
-(cd "$WORK" && timeout 60 sipp "127.0.0.1:$SIP_PORT" -sf "$OLDPWD/sipp-scenarios/edge-register.xml" -t "$TRANSPORT" \
-  -i 127.0.0.1 -p "$SIPP_PORT" -r 1000 -m 5000 -timeout 30s -nostdin >"$WORK/sipp-warmup.log" 2>&1) || true
-sleep 1
-
 echo "edge log level: $LEVEL, transport: $TRANSPORT, ${SECONDS_PER_RATE}s per rate, $RUNS run(s), $(nproc) cores"
 best=0
 for run in $(seq "$RUNS"); do
   for rate in "${RATES[@]}"; do
+    start_stack
     stat="$WORK/stat-$run-$rate.csv"
     calls=$((rate * SECONDS_PER_RATE))
     (cd "$WORK" && timeout $((SECONDS_PER_RATE + 60)) sipp "127.0.0.1:$SIP_PORT" \
-      -sf "$OLDPWD/sipp-scenarios/edge-register.xml" -t "$TRANSPORT" -i 127.0.0.1 -p "$SIPP_PORT" \
+      -sf "$ROOT/sipp-scenarios/edge-register.xml" -t "$TRANSPORT" -i 127.0.0.1 -p "$SIPP_PORT" \
       -r "$rate" -rp 1000 -m "$calls" -timeout $((SECONDS_PER_RATE + 30))s -nostdin \
       -trace_stat -stf "$stat" -fd 1 >"$WORK/sipp-$run-$rate.log" 2>&1) || true
     ok=$(column 'SuccessfulCall(C)' "$stat"); failed=$(column 'FailedCall(C)' "$stat")
@@ -74,7 +79,7 @@ for run in $(seq "$RUNS"); do
       [ "$rate" -gt "$best" ] && best=$rate
     fi
     echo "run $run rate $rate/s: $ok/$calls ok, $failed failed, $retrans retransmissions, elapsed $elapsed -> $verdict"
-    sleep 2
+    stop_stack
   done
 done
 echo "highest rate with 0 failed calls and 0 retransmissions: $best REGISTER/s"

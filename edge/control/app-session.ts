@@ -44,6 +44,7 @@ export class AppSession implements TransactionOwner {
   private closed = false;
   private authTimer: NodeJS.Timeout | undefined;
   private lingerTimer: NodeJS.Timeout | undefined;
+  private corked = false;
 
   constructor(
     private readonly socket: net.Socket,
@@ -70,11 +71,24 @@ export class AppSession implements TransactionOwner {
     return this.isAuthenticated;
   }
 
-  /** Sends one frame (latin1 payload). */
+  /**
+   * Sends one frame (latin1 payload). Frames written in the same turn of the
+   * event loop leave in one write: the socket is corked until setImmediate.
+   */
   send(payload: string): void {
     if (this.closed || this.socket.destroyed) return;
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      setImmediate(this.uncork);
+    }
     this.socket.write(encodeFrame(payload));
   }
+
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.socket.uncork();
+  };
 
   /** TransactionOwner: the transaction no longer needs this app. */
   release(txn: ServerTransaction): void {

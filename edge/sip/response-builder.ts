@@ -7,7 +7,7 @@
 import { canonicalName } from './header-names';
 import { SipHeader } from './message';
 import { ReplyableHead, tagOf } from './request';
-import { randomBytes } from 'node:crypto';
+import { randomToken } from './random-token';
 
 /** RFC 3261 §21 reason phrases for the responses the edge itself sends. */
 export const REASON_PHRASES: Readonly<Record<number, string>> = {
@@ -26,7 +26,7 @@ const COPIED = new Set(['via', 'from', 'to', 'call-id', 'cseq', 'content-length'
 
 /** RFC 3261 §19.3: a To tag with at least 32 bits of randomness. */
 export function newTag(): string {
-  return randomBytes(6).toString('hex');
+  return randomToken();
 }
 
 /** A To value with `;tag=` appended when it has no tag and `tag` is given. */

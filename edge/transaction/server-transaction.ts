@@ -31,6 +31,8 @@ const ALLOWED: Readonly<Record<TransactionState, readonly TransactionState[]>> =
 export interface TransactionHooks {
   /** A response went on the wire (first send or retransmission). */
   sent(txn: ServerTransaction, status: number, retransmission: boolean): void;
+  /** A final response was sent: the app can no longer answer, so its id need not be found any more. */
+  finished?(txn: ServerTransaction): void;
   /** The transaction reached Terminated; `answered` is false when it expired without a final response. */
   terminated(txn: ServerTransaction, answered: boolean): void;
 }
@@ -124,6 +126,7 @@ export class ServerTransaction {
     this.owner = undefined;
     this.request = undefined;
     this.channel.release?.();
+    this.hooks.finished?.(this);
     if (this.isInvite && status < 300) {
       // RFC 3261 §17.2.1: a 2xx terminates the INVITE server transaction.
       this.terminate(true);

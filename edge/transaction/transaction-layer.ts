@@ -16,6 +16,7 @@ export class TransactionLayer {
   constructor(hooks: TransactionHooks) {
     this.txnHooks = {
       sent: hooks.sent,
+      finished: (t) => this.byId.delete(t.id),
       terminated: (t, answered) => {
         if (this.byKey.get(t.key) === t) this.byKey.delete(t.key);
         this.byId.delete(t.id);
