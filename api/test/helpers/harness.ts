@@ -7,7 +7,9 @@ import type { Redis } from '../../../shared/redis';
 import { RegistrationStore } from '../../../shared/registration-store';
 import { SipBlocks } from '../../../shared/sip-blocks';
 import { createTestDb, TestDb } from '../../../shared/testing/db';
-import { clearPrefix, testKeyPrefix, testRedis } from '../../../shared/testing/redis';
+import { clearPrefix, testKeyPrefix } from '../../../shared/testing/redis';
+import { testRedisUrl } from '../../../shared/testing/env';
+import { createRedis } from '../../../shared/redis';
 import { loadApiConfig } from '../../config';
 import { RunningApi, startApi } from '../../index';
 import { checkResponse } from './json-schema';
@@ -59,7 +61,8 @@ export interface Harness {
 
 export async function startHarness(env: Record<string, string> = {}): Promise<Harness> {
   const db = await createTestDb();
-  const redis = testRedis();
+  // As startApi configures its own client: auto-pipelined.
+  const redis = createRedis(testRedisUrl(), { enableAutoPipelining: true });
   const prefix = testKeyPrefix();
   const logs: string[] = [];
   const sink = new Writable({
