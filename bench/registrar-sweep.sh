@@ -49,19 +49,22 @@ redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no >/d
 wait_port "$REDIS_PORT"
 export DATABASE_URL="$DB_URL" REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" REDIS_KEY_PREFIX="bench:" LOG_LEVEL=warn \
   DRACHTIO_HOST=127.0.0.1 DRACHTIO_PORT="$CTRL_PORT" DRACHTIO_SECRET="$SECRET" SIP_DEFAULT_DOMAIN="$DOMAIN"
-SIP_BIND=127.0.0.1 SIP_PORT="$SIP_PORT" SIP_TLS_PORT=0 EDGE_METRICS_PORT="$METRICS_PORT" EDGE_LOG_LEVEL=warn node dist/edge/main.js > "$WORK/edge.log" 2>&1 & PIDS+=($!)
+SIP_BIND=127.0.0.1 SIP_PORT="$SIP_PORT" SIP_TLS_PORT=0 EDGE_METRICS_PORT="$METRICS_PORT" EDGE_LOG_LEVEL=warn node dist/edge/main.js > "$WORK/edge.log" 2>&1 & PIDS+=($!); EDGE_PID=$!
 wait_port "$CTRL_PORT"
 REGISTRAR_HTTP_PORT="$HTTP_PORT" REGISTRAR_MD5_ONLY=true REGISTRAR_NONCE_SECRET="bench-nonce-secret-0123456789" \
   REGISTRAR_BLOCK_SOURCE_THRESHOLD=1000000 REGISTRAR_BLOCK_USER_THRESHOLD=1000000 \
-  node dist/registrar/main.js > "$WORK/registrar.log" 2>&1 & PIDS+=($!)
+  node dist/registrar/main.js > "$WORK/registrar.log" 2>&1 & PIDS+=($!); REG_PID=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null && break; sleep 0.1; done
 curl -sf "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null || { echo "registrar not ready" >&2; cat "$WORK/registrar.log" >&2; exit 1; }
 
 redis_mem() { redis-cli -p "$REDIS_PORT" info memory | awk -F: '/^used_memory:/ {print $2+0}'; }
 
-# One SIPp step; prints "rate ok failed retrans p50 p99".
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# One SIPp step; prints "rate ok failed retrans p50 p99 registrar_cpu_us_per_reg edge_cpu_us_per_reg".
 run_step() {
   local rate=$1 calls=$2 tag=$3
+  local r0 e0 hz; r0=$(cpu_ticks "$REG_PID"); e0=$(cpu_ticks "$EDGE_PID"); hz=$(getconf CLK_TCK)
   local dir="$WORK/$tag"; mkdir -p "$dir"
   ( cd "$dir" && sipp "127.0.0.1:$SIP_PORT" -sf "$OLDPWD/sipp-scenarios/register-bench.xml" -inf "$WORK/users.csv" \
       -auth_uri "$DOMAIN" -i 127.0.0.1 -p "$(free_port)" -t u1 -r "$rate" -m "$calls" -l $((rate * 2)) \
@@ -79,7 +82,9 @@ run_step() {
   if [ -n "$rtt" ]; then
     read -r p50 p99 < <(awk -F';' 'NR>1 && $2!="" {print $2}' "$rtt" | sort -g | awk '{a[NR]=$1} END {if (NR==0) {print "NA NA"; exit} i50=int(NR*0.50); if(i50<1)i50=1; i99=int(NR*0.99); if(i99<1)i99=1; printf "%.2f %.2f\n", a[i50], a[i99]}')
   fi
-  echo "$rate $ok $failed $retrans $p50 $p99"
+  local r1 e1; r1=$(cpu_ticks "$REG_PID"); e1=$(cpu_ticks "$EDGE_PID")
+  local den=$(( ok > 0 ? ok : 1 ))
+  echo "$rate $ok $failed $retrans $p50 $p99 $(( (r1 - r0) * 1000000 / hz / den )) $(( (e1 - e0) * 1000000 / hz / den ))"
 }
 
 echo "== memory: $DEVICES registrations at 1000/s into an empty Redis" >&2
@@ -95,7 +100,7 @@ echo "memory: $OK0 ok / $FAIL0 failed; registered devices $DEVS; used_memory del
 echo "memory: one device: bindings hash $SAMPLE_B B + status hash $SAMPLE_S B"
 
 echo "== sweep (${SECONDS_PER_STEP}s per rate)" >&2
-echo "rate ok failed retransmissions p50_ms p99_ms"
+echo "rate ok failed retransmissions p50_ms p99_ms registrar_cpu_us/reg edge_cpu_us/reg"
 for rate in "${RATES[@]}"; do
   run_step "$rate" $((rate * SECONDS_PER_STEP)) "r$rate"
 done
