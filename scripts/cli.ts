@@ -23,7 +23,8 @@ const HELP = `usage: npm run cli -- <command> [options]
 
 Uses DATABASE_URL (default postgres://postgres@127.0.0.1:5432/sipreg) and SIP_DEFAULT_DOMAIN.`;
 
-class UsageError extends Error {}
+/** A mistake in the command line: exit code 64 (EX_USAGE) with the help text. */
+export class UsageError extends Error {}
 
 function parseArgs(argv: string[]): { command: string; positional: string[]; flags: Map<string, string | true> } {
   const [command = 'help', ...rest] = argv;
@@ -62,7 +63,8 @@ function owner(flags: Map<string, string | true>): string | null {
   return account;
 }
 
-async function run(pool: Pool, argv: string[], defaultDomain: string): Promise<void> {
+/** Runs one CLI command against `pool`, writing its output lines through `print`. */
+export async function runCli(pool: Pool, argv: string[], defaultDomain: string, print: (line: string) => void = console.log): Promise<void> {
   const { command, positional, flags } = parseArgs(argv);
   switch (command) {
     case 'accounts:create': {
@@ -71,16 +73,16 @@ async function run(pool: Pool, argv: string[], defaultDomain: string): Promise<v
       const sipDomain = (str(flags, 'sip-domain') ?? defaultDomain).toLowerCase();
       if (!SipDomain.safeParse(sipDomain).success) throw new UsageError(`not a SIP domain: ${sipDomain}`);
       const r = await createAccountWithKey(pool, { name, sipDomain, keyName: 'default' });
-      console.log(`account ${r.account.id}  name=${JSON.stringify(r.account.name)}  sipDomain=${r.account.sipDomain}`);
-      console.log(`api key ${r.apiKey.id}: ${r.key}`);
-      console.log('The key is shown once; send it as the X-Auth-Token header.');
+      print(`account ${r.account.id}  name=${JSON.stringify(r.account.name)}  sipDomain=${r.account.sipDomain}`);
+      print(`api key ${r.apiKey.id}: ${r.key}`);
+      print('The key is shown once; send it as the X-Auth-Token header.');
       return;
     }
     case 'accounts:list': {
       let after: string | null = null;
       for (;;) {
         const page: Awaited<ReturnType<typeof listAccounts>> = await listAccounts(pool, after, 200);
-        for (const a of page.rows) console.log(`${a.id}  ${a.sipDomain}  ${a.createdAt.toISOString()}  ${JSON.stringify(a.name)}`);
+        for (const a of page.rows) print(`${a.id}  ${a.sipDomain}  ${a.createdAt.toISOString()}  ${JSON.stringify(a.name)}`);
         if (!page.hasMore) return;
         after = page.rows[page.rows.length - 1]!.id;
       }
@@ -92,13 +94,13 @@ async function run(pool: Pool, argv: string[], defaultDomain: string): Promise<v
         if (!rowCount) throw new UsageError(`no such account: ${accountId}`);
       }
       const { record, key } = await createApiKey(pool, accountId, str(flags, 'name') ?? (accountId ? 'cli' : 'operator'));
-      console.log(`api key ${record.id} (${accountId ?? 'operator'}): ${key}`);
-      console.log('The key is shown once; send it as the X-Auth-Token header.');
+      print(`api key ${record.id} (${accountId ?? 'operator'}): ${key}`);
+      print('The key is shown once; send it as the X-Auth-Token header.');
       return;
     }
     case 'keys:list': {
       for (const k of await listApiKeys(pool, owner(flags))) {
-        console.log(`${k.id}  ${k.revokedAt ? `revoked ${k.revokedAt.toISOString()}` : 'active'}  created ${k.createdAt.toISOString()}  ${JSON.stringify(k.name)}`);
+        print(`${k.id}  ${k.revokedAt ? `revoked ${k.revokedAt.toISOString()}` : 'active'}  created ${k.createdAt.toISOString()}  ${JSON.stringify(k.name)}`);
       }
       return;
     }
@@ -108,13 +110,13 @@ async function run(pool: Pool, argv: string[], defaultDomain: string): Promise<v
       const { rows } = await pool.query<{ account_id: string | null }>('SELECT account_id FROM api_keys WHERE id = $1', [keyId]);
       if (!rows[0]) throw new UsageError(`no such key: ${keyId}`);
       const r = await revokeApiKey(pool, rows[0].account_id, keyId);
-      console.log(`revoked ${keyId} at ${r!.revokedAt!.toISOString()}`);
+      print(`revoked ${keyId} at ${r!.revokedAt!.toISOString()}`);
       return;
     }
     case 'help':
     case '--help':
     case '-h':
-      console.log(HELP);
+      print(HELP);
       return;
     default:
       throw new UsageError(`unknown command: ${command}`);
@@ -132,17 +134,19 @@ async function main(): Promise<void> {
   const pool = createPool(cfg.DATABASE_URL, { max: 2 });
   try {
     await migrate(pool);
-    await run(pool, argv, cfg.SIP_DEFAULT_DOMAIN);
+    await runCli(pool, argv, cfg.SIP_DEFAULT_DOMAIN);
   } finally {
     await pool.end();
   }
 }
 
-main().catch((err: Error) => {
-  if (err instanceof UsageError) {
-    console.error(`cli: ${err.message}\n\n${HELP}`);
-    process.exit(64);
-  }
-  console.error(`cli: ${err.message}`);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((err: Error) => {
+    if (err instanceof UsageError) {
+      console.error(`cli: ${err.message}\n\n${HELP}`);
+      process.exit(64);
+    }
+    console.error(`cli: ${err.message}`);
+    process.exit(1);
+  });
+}
