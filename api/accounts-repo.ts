@@ -3,7 +3,7 @@ import { ApiKeyRecord, createApiKey } from './api-keys';
 import { newAccountId } from './ids';
 
 /** An account as the API returns it. */
-export interface AccountRecord {
+export interface AccountRecord extends AccountSipSettings {
   readonly id: string;
   readonly name: string;
   readonly sipDomain: string;
@@ -11,16 +11,59 @@ export interface AccountRecord {
   readonly updatedAt: Date;
 }
 
-interface AccountRow {
+/** Per-account overrides of what the credentials endpoint tells devices; null = the configured default. */
+export interface AccountSipSettings {
+  readonly sipServer: string | null;
+  readonly sipPort: number | null;
+  readonly outboundProxy: string | null;
+  readonly transportProtocol: 'UDP' | 'TCP' | 'TLS' | null;
+}
+
+/** Fields an operator may change on an account (undefined = unchanged, null = back to the default). */
+export interface AccountPatch {
+  name?: string;
+  sipServer?: string | null;
+  sipPort?: number | null;
+  outboundProxy?: string | null;
+  transportProtocol?: 'UDP' | 'TCP' | 'TLS' | null;
+}
+
+/** The accounts row as selected (exported for the bootstrap, which inserts one). */
+export interface AccountRow {
   id: string;
   name: string;
   sip_domain: string;
+  sip_server: string | null;
+  sip_port: number | null;
+  outbound_proxy: string | null;
+  transport_protocol: 'UDP' | 'TCP' | 'TLS' | null;
   created_at: Date;
   updated_at: Date;
 }
 
-const toRecord = (r: AccountRow): AccountRecord => ({ id: r.id, name: r.name, sipDomain: r.sip_domain, createdAt: r.created_at, updatedAt: r.updated_at });
-const COLUMNS = 'id, name, sip_domain, created_at, updated_at';
+export const toAccountRecord = (r: AccountRow): AccountRecord => ({
+  id: r.id,
+  name: r.name,
+  sipDomain: r.sip_domain,
+  sipServer: r.sip_server,
+  sipPort: r.sip_port,
+  outboundProxy: r.outbound_proxy,
+  transportProtocol: r.transport_protocol,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+const toRecord = toAccountRecord;
+/** Every column of an account response. */
+export const ACCOUNT_COLUMNS = 'id, name, sip_domain, sip_server, sip_port, outbound_proxy, transport_protocol, created_at, updated_at';
+const COLUMNS = ACCOUNT_COLUMNS;
+
+const PATCH_COLUMNS: Record<keyof AccountPatch, string> = {
+  name: 'name',
+  sipServer: 'sip_server',
+  sipPort: 'sip_port',
+  outboundProxy: 'outbound_proxy',
+  transportProtocol: 'transport_protocol',
+};
 
 export async function getAccount(pool: Pool, id: string): Promise<AccountRecord | null> {
   const { rows } = await pool.query<AccountRow>({ name: 'account-get', text: `SELECT ${COLUMNS} FROM accounts WHERE id = $1`, values: [id] });
@@ -33,13 +76,17 @@ export async function accountExists(pool: Pool, id: string): Promise<boolean> {
 }
 
 /** Creates an account and its first API key in one transaction; the key is returned once. */
-export async function createAccountWithKey(pool: Pool, fields: { name: string; sipDomain: string; keyName: string }): Promise<{ account: AccountRecord; apiKey: ApiKeyRecord; key: string }> {
+export async function createAccountWithKey(
+  pool: Pool,
+  fields: { name: string; sipDomain: string; keyName: string } & Partial<AccountSipSettings>,
+): Promise<{ account: AccountRecord; apiKey: ApiKeyRecord; key: string }> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
     const { rows } = await client.query<AccountRow>(
-      `INSERT INTO accounts (id, name, sip_domain) VALUES ($1, $2, $3) RETURNING ${COLUMNS}`,
-      [newAccountId(), fields.name, fields.sipDomain],
+      `INSERT INTO accounts (id, name, sip_domain, sip_server, sip_port, outbound_proxy, transport_protocol)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${COLUMNS}`,
+      [newAccountId(), fields.name, fields.sipDomain, fields.sipServer ?? null, fields.sipPort ?? null, fields.outboundProxy ?? null, fields.transportProtocol ?? null],
     );
     const account = toRecord(rows[0]!);
     const { record, key } = await createApiKey(client, account.id, fields.keyName);
@@ -51,6 +98,20 @@ export async function createAccountWithKey(pool: Pool, fields: { name: string; s
   } finally {
     client.release();
   }
+}
+
+/** Applies `patch` to an account; null when there is no such account. */
+export async function updateAccount(pool: Pool, id: string, patch: AccountPatch): Promise<AccountRecord | null> {
+  const sets: string[] = [];
+  const values: unknown[] = [id];
+  for (const [field, column] of Object.entries(PATCH_COLUMNS) as [keyof AccountPatch, string][]) {
+    if (patch[field] === undefined) continue;
+    values.push(patch[field]);
+    sets.push(`${column} = $${values.length}`);
+  }
+  sets.push('updated_at = now()');
+  const { rows } = await pool.query<AccountRow>(`UPDATE accounts SET ${sets.join(', ')} WHERE id = $1 RETURNING ${COLUMNS}`, values);
+  return rows[0] ? toRecord(rows[0]) : null;
 }
 
 /** One page of accounts in (created_at, id) order after `after` (an account id). */

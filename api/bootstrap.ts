@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import { createApiKey } from './api-keys';
-import { AccountRecord } from './accounts-repo';
+import { ACCOUNT_COLUMNS, AccountRecord, AccountRow, toAccountRecord } from './accounts-repo';
 import { newAccountId } from './ids';
 
 /** Arbitrary constant: the advisory lock that makes concurrent bootstraps create one account. */
@@ -29,15 +29,14 @@ export async function bootstrap(pool: Pool, opts: { sipDomain: string; accountNa
       await client.query('ROLLBACK');
       return null;
     }
-    const { rows } = await client.query<{ id: string; name: string; sip_domain: string; created_at: Date; updated_at: Date }>(
-      'INSERT INTO accounts (id, name, sip_domain) VALUES ($1, $2, $3) RETURNING id, name, sip_domain, created_at, updated_at',
+    const { rows } = await client.query<AccountRow>(
+      `INSERT INTO accounts (id, name, sip_domain) VALUES ($1, $2, $3) RETURNING ${ACCOUNT_COLUMNS}`,
       [newAccountId(), opts.accountName ?? 'Bootstrap account', opts.sipDomain],
     );
-    const r = rows[0]!;
     const { record, key } = await createApiKey(client, null, 'bootstrap admin');
     await client.query('COMMIT');
     return {
-      account: { id: r.id, name: r.name, sipDomain: r.sip_domain, createdAt: r.created_at, updatedAt: r.updated_at },
+      account: toAccountRecord(rows[0]!),
       adminKeyId: record.id,
       adminKey: key,
     };

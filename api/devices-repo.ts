@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import { CredentialCipher, generateSipPassword, storedCredentials } from '../shared/credentials';
+import type { AccountSipSettings } from './accounts-repo';
 import { mapUniqueViolation } from './db-errors';
 import { newDeviceId } from './ids';
 
@@ -153,16 +154,34 @@ export class DevicesRepo {
     return r ? { sipUsername: r.sip_username, sipDomain: r.sip_domain } : null;
   }
 
-  /** The device's SIP identity and decrypted password, or null. */
-  async credentials(accountId: string, deviceId: string): Promise<{ sipUsername: string; sipDomain: string; password: string } | null> {
-    const { rows } = await this.pool.query<{ sip_username: string; sip_domain: string; password_enc: string }>({
+  /** The device's SIP identity, decrypted password and its account's SIP settings, or null. */
+  async credentials(accountId: string, deviceId: string): Promise<({ sipUsername: string; sipDomain: string; password: string } & AccountSipSettings) | null> {
+    const { rows } = await this.pool.query<{
+      sip_username: string;
+      sip_domain: string;
+      password_enc: string;
+      sip_server: string | null;
+      sip_port: number | null;
+      outbound_proxy: string | null;
+      transport_protocol: 'UDP' | 'TCP' | 'TLS' | null;
+    }>({
       name: 'device-credentials',
-      text: 'SELECT sip_username, sip_domain, password_enc FROM devices WHERE id = $1 AND account_id = $2',
+      text: `SELECT d.sip_username, d.sip_domain, d.password_enc, a.sip_server, a.sip_port, a.outbound_proxy, a.transport_protocol
+               FROM devices d JOIN accounts a ON a.id = d.account_id
+              WHERE d.id = $1 AND d.account_id = $2`,
       values: [deviceId, accountId],
     });
     const r = rows[0];
     if (!r) return null;
-    return { sipUsername: r.sip_username, sipDomain: r.sip_domain, password: this.cipher.decrypt(r.password_enc, deviceId) };
+    return {
+      sipUsername: r.sip_username,
+      sipDomain: r.sip_domain,
+      password: this.cipher.decrypt(r.password_enc, deviceId),
+      sipServer: r.sip_server,
+      sipPort: r.sip_port,
+      outboundProxy: r.outbound_proxy,
+      transportProtocol: r.transport_protocol,
+    };
   }
 
   /**

@@ -13,7 +13,7 @@ const REF = (id: string): Json => ({ $ref: `#/components/schemas/${id}` });
 
 /** Registered schemas, each becoming components.schemas.<id>. */
 const COMPONENTS: z.ZodType[] = [
-  S.DeviceCreateBody, S.DevicePatchBody, S.ResetPasswordBody, S.AccountCreateBody, S.ApiKeyCreateBody,
+  S.DeviceCreateBody, S.DevicePatchBody, S.ResetPasswordBody, S.AccountCreateBody, S.AccountPatchBody, S.ApiKeyCreateBody,
   S.Device, S.DeviceCreated, S.DeviceList, S.Credentials, S.PasswordReset,
   S.Account, S.AccountCreated, S.AccountList, S.ApiKey, S.ApiKeyCreated, S.ApiKeyList,
   S.Registration, S.RegistrationList, S.SipBlock, S.SipBlockList, S.Problem, S.Health,
@@ -132,6 +132,10 @@ function paths(): Json {
     '/v2/accounts/{accountId}': {
       parameters: [accountId],
       get: { operationId: 'getAccount', summary: 'Retrieve account', tags: ['accounts'], responses: { ...ok(200, 'The account.', 'Account'), ...errors(401, 403, 404, 503) } },
+      patch: {
+        operationId: 'updateAccount', summary: 'Update account name and SIP settings (operator key); sipDomain cannot change', tags: ['accounts'], requestBody: body('AccountPatch'),
+        responses: { ...ok(200, 'The updated account.', 'Account'), ...errors(...WRITE, 403, 404) },
+      },
     },
     '/v2/accounts/{accountId}/api-keys': {
       parameters: [accountId],

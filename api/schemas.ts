@@ -78,8 +78,22 @@ export const DeviceListQuery = z.strictObject({
   name: z.string().min(1).max(200).optional(),
 });
 
+const Host = z.string().max(253).regex(/^[A-Za-z0-9.:[\]-]+$/, 'must be a host name or address');
+const HostPort = z.string().max(260).regex(/^[A-Za-z0-9.:[\]-]+$/, 'must be host or host:port');
+const Transport = z.enum(['UDP', 'TCP', 'TLS']);
+/** Per-account overrides of the credentials endpoint; null (or absent) = the configured default. */
+const accountSipSettings = {
+  sipServer: Host.nullable().optional().meta({ description: 'sipServer given to devices. Default: SIP_PUBLIC_HOST, else the SIP domain.' }),
+  sipPort: z.number().int().min(1).max(65535).nullable().optional().meta({ description: 'Default: SIP_PUBLIC_PORT.' }),
+  outboundProxy: HostPort.nullable().optional().meta({ description: 'Default: SIP_OUTBOUND_PROXY, else sipServer:sipPort.' }),
+  transportProtocol: Transport.nullable().optional().meta({ description: 'Default: SIP_TRANSPORT.' }),
+};
+
+export const AccountPatchBody = z.strictObject({ name: text(200).optional(), ...accountSipSettings }).meta({ id: 'AccountPatch' });
+
 export const AccountCreateBody = z
   .strictObject({
+    ...accountSipSettings,
     name: text(200),
     sipDomain: SipDomain.optional().meta({ description: 'SIP domain (digest realm) of the account\'s devices. Default: SIP_DEFAULT_DOMAIN.' }),
     apiKeyName: text(100).optional(),
@@ -143,8 +157,18 @@ export const PasswordReset = z
   .meta({ id: 'PasswordReset' });
 
 export const Account = z
-  .strictObject({ id: z.string(), name: z.string(), sipDomain: z.string(), createdAt: Timestamp, updatedAt: Timestamp })
-  .meta({ id: 'Account' });
+  .strictObject({
+    id: z.string(),
+    name: z.string(),
+    sipDomain: z.string(),
+    sipServer: z.string().nullable(),
+    sipPort: z.number().int().nullable(),
+    outboundProxy: z.string().nullable(),
+    transportProtocol: Transport.nullable(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  })
+  .meta({ id: 'Account', description: 'sipServer, sipPort, outboundProxy and transportProtocol are per-account overrides of the credentials endpoint (null: the configured default).' });
 const apiKeyShape = {
   id: z.string(),
   accountId: z.string().nullable(),

@@ -1,16 +1,26 @@
 import { Router } from 'express';
 import { ApiKeyRecord, ApiKeyVerifier, createApiKey, listApiKeys, revokeApiKey } from '../api-keys';
-import { AccountRecord, accountExists, createAccountWithKey, getAccount, listAccounts } from '../accounts-repo';
+import { AccountRecord, accountExists, createAccountWithKey, getAccount, listAccounts, updateAccount } from '../accounts-repo';
 import { AppDeps, param, requireAccountAccess, requireOperator } from '../context';
 import { NotFoundError } from '../errors';
 import { ACCOUNT_ID, API_KEY_ID } from '../ids';
-import { AccountCreateBody, ApiKeyCreateBody, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from '../schemas';
+import { AccountCreateBody, AccountPatchBody, ApiKeyCreateBody, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from '../schemas';
 import { parseOr422 } from '../validation';
 import { z } from 'zod';
 
 /** The account representation. */
 export function accountJson(a: AccountRecord): Record<string, unknown> {
-  return { id: a.id, name: a.name, sipDomain: a.sipDomain, createdAt: a.createdAt.toISOString(), updatedAt: a.updatedAt.toISOString() };
+  return {
+    id: a.id,
+    name: a.name,
+    sipDomain: a.sipDomain,
+    sipServer: a.sipServer,
+    sipPort: a.sipPort,
+    outboundProxy: a.outboundProxy,
+    transportProtocol: a.transportProtocol,
+    createdAt: a.createdAt.toISOString(),
+    updatedAt: a.updatedAt.toISOString(),
+  };
 }
 
 /** The API key representation (never the secret or its hash). */
@@ -46,6 +56,10 @@ export function accountsRouter(deps: AppDeps, verifier: ApiKeyVerifier): Router 
       name: body.name,
       sipDomain: (body.sipDomain ?? deps.config.SIP_DEFAULT_DOMAIN).toLowerCase(),
       keyName: body.apiKeyName ?? 'default',
+      sipServer: body.sipServer,
+      sipPort: body.sipPort,
+      outboundProxy: body.outboundProxy,
+      transportProtocol: body.transportProtocol,
     });
     log.info({ accountId: created.account.id, keyId: created.apiKey.id }, 'account created');
     res.status(201).location(`${req.baseUrl}/accounts/${created.account.id}`).set('Cache-Control', 'no-store')
@@ -65,6 +79,16 @@ export function accountsRouter(deps: AppDeps, verifier: ApiKeyVerifier): Router 
     requireAccountAccess(res, accountId);
     const account = ACCOUNT_ID.test(accountId) ? await getAccount(pool, accountId) : null;
     if (!account) throw new NotFoundError('account-not-found', 'No such account.');
+    res.json(accountJson(account));
+  });
+
+  r.patch('/accounts/:accountId', async (req, res) => {
+    requireOperator(res);
+    const accountId = param(req, 'accountId');
+    const body = parseOr422(AccountPatchBody, req.body ?? {});
+    const account = ACCOUNT_ID.test(accountId) ? await updateAccount(pool, accountId, body) : null;
+    if (!account) throw new NotFoundError('account-not-found', 'No such account.');
+    log.info({ accountId, fields: Object.keys(body) }, 'account updated');
     res.json(accountJson(account));
   });
 

@@ -163,16 +163,18 @@ export function devicesRouter(deps: AppDeps, repo: DevicesRepo): Router {
     const { accountId, deviceId } = deviceScope(req, res);
     const c = await repo.credentials(accountId, deviceId);
     if (!c) throw notFound();
+    // Account override, else configuration, else derived from the SIP domain.
     const cfg = deps.config;
-    const sipServer = cfg.SIP_PUBLIC_HOST ?? c.sipDomain;
+    const sipServer = c.sipServer ?? cfg.SIP_PUBLIC_HOST ?? c.sipDomain;
+    const sipPort = c.sipPort ?? cfg.SIP_PUBLIC_PORT;
     res.set('Cache-Control', 'no-store').json({
       sipServer,
-      sipPort: cfg.SIP_PUBLIC_PORT,
+      sipPort,
       sipUsername: c.sipUsername,
       sipPassword: c.password,
       sipDomain: c.sipDomain,
-      outboundProxy: cfg.SIP_OUTBOUND_PROXY ?? `${sipServer}:${cfg.SIP_PUBLIC_PORT}`,
-      transportProtocol: cfg.SIP_TRANSPORT,
+      outboundProxy: c.outboundProxy ?? cfg.SIP_OUTBOUND_PROXY ?? `${sipServer}:${sipPort}`,
+      transportProtocol: c.transportProtocol ?? cfg.SIP_TRANSPORT,
     });
   });
 

@@ -128,6 +128,27 @@ describe('accounts', () => {
     expect(dev.body.sipDomain).toBe('acme.sip.example');
   });
 
+  it('per-account SIP settings override the configured ones in the credentials endpoint; PATCH is operator-only', async () => {
+    const r = await h.req('POST', '/v2/accounts', { body: { name: 'Override', sipDomain: 'ov.sip.example', sipServer: 'edge.ov.example', transportProtocol: 'TLS' } });
+    expect(r.status).toBe(201);
+    expect(r.body.account).toMatchObject({ sipServer: 'edge.ov.example', sipPort: null, outboundProxy: null, transportProtocol: 'TLS' });
+    const id = r.body.account.id;
+    const key = r.body.apiKey.key;
+    const dev = await h.req('POST', `/v2/accounts/${id}/devices/sip`, { token: key, body: deviceBody(40) });
+    const creds = async (): Promise<Record<string, unknown>> => (await h.req('GET', `/v2/accounts/${id}/devices/sip/${dev.body.id}/credentials`, { token: key })).body;
+    expect(await creds()).toMatchObject({ sipServer: 'edge.ov.example', sipPort: 5060, outboundProxy: 'edge.ov.example:5060', transportProtocol: 'TLS', sipDomain: 'ov.sip.example' });
+
+    expect((await h.req('PATCH', `/v2/accounts/${id}`, { token: key, body: { sipPort: 5061 } })).status).toBe(403);
+    const p = await h.req('PATCH', `/v2/accounts/${id}`, { body: { sipPort: 5061, outboundProxy: 'proxy.ov.example:5080', sipServer: null } });
+    expect(p.status).toBe(200);
+    expect(p.body).toMatchObject({ sipServer: null, sipPort: 5061, outboundProxy: 'proxy.ov.example:5080', sipDomain: 'ov.sip.example' });
+    expect(await creds()).toMatchObject({ sipServer: 'ov.sip.example', sipPort: 5061, outboundProxy: 'proxy.ov.example:5080', transportProtocol: 'TLS' });
+
+    expect((await h.req('PATCH', `/v2/accounts/${id}`, { body: { sipDomain: 'other.example' } })).status).toBe(422);
+    expect((await h.req('PATCH', `/v2/accounts/${id}`, { body: { transportProtocol: 'SCTP' } })).status).toBe(422);
+    expect((await h.req('PATCH', '/v2/accounts/acc_doesnotexist', { body: { name: 'x' } })).status).toBe(404);
+  });
+
   it('an account without sipDomain gets SIP_DEFAULT_DOMAIN', async () => {
     const r = await h.req('POST', '/v2/accounts', { body: { name: 'Plain' } });
     expect(r.body.account.sipDomain).toBe('sip.test.example');
