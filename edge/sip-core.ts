@@ -17,6 +17,7 @@ import type { ReplyChannel } from './transaction/reply-channel';
 import { transactionKey } from './transaction/transaction-key';
 import { TransactionLayer } from './transaction/transaction-layer';
 import type { ServerTransaction } from './transaction/server-transaction';
+import { hostPort } from './transport/address';
 
 /** Limits of the core. */
 export interface CoreLimits extends ParseLimits {
@@ -41,6 +42,7 @@ export function requestText(req: InboundRequest): string {
 /** See the file comment. */
 export class SipCore {
   readonly transactions: TransactionLayer;
+  private readonly infoEnabled: boolean;
 
   constructor(
     private readonly limits: CoreLimits,
@@ -48,20 +50,23 @@ export class SipCore {
     private readonly metrics: EdgeMetrics,
     private readonly log: Logger,
   ) {
+    this.infoEnabled = log.isLevelEnabled('info');
     this.transactions = new TransactionLayer({
       sent: (txn, status, retransmission) => {
         this.metrics.sent(txn.channel.transport, txn.method, status);
         if (!retransmission && status >= 200) {
-          // The one info line of a transaction.
-          this.log.info(
-            { method: txn.method, status, transport: txn.channel.transport, source: `${txn.channel.remoteAddress}:${txn.channel.remotePort}`, ms: Date.now() - txn.createdAt },
-            'sip transaction answered',
-          );
+          // The one info line of a transaction. A message without a merge object: the shared
+          // logger's redaction costs ~10 us per object, a third of the edge's work per REGISTER.
+          if (this.infoEnabled) {
+            const ch = txn.channel;
+            this.log.info(`sip ${txn.method} ${status} ${ch.transport} from ${hostPort(ch.remoteAddress, ch.remotePort)} in ${Date.now() - txn.createdAt} ms`);
+          }
         }
       },
       terminated: (txn, answered) => {
-        if (!answered) {
-          this.log.info({ method: txn.method, transport: txn.channel.transport, source: `${txn.channel.remoteAddress}:${txn.channel.remotePort}` }, 'sip transaction ended without a final response');
+        if (!answered && this.infoEnabled) {
+          const ch = txn.channel;
+          this.log.info(`sip ${txn.method} unanswered ${ch.transport} from ${hostPort(ch.remoteAddress, ch.remotePort)}: transaction forgotten`);
         }
       },
     });

@@ -1,4 +1,4 @@
-import { ServerTransaction, TransactionHooks } from '../transaction/server-transaction';
+import { createTimers, ServerTransaction, TransactionHooks } from '../transaction/server-transaction';
 import type { ReplyChannel } from '../transaction/reply-channel';
 import { readDatagram } from '../sip/datagram';
 import { checkRequest, InboundRequest } from '../sip/request';
@@ -27,7 +27,7 @@ describe('server transaction timers (RFC 3261 §17.2)', () => {
 
   it('non-INVITE over UDP: Completed for Timer J = 64*T1, resending the final response', () => {
     const ch = channel(false);
-    const t = new ServerTransaction('k', request(), ch, hooks);
+    const t = new ServerTransaction('k', request(), ch, hooks, createTimers());
     expect(t.retransmission()).toBe(true);
     t.respond(200, 'SIP/2.0 200 OK\r\n\r\n');
     expect(t.state).toBe('completed');
@@ -42,13 +42,13 @@ describe('server transaction timers (RFC 3261 §17.2)', () => {
   });
 
   it('non-INVITE over TCP: Timer J is zero', () => {
-    const t = new ServerTransaction('k', request(), channel(true), hooks);
+    const t = new ServerTransaction('k', request(), channel(true), hooks, createTimers());
     t.respond(401, 'SIP/2.0 401 Unauthorized\r\n\r\n');
     expect(t.state).toBe('terminated');
   });
 
   it('a transaction the app never answers is forgotten after 64 s', () => {
-    const t = new ServerTransaction('k', request(), channel(false), hooks);
+    const t = new ServerTransaction('k', request(), channel(false), hooks, createTimers());
     jest.advanceTimersByTime(63_999);
     expect(t.state).toBe('trying');
     jest.advanceTimersByTime(1);
@@ -58,7 +58,7 @@ describe('server transaction timers (RFC 3261 §17.2)', () => {
 
   it('INVITE non-2xx over UDP: Timer G doubles to T2 until the ACK, then Timer I', () => {
     const ch = channel(false);
-    const t = new ServerTransaction('k', request('INVITE'), ch, hooks);
+    const t = new ServerTransaction('k', request('INVITE'), ch, hooks, createTimers());
     t.respond(486, 'SIP/2.0 486 Busy Here\r\n\r\n');
     jest.advanceTimersByTime(500 + 1000 + 2000 + 4000);
     expect(ch.sent).toHaveLength(5);
@@ -71,7 +71,7 @@ describe('server transaction timers (RFC 3261 §17.2)', () => {
   });
 
   it('refuses an illegal state change', () => {
-    const t = new ServerTransaction('k', request(), channel(true), hooks);
+    const t = new ServerTransaction('k', request(), channel(true), hooks, createTimers());
     t.terminate(false);
     expect(() => (t as unknown as { transition(s: string): void }).transition('proceeding')).toThrow(/illegal/);
   });

@@ -15,6 +15,7 @@ import {
 import type { InboundRequest } from '../sip/request';
 import { newTag } from '../sip/response-builder';
 import type { ReplyChannel } from './reply-channel';
+import { DelayQueue, Expirable } from './delay-queue';
 
 /** RFC 3261 Figures 7 and 8. */
 export type TransactionState = 'trying' | 'proceeding' | 'completed' | 'confirmed' | 'terminated';
@@ -37,13 +38,31 @@ export interface TransactionHooks {
   terminated(txn: ServerTransaction, answered: boolean): void;
 }
 
+/** The shared fixed-delay timers (one queue per RFC 3261 timer), owned by the transaction layer. */
+export interface TransactionTimers {
+  readonly unanswered: DelayQueue;
+  readonly timerJ: DelayQueue;
+  readonly timerH: DelayQueue;
+  readonly timerI: DelayQueue;
+}
+
+/** Timers with the RFC 3261 durations. */
+export function createTimers(): TransactionTimers {
+  return {
+    unanswered: new DelayQueue(UNANSWERED_TRANSACTION_TIMEOUT),
+    timerJ: new DelayQueue(TIMER_J_UNRELIABLE),
+    timerH: new DelayQueue(TIMER_H),
+    timerI: new DelayQueue(TIMER_I_UNRELIABLE),
+  };
+}
+
 /** The application that holds a transaction, told when the transaction no longer needs it. */
 export interface TransactionOwner {
   release(txn: ServerTransaction): void;
 }
 
 /** A server transaction. Methods never throw on network input; `transition` throws on a programming error. */
-export class ServerTransaction {
+export class ServerTransaction implements Expirable {
   /** The id handed to the app as drachtio's transactionId. */
   readonly id = randomUUID();
   readonly isInvite: boolean;
@@ -55,7 +74,8 @@ export class ServerTransaction {
   readonly toTag = newTag();
   private lastResponse: Buffer | undefined;
   private lastStatus = 0;
-  private timer: NodeJS.Timeout | undefined;
+  /** Deadline of the pending fixed-delay timer (0: none); see DelayQueue. */
+  deadline = 0;
   private retransmitTimer: NodeJS.Timeout | undefined;
   private retransmitInterval = TIMER_G;
   /** The request; released once a final response is sent, since only the response is needed then. */
@@ -66,12 +86,13 @@ export class ServerTransaction {
     request: InboundRequest,
     readonly channel: ReplyChannel,
     private readonly hooks: TransactionHooks,
+    private readonly timers: TransactionTimers,
   ) {
     this.request = request;
     this.method = request.method;
     this.isInvite = request.method === 'INVITE';
     this.state = this.isInvite ? 'proceeding' : 'trying';
-    this.timer = setTimeout(() => this.expire(), UNANSWERED_TRANSACTION_TIMEOUT);
+    timers.unanswered.push(this);
     channel.hold?.();
   }
 
@@ -106,8 +127,8 @@ export class ServerTransaction {
     if (!this.isInvite || this.state !== 'completed') return;
     this.transition('confirmed');
     this.clearTimers();
-    const timerI = this.channel.reliable ? 0 : TIMER_I_UNRELIABLE;
-    this.timer = setTimeout(() => this.terminate(true), timerI);
+    if (this.channel.reliable) this.terminate(true); // Timer I is zero on reliable transports
+    else this.timers.timerI.push(this);
   }
 
   /** Sends a response (latin1 text) from the transaction user; returns the bytes sent, undefined when too late. */
@@ -135,11 +156,11 @@ export class ServerTransaction {
     this.transition('completed');
     if (this.isInvite) {
       if (!this.channel.reliable) this.scheduleRetransmit();
-      this.timer = setTimeout(() => this.terminate(true), TIMER_H);
+      this.timers.timerH.push(this);
+    } else if (this.channel.reliable && TIMER_J_RELIABLE === 0) {
+      this.terminate(true);
     } else {
-      const timerJ = this.channel.reliable ? TIMER_J_RELIABLE : TIMER_J_UNRELIABLE;
-      if (timerJ === 0) this.terminate(true);
-      else this.timer = setTimeout(() => this.terminate(true), timerJ);
+      this.timers.timerJ.push(this);
     }
     return data;
   }
@@ -159,9 +180,13 @@ export class ServerTransaction {
     this.hooks.sent(this, status, retransmission);
   }
 
-  /** The app never answered: forget the transaction (a later retransmission starts a new one). */
-  private expire(): void {
-    this.terminate(false);
+  /**
+   * The pending fixed-delay timer fired: the app never answered (forget the
+   * transaction; a later retransmission starts a new one), or Timer J, H or I ended it.
+   */
+  expire(): void {
+    this.deadline = 0;
+    this.terminate(this.lastStatus >= 200);
   }
 
   /**
@@ -181,9 +206,8 @@ export class ServerTransaction {
   }
 
   private clearTimers(): void {
-    if (this.timer) clearTimeout(this.timer);
+    this.deadline = 0;
     if (this.retransmitTimer) clearTimeout(this.retransmitTimer);
-    this.timer = undefined;
     this.retransmitTimer = undefined;
   }
 }

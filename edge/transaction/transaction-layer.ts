@@ -4,7 +4,7 @@
  */
 import type { InboundRequest } from '../sip/request';
 import type { ReplyChannel } from './reply-channel';
-import { ServerTransaction, TransactionHooks } from './server-transaction';
+import { createTimers, ServerTransaction, TransactionHooks } from './server-transaction';
 
 /** Every live server transaction. */
 export class TransactionLayer {
@@ -12,6 +12,7 @@ export class TransactionLayer {
   private readonly byId = new Map<string, ServerTransaction>();
 
   private readonly txnHooks: TransactionHooks;
+  private readonly timers = createTimers();
 
   constructor(hooks: TransactionHooks) {
     this.txnHooks = {
@@ -39,7 +40,7 @@ export class TransactionLayer {
 
   /** Creates and registers a transaction for a request that matched none. */
   create(key: string, request: InboundRequest, channel: ReplyChannel): ServerTransaction {
-    const txn = new ServerTransaction(key, request, channel, this.txnHooks);
+    const txn = new ServerTransaction(key, request, channel, this.txnHooks, this.timers);
     this.byKey.set(key, txn);
     this.byId.set(txn.id, txn);
     return txn;
@@ -50,5 +51,6 @@ export class TransactionLayer {
     for (const t of [...this.byKey.values()]) t.terminate(false, true);
     this.byKey.clear();
     this.byId.clear();
+    for (const q of Object.values(this.timers)) q.clear();
   }
 }
