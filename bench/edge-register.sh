@@ -69,7 +69,7 @@ for run in $(seq "$RUNS"); do
     calls=$((rate * SECONDS_PER_RATE))
     (cd "$WORK" && timeout $((SECONDS_PER_RATE + 60)) sipp "127.0.0.1:$SIP_PORT" \
       -sf "$ROOT/sipp-scenarios/edge-register.xml" -t "$TRANSPORT" -i 127.0.0.1 -p "$SIPP_PORT" \
-      -r "$rate" -rp 1000 -m "$calls" -timeout $((SECONDS_PER_RATE + 30))s -nostdin \
+      -r "$rate" -rp 1000 -m "$calls" -buff_size 4194304 -timeout $((SECONDS_PER_RATE + 30))s -nostdin \
       -trace_stat -stf "$stat" -fd 1 >"$WORK/sipp-$run-$rate.log" 2>&1) || true
     ok=$(column 'SuccessfulCall(C)' "$stat"); failed=$(column 'FailedCall(C)' "$stat")
     retrans=$(column 'Retransmissions(C)' "$stat"); elapsed=$(column 'ElapsedTime(C)' "$stat")
