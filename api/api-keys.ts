@@ -95,12 +95,13 @@ const sha256 = (s: string): Buffer => createHash('sha256').update(s, 'utf8').dig
 
 interface CacheEntry {
   readonly principal: Principal;
-  readonly expiresAt: number;
+  /** When PostgreSQL last confirmed the key is not revoked (ms). */
+  checkedAt: number;
 }
 
 /** Options of ApiKeyVerifier. */
 export interface ApiKeyVerifierOptions {
-  /** How long a successful verification is trusted without asking PostgreSQL again (API_KEY_CACHE_TTL_MS). */
+  /** How long a confirmation that the key is not revoked is trusted (API_KEY_CACHE_TTL_MS). */
   readonly cacheTtlMs: number;
   /** Most cached verifications (API_KEY_CACHE_MAX); the oldest entry goes first. */
   readonly cacheMax: number;
@@ -110,14 +111,24 @@ export interface ApiKeyVerifierOptions {
 }
 
 /**
- * Turns a presented key into a Principal. argon2id costs tens of milliseconds by
- * design, so a success is cached in process under the SHA-256 of the presented
- * key (never the key itself) for `cacheTtlMs`: a revocation reaches other
- * processes within that time. Concurrent checks of one key share one argon2 run.
+ * Turns a presented key into a Principal.
+ *
+ * argon2id costs tens of milliseconds by design, so a successful verification is
+ * cached in process under the SHA-256 of the presented key (never the key
+ * itself). A key's secret hash never changes, so argon2 runs once per key per
+ * process; what must stay fresh is revocation. A cached key is re-confirmed
+ * against PostgreSQL (one indexed lookup, no argon2) once its confirmation is
+ * older than half the TTL, in the background, while requests keep being served;
+ * past the full TTL a request waits for that confirmation. A revocation thus
+ * takes effect within `cacheTtlMs` everywhere, and no request ever waits for
+ * argon2 on a key that was already verified (a cache expiry would otherwise
+ * stall every in-flight request of that key for the length of an argon2 run).
+ * Concurrent checks of one key share one query or argon2 run.
  */
 export class ApiKeyVerifier {
   private readonly cache = new Map<string, CacheEntry>();
   private readonly inflight = new Map<string, Promise<Principal | null>>();
+  private readonly rechecks = new Map<string, Promise<boolean>>();
   private readonly adminDigest: Buffer | undefined;
   private readonly now: () => number;
 
@@ -133,8 +144,12 @@ export class ApiKeyVerifier {
     const cacheKey = digest.toString('base64');
     const hit = this.cache.get(cacheKey);
     if (hit) {
-      if (hit.expiresAt > this.now()) return hit.principal;
-      this.cache.delete(cacheKey);
+      const age = this.now() - hit.checkedAt;
+      if (age < this.opts.cacheTtlMs) {
+        if (age >= this.opts.cacheTtlMs / 2) this.recheck(cacheKey, hit).catch(() => undefined);
+        return hit.principal;
+      }
+      return (await this.recheck(cacheKey, hit)) ? hit.principal : null;
     }
     const running = this.inflight.get(cacheKey);
     if (running) return running;
@@ -146,6 +161,27 @@ export class ApiKeyVerifier {
   /** Drops cached verifications of `keyId` (this process revoked it: no need to wait for the TTL). */
   forgetKey(keyId: string): void {
     for (const [k, v] of this.cache) if (v.principal.keyId === keyId) this.cache.delete(k);
+  }
+
+  /** Confirms a cached key is still active; drops it from the cache when not. */
+  private recheck(cacheKey: string, entry: CacheEntry): Promise<boolean> {
+    const running = this.rechecks.get(cacheKey);
+    if (running) return running;
+    const p = (async () => {
+      const { rowCount } = await this.db.query({
+        name: 'api-key-active',
+        text: 'SELECT 1 FROM api_keys WHERE id = $1 AND revoked_at IS NULL',
+        values: [entry.principal.keyId],
+      });
+      if (rowCount === 1) {
+        entry.checkedAt = this.now();
+        return true;
+      }
+      this.cache.delete(cacheKey);
+      return false;
+    })().finally(() => this.rechecks.delete(cacheKey));
+    this.rechecks.set(cacheKey, p);
+    return p;
   }
 
   private async verifySlow(presented: string, cacheKey: string): Promise<Principal | null> {
@@ -172,7 +208,7 @@ export class ApiKeyVerifier {
         const oldest = this.cache.keys().next();
         if (!oldest.done) this.cache.delete(oldest.value);
       }
-      this.cache.set(cacheKey, { principal, expiresAt: this.now() + this.opts.cacheTtlMs });
+      this.cache.set(cacheKey, { principal, checkedAt: this.now() });
     }
     // Best effort: a failed bookkeeping write must not fail the request.
     this.db.query('UPDATE api_keys SET last_used_at = now() WHERE id = $1', [keyId]).catch(() => undefined);

@@ -232,6 +232,26 @@ describe('the verification cache', () => {
     expect(await other.verify(key)).toBeNull();
   });
 
+  it('past the TTL a cached key is re-confirmed with one lookup, never with argon2 again; half-way, in the background', async () => {
+    let now = 5_000_000;
+    const other = new ApiKeyVerifier(h.db.pool, { cacheTtlMs: 10_000, cacheMax: 100, now: () => now });
+    const { key } = await createApiKey(h.db.pool, a.accountId, 'refresh');
+    expect(await other.verify(key)).not.toBeNull();
+    const spy = jest.spyOn(h.db.pool, 'query');
+    const names = (): string[] => spy.mock.calls.map((c) => (typeof c[0] === 'object' ? String((c[0] as { name?: string }).name) : 'text'));
+    now += 4_000;
+    await other.verify(key);
+    expect(names()).toEqual([]);
+    now += 2_000; // past half the TTL: served at once, confirmed in the background
+    await other.verify(key);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(names()).toEqual(['api-key-active']);
+    now += 20_000; // past the full TTL: this request waits for the confirmation
+    expect(await other.verify(key)).not.toBeNull();
+    expect(names()).toEqual(['api-key-active', 'api-key-active']);
+    spy.mockRestore();
+  });
+
   it('concurrent first uses of one key share a single argon2 verification', async () => {
     const other = new ApiKeyVerifier(h.db.pool, { cacheTtlMs: 10_000, cacheMax: 100 });
     const { key } = await createApiKey(h.db.pool, a.accountId, 'burst');
