@@ -15,7 +15,7 @@ export interface EdgeLimits {
   readonly maxConnectionsPerSource: number;
   /** A TCP/TLS connection with no traffic for this long is closed. Default 600000 (10 min). */
   readonly idleTimeoutMs: number;
-  /** Server transactions held at most; new requests beyond get a stateless 503. Default 200000. */
+  /** Server transactions held at most; new requests beyond get a stateless 503. Default 500000 (Timer J keeps 32 s of UDP transactions: ~15,000 requests/s). */
   readonly maxTransactions: number;
   /** Largest control frame accepted from an authenticated app. Default 16 MiB. */
   readonly maxControlFrameBytes: number;
@@ -29,7 +29,7 @@ export const DEFAULT_LIMITS: EdgeLimits = Object.freeze({
   maxConnections: 10_000,
   maxConnectionsPerSource: 256,
   idleTimeoutMs: 600_000,
-  maxTransactions: 200_000,
+  maxTransactions: 500_000,
   maxControlFrameBytes: 16 * 1024 * 1024,
 });
 

@@ -14,7 +14,7 @@ export const edgeSection = defineSection('Edge (SIP engine)', {
   SIP_MAX_CONNECTIONS: { schema: positiveInt, default: '10000', doc: 'Open SIP connections at most, per stream listener (TCP, TLS).' },
   SIP_MAX_CONNECTIONS_PER_SOURCE: { schema: positiveInt, default: '256', doc: 'Open SIP connections at most from one source address, per stream listener.' },
   SIP_IDLE_TIMEOUT: { schema: positiveInt, default: '600', doc: 'Seconds without traffic after which a TCP/TLS connection is closed (clients keep it with RFC 5626 CRLF pings).' },
-  SIP_MAX_TRANSACTIONS: { schema: positiveInt, default: '200000', doc: 'Server transactions held at most; beyond, new requests get a stateless 503.' },
+  SIP_MAX_TRANSACTIONS: { schema: positiveInt, default: '500000', doc: 'Server transactions held at most; beyond, new requests get a stateless 503.' },
   EDGE_METRICS_HOST: { schema: str, default: '127.0.0.1', doc: 'Address of the edge metrics HTTP listener (GET /metrics, Prometheus text).' },
   EDGE_METRICS_PORT: { schema: port, default: '9092', doc: 'Port of the edge metrics HTTP listener.' },
   EDGE_CONTROL_MAX_FRAME_BYTES: { schema: positiveInt, default: '16777216', doc: 'Largest drachtio control frame accepted from an authenticated app; a larger one closes its connection.' },
