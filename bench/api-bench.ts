@@ -3,7 +3,7 @@
 // 100,000, side by side in one run, each server in its own process, autocannon
 // in this one. Prints a Markdown table for docs/benchmarks.md.
 //
-// Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/sipreg_bench),
+// Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/sipreg_api_bench),
 // BENCH_REDIS_URL, BENCH_DEVICES (100000), BENCH_RUNS (3, best kept), BENCH_DURATION (10 s),
 // BENCH_CONNECTIONS (32), BENCH_RATE (1000 req/s: fixed-rate latency of hello-world and GET device),
 // BENCH_LIST_RATE (200 req/s: fixed-rate latency of the list).
@@ -24,7 +24,7 @@ import { startApi } from '../api/index';
 import { encodeCursor } from '../api/routes/devices';
 
 const env = process.env;
-const DATABASE_URL = env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/sipreg_bench';
+const DATABASE_URL = env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/sipreg_api_bench';
 const REDIS_URL = env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
 const PREFIX = 'bench:api:';
 const DEVICES = Number(env.BENCH_DEVICES ?? 100_000);
