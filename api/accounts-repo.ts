@@ -41,6 +41,7 @@ export interface AccountRow {
   updated_at: Date;
 }
 
+/** Maps an accounts row to its record. */
 export const toAccountRecord = (r: AccountRow): AccountRecord => ({
   id: r.id,
   name: r.name,
@@ -65,11 +66,13 @@ const PATCH_COLUMNS: Record<keyof AccountPatch, string> = {
   transportProtocol: 'transport_protocol',
 };
 
+/** One account by id, or null. */
 export async function getAccount(pool: Pool, id: string): Promise<AccountRecord | null> {
   const { rows } = await pool.query<AccountRow>({ name: 'account-get', text: `SELECT ${COLUMNS} FROM accounts WHERE id = $1`, values: [id] });
   return rows[0] ? toRecord(rows[0]) : null;
 }
 
+/** Whether an account exists (one indexed lookup). */
 export async function accountExists(pool: Pool, id: string): Promise<boolean> {
   const { rowCount } = await pool.query({ name: 'account-exists', text: 'SELECT 1 FROM accounts WHERE id = $1', values: [id] });
   return rowCount === 1;

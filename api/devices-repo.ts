@@ -79,6 +79,7 @@ export interface DeviceCursor {
   id: string;
 }
 
+/** The devices table, with credentials generated and encrypted on the way in. */
 export class DevicesRepo {
   constructor(private readonly pool: Pool, private readonly cipher: CredentialCipher) {}
 

@@ -10,14 +10,17 @@ export const DEVICE_ID = /^dev_sip_[A-Za-z0-9]{1,64}$/;
 /** API key ids, `key_<random>`. */
 export const API_KEY_ID = /^key_[A-Za-z0-9]{1,64}$/;
 
+/** A new random account id. */
 export function newAccountId(): string {
   return `acc_${randomBase62(ID_RANDOM_LENGTH)}`;
 }
 
+/** A new random device id. */
 export function newDeviceId(): string {
   return `dev_sip_${randomBase62(ID_RANDOM_LENGTH)}`;
 }
 
+/** A new random API key id. */
 export function newApiKeyId(): string {
   return `key_${randomBase62(ID_RANDOM_LENGTH)}`;
 }
