@@ -1,4 +1,5 @@
 import { createTimers, ServerTransaction, TransactionHooks } from '../transaction/server-transaction';
+import { DelayQueue } from '../transaction/delay-queue';
 import type { ReplyChannel } from '../transaction/reply-channel';
 import { readDatagram } from '../sip/datagram';
 import { checkRequest, InboundRequest } from '../sip/request';
@@ -74,5 +75,32 @@ describe('server transaction timers (RFC 3261 §17.2)', () => {
     const t = new ServerTransaction('k', request(), channel(true), hooks, createTimers());
     t.terminate(false);
     expect(() => (t as unknown as { transition(s: string): void }).transition('proceeding')).toThrow(/illegal/);
+  });
+});
+
+describe('fixed-delay queue', () => {
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  it('expires items in order after the delay, skips cancelled ones, and clears', () => {
+    const q = new DelayQueue(1000);
+    const fired: string[] = [];
+    const item = (name: string) => ({ expire: () => fired.push(name) });
+    q.push(item('a'));
+    jest.advanceTimersByTime(300);
+    const b = q.push(item('b'));
+    q.push(item('c'));
+    b.cancel();
+    jest.advanceTimersByTime(699);
+    expect(fired).toEqual([]);
+    jest.advanceTimersByTime(1);
+    expect(fired).toEqual(['a']);
+    jest.advanceTimersByTime(300);
+    expect(fired).toEqual(['a', 'c']);
+    expect(q.length).toBe(0);
+    q.push(item('d'));
+    q.clear();
+    jest.advanceTimersByTime(2000);
+    expect(fired).toEqual(['a', 'c']);
   });
 });

@@ -4,67 +4,80 @@
  * Timeout object each (tens of thousands live at a few thousand requests/s).
  */
 
-/** Something with a deadline that a queue may fire. */
+/** Something a queue can expire. */
 export interface Expirable {
-  /** The deadline the item currently waits for; the queue fires it only if it still matches. */
-  deadline: number;
   expire(): void;
+}
+
+/** A scheduled expiry; `cancel` releases the item at once (the slot stays until its time comes). */
+export class QueueToken {
+  constructor(
+    public item: Expirable | undefined,
+    readonly at: number,
+  ) {}
+
+  cancel(): void {
+    this.item = undefined;
+  }
 }
 
 /** A FIFO of deadlines `delayMs` after their push time. */
 export class DelayQueue {
-  private items: Expirable[] = [];
-  private deadlines: number[] = [];
+  private tokens: QueueToken[] = [];
   private head = 0;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(readonly delayMs: number) {}
 
-  /** Schedules `item.expire()` in delayMs; sets and returns its deadline. Cancel by changing `item.deadline`. */
-  push(item: Expirable): number {
-    const at = Date.now() + this.delayMs;
-    item.deadline = at;
-    this.items.push(item);
-    this.deadlines.push(at);
+  /** Schedules `item.expire()` in delayMs. */
+  push(item: Expirable): QueueToken {
+    const token = new QueueToken(item, Date.now() + this.delayMs);
+    this.tokens.push(token);
     if (!this.timer) this.arm();
-    return at;
+    return token;
+  }
+
+  /** Scheduled entries, cancelled ones included. */
+  get length(): number {
+    return this.tokens.length - this.head;
   }
 
   private arm(): void {
-    const at = this.deadlines[this.head];
-    if (at === undefined) return;
-    this.timer = setTimeout(this.fire, Math.max(0, at - Date.now()));
+    const next = this.tokens[this.head];
+    if (!next) return;
+    this.timer = setTimeout(this.fire, Math.max(0, next.at - Date.now()));
   }
 
   private readonly fire = (): void => {
     this.timer = undefined;
     const now = Date.now();
     // Bounded by the queue length; each step consumes one entry.
-    while (this.head < this.deadlines.length && this.deadlines[this.head]! <= now) {
-      const item = this.items[this.head]!;
-      const at = this.deadlines[this.head]!;
-      this.items[this.head] = undefined as unknown as Expirable; // release for GC
+    while (this.head < this.tokens.length && this.tokens[this.head]!.at <= now) {
+      const token = this.tokens[this.head]!;
+      this.tokens[this.head] = undefined as unknown as QueueToken; // release for GC
       this.head++;
-      if (item.deadline === at) item.expire();
+      const item = token.item;
+      token.item = undefined;
+      item?.expire();
     }
-    if (this.head > 4096 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.deadlines = this.deadlines.slice(this.head);
+    if (this.head >= this.tokens.length) {
+      this.tokens = [];
       this.head = 0;
+    } else {
+      if (this.head > 4096 && this.head * 2 > this.tokens.length) {
+        this.tokens = this.tokens.slice(this.head);
+        this.head = 0;
+      }
+      this.arm();
     }
-    if (this.head >= this.items.length) {
-      this.items = [];
-      this.deadlines = [];
-      this.head = 0;
-    } else this.arm();
   };
 
   /** Drops everything and clears the timer. */
   clear(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    this.items = [];
-    this.deadlines = [];
+    for (let i = this.head; i < this.tokens.length; i++) this.tokens[i]!.item = undefined;
+    this.tokens = [];
     this.head = 0;
   }
 }

@@ -15,7 +15,7 @@ import {
 import type { InboundRequest } from '../sip/request';
 import { newTag } from '../sip/response-builder';
 import type { ReplyChannel } from './reply-channel';
-import { DelayQueue, Expirable } from './delay-queue';
+import { DelayQueue, Expirable, QueueToken } from './delay-queue';
 
 /** RFC 3261 Figures 7 and 8. */
 export type TransactionState = 'trying' | 'proceeding' | 'completed' | 'confirmed' | 'terminated';
@@ -74,8 +74,8 @@ export class ServerTransaction implements Expirable {
   readonly toTag = newTag();
   private lastResponse: Buffer | undefined;
   private lastStatus = 0;
-  /** Deadline of the pending fixed-delay timer (0: none); see DelayQueue. */
-  deadline = 0;
+  /** The pending fixed-delay timer, if any (see DelayQueue). */
+  private timerToken: QueueToken | undefined;
   private retransmitTimer: NodeJS.Timeout | undefined;
   private retransmitInterval = TIMER_G;
   /** The request; released once a final response is sent, since only the response is needed then. */
@@ -92,7 +92,7 @@ export class ServerTransaction implements Expirable {
     this.method = request.method;
     this.isInvite = request.method === 'INVITE';
     this.state = this.isInvite ? 'proceeding' : 'trying';
-    timers.unanswered.push(this);
+    this.timerToken = timers.unanswered.push(this);
     channel.hold?.();
   }
 
@@ -128,7 +128,7 @@ export class ServerTransaction implements Expirable {
     this.transition('confirmed');
     this.clearTimers();
     if (this.channel.reliable) this.terminate(true); // Timer I is zero on reliable transports
-    else this.timers.timerI.push(this);
+    else this.timerToken = this.timers.timerI.push(this);
   }
 
   /** Sends a response (latin1 text) from the transaction user; returns the bytes sent, undefined when too late. */
@@ -156,11 +156,11 @@ export class ServerTransaction implements Expirable {
     this.transition('completed');
     if (this.isInvite) {
       if (!this.channel.reliable) this.scheduleRetransmit();
-      this.timers.timerH.push(this);
+      this.timerToken = this.timers.timerH.push(this);
     } else if (this.channel.reliable && TIMER_J_RELIABLE === 0) {
       this.terminate(true);
     } else {
-      this.timers.timerJ.push(this);
+      this.timerToken = this.timers.timerJ.push(this);
     }
     return data;
   }
@@ -185,7 +185,7 @@ export class ServerTransaction implements Expirable {
    * transaction; a later retransmission starts a new one), or Timer J, H or I ended it.
    */
   expire(): void {
-    this.deadline = 0;
+    this.timerToken = undefined;
     this.terminate(this.lastStatus >= 200);
   }
 
@@ -202,11 +202,13 @@ export class ServerTransaction implements Expirable {
     this.owner = undefined;
     this.request = undefined;
     if (hadRequest) this.channel.release?.();
+    this.lastResponse = undefined;
     if (!quiet) this.hooks.terminated(this, answered || this.lastStatus >= 200);
   }
 
   private clearTimers(): void {
-    this.deadline = 0;
+    this.timerToken?.cancel();
+    this.timerToken = undefined;
     if (this.retransmitTimer) clearTimeout(this.retransmitTimer);
     this.retransmitTimer = undefined;
   }
