@@ -132,4 +132,26 @@ describe('the drachtio control protocol, as drachtio-server v0.9.4 speaks it', (
       c.close();
     }
   });
+
+  it('CANCEL of a pending INVITE: 200 for the CANCEL, 487 for the INVITE, the app is told; unknown CANCEL: 481', async () => {
+    const c = await ControlClient.open(edge);
+    const client = await UdpClient.open();
+    try {
+      await c.authenticate(SECRET, ['invite']);
+      const invite = sipRequest({ method: 'INVITE', port: client.port, branch: 'z9hG4bK-cancel-me' });
+      client.send(edge, invite);
+      await client.waitFor(/^SIP\/2\.0 100 Trying/);
+      await c.nextSip();
+      const cancel = invite.replace('INVITE sip:example.com', 'CANCEL sip:example.com').replace('CSeq: 1 INVITE', 'CSeq: 1 CANCEL');
+      client.send(edge, cancel);
+      expect(await client.waitFor(/^SIP\/2\.0 200/)).toMatch(/CSeq: 1 CANCEL/);
+      expect(await client.waitFor(/^SIP\/2\.0 487/)).toMatch(/CSeq: 1 INVITE/);
+      expect((await c.nextSip(2)).body).toMatch(/^CANCEL /);
+      client.send(edge, sipRequest({ method: 'CANCEL', port: client.port }));
+      await client.waitFor(/^SIP\/2\.0 481/);
+    } finally {
+      c.close();
+      client.close();
+    }
+  });
 });

@@ -1,5 +1,8 @@
 import tls from 'node:tls';
-import { testEdge, selfSignedCert, StreamClient, sipRequest, scrape, metric } from './support';
+import { testEdge, selfSignedCert, StreamClient, sipRequest, scrape, metric, SECRET, UdpClient } from './support';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const Srf = require('drachtio-srf');
 
 describe('edge lifecycle and TLS', () => {
   const cert = selfSignedCert();
@@ -20,6 +23,27 @@ describe('edge lifecycle and TLS', () => {
       expect(metric(await scrape(edge), 'edge_sip_messages_sent_total{transport="tls",method="REGISTER",status="503"}')).toBe(1);
     } finally {
       await edge.stop();
+      await edge.stop();
+    }
+  });
+
+  it('serves the control port over TLS to a drachtio-srf app', async () => {
+    const edge = await testEdge({ controlTls: { cert: cert.certPath, key: cert.keyPath } });
+    const srf = new Srf();
+    try {
+      srf.register((_req: unknown, res: { send(s: number): void }) => res.send(200));
+      await new Promise<void>((resolve, reject) => {
+        srf.on('connect', (err: unknown) => (err ? reject(err) : resolve()));
+        srf.on('error', () => undefined);
+        srf.connect({ host: '127.0.0.1', port: edge.addresses.control.port, secret: SECRET, tls: { rejectUnauthorized: false }, reconnect: { maxAttempts: 1 } });
+      });
+      await new Promise((r) => setTimeout(r, 50));
+      const client = await UdpClient.open();
+      client.send(edge, sipRequest({ port: client.port }));
+      await client.waitFor(/^SIP\/2\.0 200/);
+      client.close();
+    } finally {
+      srf.disconnect();
       await edge.stop();
     }
   });
