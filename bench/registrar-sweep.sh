@@ -40,6 +40,9 @@ SELECT 'dev_sip_bench' || i, 'acc_bench', 'bench ' || i, 'u' || i, '$DOMAIN', 'b
        md5('u' || i || ':$DOMAIN:pw' || i),
        encode(sha256(convert_to('u' || i || ':$DOMAIN:pw' || i, 'UTF8')), 'hex')
 FROM generate_series(1, $DEVICES) AS i;
+INSERT INTO devices (id, account_id, name, sip_username, sip_domain, password_enc, ha1_md5, ha1_sha256)
+VALUES ('dev_sip_bench_probe', 'acc_bench', 'latency probe', 'probe', '$DOMAIN', 'bench:not:encrypted:x',
+        md5('probe:$DOMAIN:probe-pw'), encode(sha256(convert_to('probe:$DOMAIN:probe-pw', 'UTF8')), 'hex'));
 SQL
 { echo SEQUENTIAL; for i in $(seq 1 "$DEVICES"); do echo "u$i;pw$i;$DOMAIN;[authentication username=u$i password=pw$i]"; done; } > "$WORK/users.csv"
 
@@ -66,8 +69,12 @@ run_step() {
   local rate=$1 calls=$2 tag=$3
   local r0 e0 hz; r0=$(cpu_ticks "$REG_PID"); e0=$(cpu_ticks "$EDGE_PID"); hz=$(getconf CLK_TCK)
   local dir="$WORK/$tag"; mkdir -p "$dir"
+  # The probe times registrations precisely while SIPp loads (SIPp's own times move in kernel ticks).
+  local probe_secs=$(( calls / rate > 3 ? calls / rate - 2 : 1 ))
+  node dist/bench/latency-probe.js "$SIP_PORT" probe probe-pw "$DOMAIN" "$probe_secs" 50 > "$dir/probe.txt" 2>&1 &
+  local probe_pid=$!
   ( cd "$dir" && sipp "127.0.0.1:$SIP_PORT" -sf "$OLDPWD/sipp-scenarios/register-bench.xml" -inf "$WORK/users.csv" \
-      -auth_uri "$DOMAIN" -i 127.0.0.1 -p "$(free_port)" -t u1 -r "$rate" -m "$calls" -l $((rate * 2)) \
+      -auth_uri "$DOMAIN" -i 127.0.0.1 -p "$(free_port)" -t u1 -r "$rate" -m "$calls" -l $((rate * 2)) -buff_size 4194304 \
       -timeout $((SECONDS_PER_STEP * 3 + 20))s -timeout_error -nostdin -max_recv_loops 10000 -max_sched_loops 10000 \
       -trace_err -error_file "$dir/errors.log" -trace_stat -stf "$dir/stat.csv" -fd 1 \
       -trace_rtt -rtt_freq 1 >/dev/null 2>&1 ) || true
@@ -83,24 +90,26 @@ run_step() {
     read -r p50 p99 < <(awk -F';' 'NR>1 && $2!="" {print $2}' "$rtt" | sort -g | awk '{a[NR]=$1} END {if (NR==0) {print "NA NA"; exit} i50=int(NR*0.50); if(i50<1)i50=1; i99=int(NR*0.99); if(i99<1)i99=1; printf "%.2f %.2f\n", a[i50], a[i99]}')
   fi
   local r1 e1; r1=$(cpu_ticks "$REG_PID"); e1=$(cpu_ticks "$EDGE_PID")
+  wait "$probe_pid" 2>/dev/null || true
+  local pp50 pp99; pp50=$(grep -oE 'p50_ms=[^ ]+' "$dir/probe.txt" | cut -d= -f2); pp99=$(grep -oE 'p99_ms=[^ ]+' "$dir/probe.txt" | cut -d= -f2)
   local den=$(( ok > 0 ? ok : 1 ))
-  echo "$rate $ok $failed $retrans $p50 $p99 $(( (r1 - r0) * 1000000 / hz / den )) $(( (e1 - e0) * 1000000 / hz / den ))"
+  echo "$rate $ok $failed $retrans $p50 $p99 ${pp50:-NA} ${pp99:-NA} $(( (r1 - r0) * 1000000 / hz / den )) $(( (e1 - e0) * 1000000 / hz / den ))"
 }
 
 echo "== memory: $DEVICES registrations at 1000/s into an empty Redis" >&2
 MEM0=$(redis_mem)
-read -r _ OK0 FAIL0 RETR0 _ _ < <(run_step 1000 "$DEVICES" mem)
+read -r _ OK0 FAIL0 RETR0 _ < <(run_step 1000 "$DEVICES" mem)
 MEM1=$(redis_mem)
 DEVS=$(redis-cli -p "$REDIS_PORT" zcard bench:exp)
 SAMPLE_B=$(redis-cli -p "$REDIS_PORT" memory usage "bench:{dev_sip_bench1}:b")
 SAMPLE_S=$(redis-cli -p "$REDIS_PORT" memory usage "bench:{dev_sip_bench1}:s")
-NC_KEYS=$(redis-cli -p "$REDIS_PORT" --scan --pattern 'bench:nc:*' | wc -l)
+SAMPLE_N=$(redis-cli -p "$REDIS_PORT" memory usage "bench:{dev_sip_bench1}:n")
 STREAM=$(redis-cli -p "$REDIS_PORT" memory usage bench:events)
-echo "memory: $OK0 ok / $FAIL0 failed; registered devices $DEVS; used_memory delta $((MEM1 - MEM0)) B = $(( (MEM1 - MEM0) / (DEVS > 0 ? DEVS : 1) )) B per binding (all keys: bindings, status, index, nonce-counts ($NC_KEYS), events stream ($STREAM B))"
-echo "memory: one device: bindings hash $SAMPLE_B B + status hash $SAMPLE_S B"
+echo "memory: $OK0 ok / $FAIL0 failed; registered devices $DEVS; used_memory delta $((MEM1 - MEM0)) B = $(( (MEM1 - MEM0) / (DEVS > 0 ? DEVS : 1) )) B per binding (all keys: bindings, status, index, nonce counts, events stream ($STREAM B))"
+echo "memory: one device: bindings hash $SAMPLE_B B + status hash $SAMPLE_S B + nonce-count hash $SAMPLE_N B (expires after the nonce lifetime)"
 
 echo "== sweep (${SECONDS_PER_STEP}s per rate)" >&2
-echo "rate ok failed retransmissions p50_ms p99_ms registrar_cpu_us/reg edge_cpu_us/reg"
+echo "rate ok failed retransmissions sipp_p50_ms sipp_p99_ms probe_p50_ms probe_p99_ms registrar_cpu_us/reg edge_cpu_us/reg"
 for rate in "${RATES[@]}"; do
   run_step "$rate" $((rate * SECONDS_PER_STEP)) "r$rate"
 done

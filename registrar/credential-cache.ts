@@ -143,9 +143,11 @@ export function ha1Candidates(dev: DeviceCredentials, algorithm: 'MD5' | 'SHA-25
 }
 
 /**
- * The SIP domains served: every account's and device's domain plus the default
- * one, re-read periodically; an unknown domain triggers a re-read at most once a
- * second. While PostgreSQL is down the last known set stays in force.
+ * The SIP domains served: every account's domain (a device always takes its
+ * account's, which never changes) plus the default one. Re-read in the
+ * background every `refreshMs` without holding up requests for known domains;
+ * an unknown domain waits for a re-read at most once a second. While
+ * PostgreSQL is down the last known set stays in force.
  */
 export class DomainSet {
   private domains = new Set<string>();
@@ -166,7 +168,10 @@ export class DomainSet {
   async serves(domain: string): Promise<boolean> {
     const d = domain.toLowerCase();
     const age = this.now() - this.loadedAt;
-    if (this.domains.has(d) && age < this.refreshMs) return true;
+    if (this.domains.has(d)) {
+      if (age >= this.refreshMs) void this.refresh();
+      return true;
+    }
     if (age >= 1_000) await this.refresh();
     return this.domains.has(d);
   }
@@ -178,7 +183,7 @@ export class DomainSet {
         try {
           const { rows } = await this.pool.query<{ d: string }>({
             name: 'registrar_served_domains',
-            text: 'SELECT lower(sip_domain) AS d FROM accounts UNION SELECT lower(sip_domain) AS d FROM devices',
+            text: 'SELECT DISTINCT lower(sip_domain) AS d FROM accounts',
           });
           const next = new Set(rows.map((r) => r.d));
           next.add(this.defaultDomain.toLowerCase());

@@ -65,7 +65,8 @@ export async function startRegistrar(opts: RegistrarOptions): Promise<RunningReg
   const log = opts.log;
   const retryAfterS = opts.retryAfterS ?? 10;
   const pool: Pool = createPool(opts.databaseUrl, { max: opts.databasePoolSize ?? 10, schema: opts.databaseSchema });
-  const redis: Redis = createRedis(opts.redisUrl);
+  // Auto-pipelining: commands issued in one tick by concurrent REGISTERs share one socket write.
+  const redis: Redis = createRedis(opts.redisUrl, { enableAutoPipelining: true });
   const subscriber: Redis = createRedis(opts.redisUrl);
   const store = new RegistrationStore(redis, { prefix: opts.redisKeyPrefix, now });
   const blocks = new SipBlocks(redis, {
@@ -114,6 +115,11 @@ export async function startRegistrar(opts: RegistrarOptions): Promise<RunningReg
     log.warn({ err: err.message }, 'could not subscribe to credential invalidations yet (ioredis resubscribes on reconnect)');
   });
 
+  // Brute-force blocks mirrored in memory: checking a source costs no Redis round trip.
+  blocks.startMirror(subscriber).catch((err: Error) => {
+    log.warn({ err: err.message }, 'could not load SIP blocks yet (retried when Redis is back)');
+  });
+
   const adapter = new DrachtioAdapter(opts.engine, {
     register: (req) => handler.handleRegister(req),
     options: (req) => handler.handleOptions(req),
@@ -153,6 +159,7 @@ export async function startRegistrar(opts: RegistrarOptions): Promise<RunningReg
     });
   } catch (err) {
     clearInterval(reaper);
+    blocks.stopMirror();
     redis.disconnect();
     subscriber.disconnect();
     await pool.end();
@@ -171,6 +178,7 @@ export async function startRegistrar(opts: RegistrarOptions): Promise<RunningReg
       if (!stopping) {
         stopping = (async () => {
           clearInterval(reaper);
+          blocks.stopMirror();
           adapter.stop();
           http.server.closeAllConnections();
           await new Promise<void>((resolve) => http.server.close(() => resolve()));

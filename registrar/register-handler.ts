@@ -1,6 +1,6 @@
 import type { Logger } from '../shared/logger';
 import type { Redis } from '../shared/redis';
-import type { BindingSnapshot, PipelineReplies, RegistrationEvent, RegistrationStore } from '../shared/registration-store';
+import type { BindingSnapshot, RegistrationEvent, RegistrationStore } from '../shared/registration-store';
 import type { SipBlocks } from '../shared/sip-blocks';
 import {
   BindingLimits,
@@ -185,16 +185,11 @@ export class RegisterHandler {
       ctx.path = path; // RFC 3327 §5.3: stored with the binding
     }
 
-    // One round trip: block check, nonce-count (replay), and the device's bindings.
-    const pipeline = deps.redis.pipeline();
-    const readBlocked = deps.blocks.queueIsBlocked(pipeline, req.sourceAddress);
-    const readNc = deps.store.queueAcceptNonceCount(pipeline, cred.nonce, nc, deps.nonces.remainingMs(nonce.issuedAt, now));
-    const readSnap = deps.store.queueLoad(pipeline, device.id);
-    const replies = (await pipeline.exec()) as PipelineReplies | null;
-    if (!replies) throw new Error('pipeline returned nothing');
-    if (readBlocked(replies)) return this.blockedOutcome();
-    if (!readNc(replies)) return this.failure(req, realm, cred, device, 'replayed nonce-count', true);
-    let snapshot: BindingSnapshot = readSnap(replies);
+    if (await deps.blocks.isBlocked(req.sourceAddress)) return this.blockedOutcome();
+    // One round trip: the nonce-count check (replay, RFC 7616 §3.4) and the device's bindings.
+    const loaded = await deps.store.loadAuthenticated(device.id, { value: cred.nonce, issuedAt: nonce.issuedAt, nc, lifetimeMs: settings.nonceLifetimeMs });
+    if (loaded.replay) return this.failure(req, realm, cred, device, 'replayed nonce-count', true);
+    let snapshot: BindingSnapshot = loaded;
 
     // RFC 3261 §10.3 steps 6–7, committed atomically (optimistic concurrency on the device's version).
     for (let attempt = 1; ; attempt++) {

@@ -13,11 +13,13 @@ import type { Redis } from './redis';
  * - `P{d}:s`  hash: device status: `v` version (bumped by every write),
  *             `last` last successful registration (ms), `ip`, `port`, `tr`
  *             transport, `ua` user agent, `exp` expiry of the newest binding (ms, 0 when none).
+ * - `P{d}:n`  hash: digest nonce → `<highest nonce-count>:<issue time>` of the 8 nonces the
+ *             device answered last, and `_floor`, the newest issue time evicted (replay
+ *             protection, RFC 7616 §3.4); expires a nonce lifetime after its last use.
  * - `Pexp`    sorted set: device id scored by its earliest binding expiry
  *             (reaper index; a hint, re-checked atomically per device when reaped).
  * - `Pevents` stream of registration events (registered, refreshed, unregistered, expired, …).
  * - `Pinval`  pub/sub channel of credential invalidations from the API.
- * - `Pnc:<nonce>` nonce-count high-water mark per digest nonce (registrar replay protection).
  *
  * registrationStatus is derived on read: `pending` (never registered),
  * `registered` (the newest binding expires in the future), `unregistered`.
@@ -201,23 +203,56 @@ end
 return vals
 `;
 
+// Authenticated read: checks and records the digest nonce-count, then returns the
+// version and bindings, atomically. KEYS: status hash, bindings hash, nonce hash.
+// ARGV: nonce, nonce issue time (ms), nonce-count, nonce lifetime (ms).
+// The nonce hash maps each recently answered nonce to "<nc>:<issued>"; a count not
+// higher than the one recorded is a replay. It keeps the NONCES_KEPT newest nonces:
+// older ones are evicted and `_floor` remembers the newest evicted issue time, so
+// an unknown nonce issued at or before it is refused too (the client gets a fresh
+// challenge). The hash expires a nonce lifetime after its last use.
+// Returns {accepted (0/1), version, json...}.
+const NONCES_KEPT = 8;
+const LOAD_LUA = `
+local s, b, n = KEYS[1], KEYS[2], KEYS[3]
+local nonce, issued, nc, lifetime = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
+local seen = redis.call('HGET', n, nonce)
+local accepted = 0
+if seen then
+  if nc > tonumber(string.match(seen, '^(%d+)')) then accepted = 1 end
+elseif issued > tonumber(redis.call('HGET', n, '_floor') or '-1') then
+  accepted = 1
+end
+if accepted == 1 then
+  redis.call('HSET', n, nonce, nc .. ':' .. issued)
+  redis.call('PEXPIRE', n, lifetime)
+  if redis.call('HLEN', n) > ${NONCES_KEPT} + 1 then
+    local all = redis.call('HGETALL', n)
+    local entries = {}
+    for j = 1, #all, 2 do
+      if all[j] ~= '_floor' then entries[#entries + 1] = {all[j], tonumber(string.match(all[j + 1], ':(%d+)$'))} end
+    end
+    table.sort(entries, function(x, y) return x[2] < y[2] end)
+    local floor = tonumber(redis.call('HGET', n, '_floor') or '-1')
+    for j = 1, #entries - ${NONCES_KEPT} do
+      redis.call('HDEL', n, entries[j][1])
+      if entries[j][2] > floor then floor = entries[j][2] end
+    end
+    redis.call('HSET', n, '_floor', floor)
+  end
+end
+local out = redis.call('HVALS', b)
+table.insert(out, 1, tonumber(redis.call('HGET', s, 'v') or '0'))
+table.insert(out, 1, accepted)
+return out
+`;
+
 type Scripted = Redis & {
   regCommit(b: string, s: string, ...args: (string | number)[]): Promise<(string | number)[]>;
   regReap(b: string, s: string, now: number): Promise<(string | number)[]>;
   regRemoveAll(b: string, s: string): Promise<string[]>;
+  regLoad(s: string, b: string, n: string, nonce: string, issuedAt: number, nc: number, lifetimeMs: number): Promise<(string | number)[]>;
 };
-
-/** A pipeline of this client (the hot path batches several reads into one round trip). */
-export type StorePipeline = ReturnType<Redis['pipeline']>;
-
-/** The replies of `pipeline.exec()`. */
-export type PipelineReplies = [Error | null, unknown][];
-
-function replyAt(replies: PipelineReplies, index: number): unknown {
-  const [err, value] = replies[index] ?? [new Error('no reply'), null];
-  if (err) throw err;
-  return value;
-}
 
 function defineScripts(redis: Redis): Scripted {
   const r = redis as Scripted;
@@ -225,6 +260,7 @@ function defineScripts(redis: Redis): Scripted {
     redis.defineCommand('regCommit', { numberOfKeys: 2, lua: COMMIT_LUA });
     redis.defineCommand('regReap', { numberOfKeys: 2, lua: REAP_LUA });
     redis.defineCommand('regRemoveAll', { numberOfKeys: 2, lua: REMOVE_ALL_LUA });
+    redis.defineCommand('regLoad', { numberOfKeys: 3, lua: LOAD_LUA });
   }
   return r;
 }
@@ -234,10 +270,10 @@ export function registrationKeys(prefix: string) {
   return {
     bindings: (deviceId: string) => `${prefix}{${deviceId}}:b`,
     status: (deviceId: string) => `${prefix}{${deviceId}}:s`,
+    nonces: (deviceId: string) => `${prefix}{${deviceId}}:n`,
     expiryIndex: `${prefix}exp`,
     events: `${prefix}events`,
     invalidations: `${prefix}inval`,
-    nonceCount: (nonce: string) => `${prefix}nc:${nonce}`,
   };
 }
 
@@ -332,27 +368,24 @@ export class RegistrationStore {
   }
 
   /**
-   * Queues a snapshot read of `deviceId` on `pipeline` (with other reads of the
-   * caller, one round trip) and returns the function that reads it from the
-   * replies. The version is read first: a write landing between the two reads
-   * bumps it, so the caller's commit conflicts and retries instead of losing it.
+   * The snapshot an authenticated REGISTER works on, read in one command that
+   * also enforces the digest nonce-count (RFC 7616 §3.4): `replay` is true, and
+   * nothing is recorded, when `nc` is not higher than the last count seen with
+   * `nonce`. `nonceLifetimeMs` bounds how long a nonce's count is remembered
+   * (the nonce is refused as stale after that anyway).
    */
-  queueLoad(pipeline: StorePipeline, deviceId: string): (replies: PipelineReplies) => BindingSnapshot {
-    const at = pipeline.length;
-    pipeline.hget(this.keys.status(deviceId), 'v').hvals(this.keys.bindings(deviceId));
-    return (replies) => {
-      const v = replyAt(replies, at) as string | null;
-      const values = (replyAt(replies, at + 1) as string[] | null) ?? [];
-      const now = this.now();
-      return { version: v ? Number(v) : 0, bindings: parseBindings(values).filter((b) => b.expiresAt > now) };
-    };
-  }
-
-  /** Queues {@link acceptNonceCount} on `pipeline`; the returned function reads its answer. */
-  queueAcceptNonceCount(pipeline: StorePipeline, nonce: string, nc: number, ttlMs: number): (replies: PipelineReplies) => boolean {
-    const at = pipeline.length;
-    pipeline.eval(NONCE_COUNT_LUA, 1, this.keys.nonceCount(nonce), nc, Math.max(1, Math.round(ttlMs)));
-    return (replies) => replyAt(replies, at) === 1;
+  async loadAuthenticated(
+    deviceId: string,
+    nonce: { value: string; issuedAt: number; nc: number; lifetimeMs: number },
+  ): Promise<BindingSnapshot & { replay: boolean }> {
+    const k = this.keys;
+    const reply = await this.redis.regLoad(
+      k.status(deviceId), k.bindings(deviceId), k.nonces(deviceId),
+      nonce.value, nonce.issuedAt, nonce.nc, nonce.lifetimeMs,
+    );
+    const now = this.now();
+    const bindings = parseBindings(reply.slice(2)).filter((b) => b.expiresAt > now);
+    return { replay: reply[0] !== 1, version: Number(reply[1]), bindings };
   }
 
   /** How many devices have bindings in the reaper index (devices registered now, give or take one reaper pass). */
@@ -385,13 +418,15 @@ export class RegistrationStore {
     const reply = await this.redis.regCommit(this.keys.bindings(deviceId), this.keys.status(deviceId), ...args);
     if (reply[0] === -1) return { ok: false, reason: 'conflict' };
     const bindings = parseBindings(reply.slice(1));
-    const pipeline = this.redis.pipeline();
     let min = 0;
     for (const b of bindings) if (min === 0 || b.expiresAt < min) min = b.expiresAt;
-    if (min > 0) pipeline.zadd(this.keys.expiryIndex, min, deviceId);
-    else pipeline.zrem(this.keys.expiryIndex, deviceId);
-    for (const e of change.events ?? []) this.addEvent(pipeline, e);
-    await pipeline.exec();
+    // Separate commands rather than a pipeline: a client with auto-pipelining
+    // merges them with other requests' commands into one socket write.
+    const writes: Promise<unknown>[] = [
+      min > 0 ? this.redis.zadd(this.keys.expiryIndex, min, deviceId) : this.redis.zrem(this.keys.expiryIndex, deviceId),
+    ];
+    for (const e of change.events ?? []) writes.push(this.redis.xadd(this.keys.events, ...this.eventArgs(e)));
+    await Promise.all(writes);
     return { ok: true, version: Number(reply[0]), bindings };
   }
 
@@ -410,7 +445,7 @@ export class RegistrationStore {
   async forgetDevice(deviceId: string): Promise<void> {
     const pipeline = this.redis
       .pipeline()
-      .del(this.keys.bindings(deviceId), this.keys.status(deviceId))
+      .del(this.keys.bindings(deviceId), this.keys.status(deviceId), this.keys.nonces(deviceId))
       .zrem(this.keys.expiryIndex, deviceId);
     this.addEvent(pipeline, { type: 'removed', deviceId, reason: 'device deleted' });
     await pipeline.exec();
@@ -471,27 +506,15 @@ export class RegistrationStore {
     await subscriber.subscribe(channel);
   }
 
-  /**
-   * Records `nc` for `nonce` if it is higher than any seen before (RFC 7616 §3.4:
-   * nonce-count must increase). Returns false for a replay. The mark lives `ttlMs`.
-   */
-  async acceptNonceCount(nonce: string, nc: number, ttlMs: number): Promise<boolean> {
-    const reply = await this.redis.eval(NONCE_COUNT_LUA, 1, this.keys.nonceCount(nonce), nc, ttlMs);
-    return reply === 1;
+  private addEvent(pipeline: ReturnType<Redis['pipeline']>, event: RegistrationEvent): void {
+    pipeline.xadd(this.keys.events, ...this.eventArgs(event));
   }
 
-  private addEvent(pipeline: ReturnType<Redis['pipeline']>, event: RegistrationEvent): void {
+  /** XADD arguments after the key: a capped stream, one entry of the event's fields plus `at`. */
+  private eventArgs(event: RegistrationEvent): ['MAXLEN', '~', number, '*', ...string[]] {
     const fields: string[] = [];
     for (const [k, v] of Object.entries(event)) if (v !== undefined) fields.push(k, v);
     fields.push('at', String(this.now()));
-    pipeline.xadd(this.keys.events, 'MAXLEN', '~', this.maxEvents, '*', ...fields);
+    return ['MAXLEN', '~', this.maxEvents, '*', ...fields];
   }
 }
-
-const NONCE_COUNT_LUA = `
-local seen = tonumber(redis.call('GET', KEYS[1]) or '0')
-local nc = tonumber(ARGV[1])
-if nc <= seen then return 0 end
-redis.call('SET', KEYS[1], nc, 'PX', ARGV[2])
-return 1
-`;

@@ -9,6 +9,11 @@ import type { Redis } from './redis';
  * - `Pfail:user:<user@domain>` failures against one username in the current window
  * - `Pblock:<address>`     a block: JSON {@link SipBlock}, PEXPIRE = block duration
  * - `Pblocks`              sorted set of blocked addresses scored by block end (for listing)
+ * - `Pblocks:ch`           pub/sub channel announcing `<address>\t<block end ms>` (0: lifted)
+ *
+ * Processes on the hot path keep a mirror of the blocks in memory ({@link SipBlocks.startMirror}):
+ * fed by the channel, reloaded on every (re)subscription and periodically, so
+ * checking a source costs no Redis round trip.
  *
  * Policy: a source is blocked when its own failures reach `sourceThreshold`
  * within `windowMs`, or when it fails against a username whose failures (from
@@ -49,8 +54,8 @@ export interface FailureOutcome {
 }
 
 // KEYS: source counter, user counter, block key, blocks index.
-// ARGV: windowMs, sourceThreshold, userThreshold, blockMs, now, address.
-// Returns {blocked (0/1), sourceFailures, userFailures}.
+// ARGV: windowMs, sourceThreshold, userThreshold, blockMs, now, address, channel.
+// Returns {blocked (0/1), sourceFailures, userFailures, block end ms when blocked}.
 const RECORD_FAILURE_LUA = `
 local src = redis.call('INCR', KEYS[1])
 if src == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
@@ -64,7 +69,8 @@ local now = tonumber(ARGV[5])
 local untilMs = now + tonumber(ARGV[4])
 redis.call('SET', KEYS[3], cjson.encode({address = ARGV[6], since = now, ['until'] = untilMs, reason = reason, failures = src}), 'PX', ARGV[4])
 redis.call('ZADD', KEYS[4], untilMs, ARGV[6])
-return {1, src, usr}
+redis.call('PUBLISH', ARGV[7], ARGV[6] .. '\t' .. untilMs)
+return {1, src, usr, untilMs}
 `;
 
 interface StoredBlock {
@@ -80,6 +86,9 @@ export class SipBlocks {
   private readonly prefix: string;
   private readonly policy: SipBlockPolicy;
   private readonly now: () => number;
+  /** Address → block end (ms), when mirroring. */
+  private mirror: Map<string, number> | undefined;
+  private mirrorTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(
     private readonly redis: Redis,
@@ -98,20 +107,70 @@ export class SipBlocks {
     return `${this.prefix}blocks`;
   }
 
-  /** Is this source address blocked right now? (one round trip; the hot path of every REGISTER) */
+  private get channel(): string {
+    return `${this.prefix}blocks:ch`;
+  }
+
+  /**
+   * Is this source address blocked right now? From the in-memory mirror when
+   * {@link startMirror} runs (no round trip), else one Redis read.
+   */
   async isBlocked(address: string): Promise<boolean> {
+    if (this.mirror) return this.isBlockedMirrored(address);
     return (await this.redis.exists(this.blockKey(address))) === 1;
   }
 
-  /** Queues {@link isBlocked} on a caller's pipeline (batched with other hot-path reads); the returned function reads the answer. */
-  queueIsBlocked(pipeline: ReturnType<Redis['pipeline']>, address: string): (replies: [Error | null, unknown][]) => boolean {
-    const at = pipeline.length;
-    pipeline.exists(this.blockKey(address));
-    return (replies) => {
-      const [err, value] = replies[at] ?? [new Error('no reply'), null];
-      if (err) throw err;
-      return value === 1;
-    };
+  /** The mirror's answer (false when no mirror runs). */
+  isBlockedMirrored(address: string): boolean {
+    const until = this.mirror?.get(address);
+    if (until === undefined) return false;
+    if (until > this.now()) return true;
+    this.mirror?.delete(address);
+    return false;
+  }
+
+  /**
+   * Keeps an in-memory copy of the blocks, fed by the blocks channel on
+   * `subscriber` (a connection in subscriber mode, shared with other channels),
+   * reloaded when it (re)subscribes and every `reloadMs`. Resolves after the first load.
+   */
+  async startMirror(subscriber: Redis, reloadMs = 30_000): Promise<void> {
+    if (this.mirror) return;
+    this.mirror = new Map();
+    const channel = this.channel;
+    subscriber.on('message', (ch: string, message: string) => {
+      if (ch !== channel || !this.mirror) return;
+      const [address, until] = message.split('\t');
+      const untilMs = Number(until);
+      if (!address || !Number.isFinite(untilMs)) return;
+      if (untilMs > this.now()) this.mirror.set(address, untilMs);
+      else this.mirror.delete(address);
+    });
+    // After a reconnection messages sent meanwhile were lost: (re)subscribe (idempotent, and
+    // covers a first subscribe that failed while Redis was down) and reload.
+    subscriber.on('ready', () => {
+      subscriber.subscribe(channel).catch(() => undefined);
+      this.reloadMirror().catch(() => undefined);
+    });
+    this.mirrorTimer = setInterval(() => void this.reloadMirror().catch(() => undefined), reloadMs);
+    this.mirrorTimer.unref();
+    await subscriber.subscribe(channel);
+    await this.reloadMirror();
+  }
+
+  /** Stops the periodic reload (the subscriber connection belongs to the caller). */
+  stopMirror(): void {
+    if (this.mirrorTimer) clearInterval(this.mirrorTimer);
+    this.mirrorTimer = undefined;
+    this.mirror = undefined;
+  }
+
+  private async reloadMirror(): Promise<void> {
+    const now = this.now();
+    const entries = await this.redis.zrangebyscore(this.indexKey, now, '+inf', 'WITHSCORES', 'LIMIT', 0, 100_000);
+    const next = new Map<string, number>();
+    for (let i = 0; i + 1 < entries.length; i += 2) next.set(entries[i]!, Number(entries[i + 1]));
+    if (this.mirror) this.mirror = next;
   }
 
   /** Counts one failed authentication from `address` against `user` (user@domain); blocks past a threshold. */
@@ -130,7 +189,9 @@ export class SipBlocks {
       p.blockMs,
       this.now(),
       address,
+      this.channel,
     )) as number[];
+    if (reply[0] === 1) this.mirror?.set(address, Number(reply[3]));
     return { blocked: reply[0] === 1, sourceFailures: Number(reply[1]), userFailures: Number(reply[2]) };
   }
 
@@ -167,7 +228,9 @@ export class SipBlocks {
       .del(this.blockKey(address))
       .zrem(this.indexKey, address)
       .del(`${this.prefix}fail:src:${address}`)
+      .publish(this.channel, `${address}\t0`)
       .exec()) ?? [];
+    this.mirror?.delete(address);
     return replies[0]?.[1] === 1;
   }
 }

@@ -71,10 +71,32 @@ describe('registration store (real Redis)', () => {
     expect((await store.getStatus('dev_sip_c')).registrationStatus).toBe('pending');
   });
 
-  it('accepts increasing nonce counts only', async () => {
-    expect(await store.acceptNonceCount('n1', 1, 60_000)).toBe(true);
-    expect(await store.acceptNonceCount('n1', 1, 60_000)).toBe(false);
-    expect(await store.acceptNonceCount('n1', 2, 60_000)).toBe(true);
+  it('accepts increasing nonce counts only, per nonce (replay protection)', async () => {
+    const load = (value: string, issuedAt: number, nc: number) =>
+      store.loadAuthenticated('dev_sip_nc', { value, issuedAt, nc, lifetimeMs: 300_000 });
+    expect((await load('n1', now, 1)).replay).toBe(false);
+    expect((await load('n1', now, 1)).replay).toBe(true);
+    expect((await load('n1', now, 2)).replay).toBe(false);
+    expect((await load('n2', now, 1)).replay).toBe(false);
+    // Each nonce keeps its own count: the first one's old count is still a replay.
+    expect((await load('n1', now, 2)).replay).toBe(true);
+    expect((await load('n1', now, 3)).replay).toBe(false);
+    const snapshot = await load('n3', now, 1);
+    expect(snapshot).toMatchObject({ replay: false, version: 0, bindings: [] });
+    expect(await redis.pttl(store.keys.nonces('dev_sip_nc'))).toBeGreaterThan(290_000);
+  });
+
+  it('keeps the newest nonces only, and refuses unknown nonces older than the evicted ones', async () => {
+    const load = (value: string, issuedAt: number, nc: number) =>
+      store.loadAuthenticated('dev_sip_evict', { value, issuedAt, nc, lifetimeMs: 300_000 });
+    for (let i = 1; i <= 20; i++) expect((await load(`n${i}`, now + i, 1)).replay).toBe(false);
+    const kept = (await redis.hkeys(store.keys.nonces('dev_sip_evict'))).filter((k) => k !== '_floor');
+    expect(kept.sort()).toEqual(['n13', 'n14', 'n15', 'n16', 'n17', 'n18', 'n19', 'n20']);
+    // An evicted nonce cannot be replayed, even with a count it never used...
+    expect((await load('n3', now + 3, 5)).replay).toBe(true);
+    // ...nor can an unknown nonce from before the eviction; a newer one is fine.
+    expect((await load('old', now + 12, 1)).replay).toBe(true);
+    expect((await load('new', now + 21, 1)).replay).toBe(false);
   });
 
   it('delivers invalidations to subscribers', async () => {

@@ -32,4 +32,27 @@ describe('SIP brute-force blocks (real Redis)', () => {
     expect(await blocks.isBlocked('198.51.100.7')).toBe(false);
     expect(await blocks.unblock('198.51.100.7')).toBe(false);
   });
+
+  it('mirrors blocks set and lifted by other processes in memory', async () => {
+    const subscriber = testRedis();
+    const mirrored = new SipBlocks(redis, { prefix, now: () => now, policy: { sourceThreshold: 3, userThreshold: 5, windowMs: 60_000, blockMs: 60_000 } });
+    try {
+      await mirrored.startMirror(subscriber);
+      // 203.0.113.5 was blocked above, before the mirror started: the first load has it.
+      expect(mirrored.isBlockedMirrored('203.0.113.5')).toBe(true);
+      for (let i = 0; i < 3; i++) await blocks.recordFailure('198.51.100.9', 'erin@example.com');
+      await waitFor(() => mirrored.isBlockedMirrored('198.51.100.9'));
+      await blocks.unblock('198.51.100.9');
+      await waitFor(() => !mirrored.isBlockedMirrored('198.51.100.9'));
+      expect(await mirrored.isBlocked('198.51.100.10')).toBe(false);
+    } finally {
+      mirrored.stopMirror();
+      subscriber.disconnect();
+    }
+  });
 });
+
+async function waitFor(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 100 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+  expect(cond()).toBe(true);
+}
