@@ -180,11 +180,6 @@ export class NonceService {
     return { ok: true, issuedAt };
   }
 
-  /** Milliseconds the nonce stays valid after `issuedAt` (TTL of its nonce-count mark). */
-  remainingMs(issuedAt: number, now: number): number {
-    return Math.max(1_000, issuedAt + this.lifetimeMs - now + 1_000);
-  }
-
   /** The opaque value of a realm (RFC 7616 §3.3): constant per realm, so no state is needed to check it. */
   opaque(realm: string): string {
     return createHmac('sha256', this.secret).update('opaque\0').update(realm, 'utf8').digest().subarray(0, 12).toString('base64url');
