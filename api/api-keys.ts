@@ -158,6 +158,18 @@ export class ApiKeyVerifier {
     return p;
   }
 
+  /**
+   * True when verify() would answer `presented` without argon2: the admin key, or
+   * a key this process verified before (still cached; at most a revocation
+   * lookup remains). Lets callers keep serving known keys while throttling
+   * unknown ones.
+   */
+  isCached(presented: string): boolean {
+    const digest = sha256(presented);
+    if (this.adminDigest && timingSafeEqual(digest, this.adminDigest)) return true;
+    return this.cache.has(digest.toString('base64'));
+  }
+
   /** Drops cached verifications of `keyId` (this process revoked it: no need to wait for the TTL). */
   forgetKey(keyId: string): void {
     for (const [k, v] of this.cache) if (v.principal.keyId === keyId) this.cache.delete(k);

@@ -1,8 +1,12 @@
 import express, { Express, NextFunction, Request, Response } from 'express';
-import { ApiKeyVerifier } from './api-keys';
-import type { AppDeps } from './context';
+import { apiSection } from '../shared/config/api';
+import type { EnvVar } from '../shared/config/env';
+import { ApiKeyVerifier, Principal } from './api-keys';
+import { AuthFailureLimiter, ConcurrencyLimiter, QueueFullError } from './auth-failure-limiter';
+import type { ApiConfig } from './config';
+import type { AppConfig, AppDeps } from './context';
 import { DevicesRepo } from './devices-repo';
-import { NotFoundError, UnauthenticatedError, UnsupportedMediaTypeError } from './errors';
+import { NotFoundError, ServiceUnavailableError, TooManyRequestsError, UnauthenticatedError, UnsupportedMediaTypeError } from './errors';
 import { openApiDocument } from './openapi';
 import { problemHandler } from './problem';
 import { accountsRouter } from './routes/accounts';
@@ -23,6 +27,23 @@ function hasBody(req: Request): boolean {
   return len !== undefined && len !== '0';
 }
 
+/** Settings of the authentication throttle (startApi passes them with the whole ApiConfig). */
+const THROTTLE_SETTINGS = ['API_AUTH_FAILURE_LIMIT', 'API_AUTH_FAILURE_WINDOW_S', 'API_ARGON2_MAX_CONCURRENCY', 'API_ARGON2_MAX_QUEUE', 'API_TRUST_PROXY'] as const;
+type ThrottleConfig = Pick<ApiConfig, (typeof THROTTLE_SETTINGS)[number]>;
+
+/** The throttle settings of `config`, each missing one at its documented default. */
+function throttleConfig(config: AppConfig & Partial<ThrottleConfig>): ThrottleConfig {
+  const out: Record<string, unknown> = {};
+  for (const name of THROTTLE_SETTINGS) {
+    const spec: EnvVar<unknown> = apiSection.vars[name];
+    out[name] = config[name] !== undefined ? config[name] : spec.default === undefined ? undefined : spec.schema.parse(spec.default);
+  }
+  return out as ThrottleConfig;
+}
+
+/** Seconds a client is asked to wait when every key verification slot and the queue are taken. */
+const VERIFY_BUSY_RETRY_AFTER_S = 1;
+
 /**
  * Builds the Express app from its dependencies. Pure wiring: no listening, no
  * timers, nothing global, so tests create one per file against their own schema
@@ -37,12 +58,17 @@ export function createApp(deps: AppDeps): Express {
     now: deps.now,
   });
   const repo = new DevicesRepo(deps.pool, deps.cipher);
+  const throttle = throttleConfig(config);
+  const failures = new AuthFailureLimiter({ limit: throttle.API_AUTH_FAILURE_LIMIT, windowMs: throttle.API_AUTH_FAILURE_WINDOW_S * 1000, now: deps.now });
+  const verifySlots = new ConcurrencyLimiter(throttle.API_ARGON2_MAX_CONCURRENCY, throttle.API_ARGON2_MAX_QUEUE);
   const openapi = JSON.stringify(openApiDocument());
 
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
+  // req.ip: the socket address unless API_TRUST_PROXY names the proxies whose X-Forwarded-For to believe.
+  app.set('trust proxy', throttle.API_TRUST_PROXY ?? false);
 
   // Access log: one line per request, without query string or headers (no secrets in either path).
   app.use((req, res, next) => {
@@ -66,11 +92,46 @@ export function createApp(deps: AppDeps): Express {
     });
   }
 
+  /**
+   * X-Auth-Token to principal. A key this process already verified is served
+   * from the cache whatever its address. Anything else needs a database lookup
+   * and argon2id: an address with API_AUTH_FAILURE_LIMIT failed verifications in
+   * its window gets 429 without either, and at most API_ARGON2_MAX_CONCURRENCY
+   * verifications run at once (a bounded queue behind them, then 503).
+   */
   const authenticate = async (req: Request, res: Response, next: NextFunction): Promise<void> => {
-    const token = req.headers['x-auth-token'];
-    if (typeof token !== 'string' || token.length === 0 || token.length > 512) throw new UnauthenticatedError();
-    const principal = await verifier.verify(token);
-    if (!principal) throw new UnauthenticatedError();
+    const header = req.headers['x-auth-token'];
+    const token = typeof header === 'string' && header.length > 0 && header.length <= 512 ? header : undefined;
+    const address = req.ip ?? req.socket.remoteAddress ?? 'unknown';
+    let principal: Principal | null;
+    if (token !== undefined && verifier.isCached(token)) {
+      principal = await verifier.verify(token);
+    } else {
+      const refuseIfOverLimit = (): void => {
+        const wait = failures.retryAfterS(address);
+        if (wait > 0) throw new TooManyRequestsError(wait);
+      };
+      refuseIfOverLimit();
+      if (token === undefined) throw new UnauthenticatedError();
+      try {
+        principal = await verifySlots.run(async () => {
+          refuseIfOverLimit(); // failures may have crossed the limit while this request waited
+          return verifier.verify(token);
+        });
+      } catch (err) {
+        if (err instanceof QueueFullError) throw new ServiceUnavailableError('API key verification', VERIFY_BUSY_RETRY_AFTER_S);
+        throw err;
+      }
+    }
+    if (!principal) {
+      if (token !== undefined) {
+        const count = failures.recordFailure(address);
+        if (count === failures.limit) {
+          log.warn({ address, failures: count, windowS: throttle.API_AUTH_FAILURE_WINDOW_S }, 'API key failures over the limit: address throttled until its window ends');
+        }
+      }
+      throw new UnauthenticatedError();
+    }
     res.locals.principal = principal;
     next();
   };

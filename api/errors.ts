@@ -20,6 +20,10 @@ export abstract class ApiError extends Error {
   extensions(): Record<string, unknown> {
     return {};
   }
+  /** Extra response headers (e.g. `Retry-After`). */
+  headers(): Record<string, string> {
+    return {};
+  }
 }
 
 /** 400: the body is not valid JSON. */
@@ -110,13 +114,32 @@ export class ValidationError extends ApiError {
   }
 }
 
-/** 503: PostgreSQL or Redis does not answer. */
+/**
+ * 429: too many failed authentications from this client address. `Retry-After`
+ * says in how many seconds it may try again.
+ */
+export class TooManyRequestsError extends ApiError {
+  readonly status = 429;
+  readonly code = 'too-many-requests';
+  readonly title = 'Too many requests';
+  constructor(readonly retryAfterS: number) {
+    super(`Too many failed authentications from this address; retry in ${retryAfterS} s.`);
+  }
+  override headers(): Record<string, string> {
+    return { 'Retry-After': String(this.retryAfterS) };
+  }
+}
+
+/** 503: PostgreSQL or Redis does not answer, or the API is too busy verifying keys (then with `Retry-After`). */
 export class ServiceUnavailableError extends ApiError {
   readonly status = 503;
   readonly code = 'service-unavailable';
   readonly title = 'Service unavailable';
-  constructor(what: string) {
+  constructor(what: string, readonly retryAfterS?: number) {
     super(`${what} is unavailable; retry later.`);
+  }
+  override headers(): Record<string, string> {
+    return this.retryAfterS === undefined ? {} : { 'Retry-After': String(this.retryAfterS) };
   }
 }
 

@@ -38,7 +38,8 @@ function componentSchemas(): Json {
   return schemas;
 }
 
-const problem = (description: string): Json => ({ description, content: { [PROBLEM_CONTENT_TYPE]: { schema: REF('Problem') } } });
+const problem = (description: string, headers?: Json): Json => ({ description, ...(headers ? { headers } : {}), content: { [PROBLEM_CONTENT_TYPE]: { schema: REF('Problem') } } });
+const retryAfter = (description: string, required: boolean): Json => ({ 'Retry-After': { description, required, schema: { type: 'integer', minimum: 1 } } });
 const ERR: Record<number, Json> = {
   400: problem('Malformed JSON or unreadable request.'),
   401: problem('Missing, unknown or revoked X-Auth-Token.'),
@@ -48,10 +49,18 @@ const ERR: Record<number, Json> = {
   413: problem('Body larger than API_BODY_LIMIT_BYTES.'),
   415: problem('Body not sent as application/json.'),
   422: problem('Invalid or unknown fields (`errors` lists each field at fault).'),
+  429: problem(
+    'Too many failed API key verifications from this client address (API_AUTH_FAILURE_LIMIT per API_AUTH_FAILURE_WINDOW_S); keys this process already verified still work.',
+    retryAfter('Seconds until the address may try again.', true),
+  ),
   500: problem('Unexpected server error (the detail never carries internals).'),
-  503: problem('PostgreSQL or Redis unavailable.'),
+  503: problem(
+    'PostgreSQL or Redis unavailable, or too many API key verifications waiting (then with Retry-After).',
+    retryAfter('Seconds after which to retry (only when key verification is busy).', false),
+  ),
 };
-const errors = (...codes: number[]): Json => Object.fromEntries([...codes, 500].map((c) => [String(c), ERR[c]]));
+/** Error responses of an authenticated operation: `codes`, plus 429 (failed-authentication limit) and 500 on every one. */
+const errors = (...codes: number[]): Json => Object.fromEntries([...codes, 429, 500].sort((a, b) => a - b).map((c) => [String(c), ERR[c]]));
 const ok = (status: number, description: string, schemaId?: string): Json => ({
   [String(status)]: schemaId ? { description, content: { 'application/json': { schema: REF(schemaId) } } } : { description },
 });

@@ -29,8 +29,9 @@ export function problemBody(err: ApiError, instance: string): Record<string, unk
   };
 }
 
-/** Writes `err` as problem+json. */
+/** Writes `err` as problem+json, with its headers (e.g. `Retry-After`). */
 export function sendProblem(res: Response, err: ApiError, instance: string): void {
+  for (const [name, value] of Object.entries(err.headers())) res.setHeader(name, value);
   res.status(err.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problemBody(err, instance)));
 }
 

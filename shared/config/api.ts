@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { defineSection, port, positiveInt, nonNegativeInt, str } from './env';
 
@@ -15,6 +16,27 @@ const credentialKeys = z.string().refine(
   'must be a comma-separated list of <id>:<base64 of 32 bytes> with unique ids',
 );
 
+/**
+ * Which proxies' X-Forwarded-For to believe: a hop count, or a comma-separated
+ * list of addresses, CIDR ranges and `loopback`/`linklocal`/`uniquelocal`.
+ * Never "everything": a client could then claim any address.
+ */
+const trustProxy = z
+  .string()
+  .refine(
+    (v) =>
+      /^\d{1,2}$/.test(v.trim()) ||
+      v.split(',').every((part) => {
+        const t = part.trim();
+        if (['loopback', 'linklocal', 'uniquelocal'].includes(t)) return true;
+        const m = /^([^/]+)(?:\/(\d{1,3}))?$/.exec(t);
+        const family = m ? isIP(m[1]!) : 0;
+        return family !== 0 && (m![2] === undefined || Number(m![2]) <= (family === 4 ? 32 : 128));
+      }),
+    'must be a hop count, or a comma-separated list of addresses, CIDR ranges, loopback, linklocal or uniquelocal',
+  )
+  .transform((v): number | string[] => (/^\d{1,2}$/.test(v.trim()) ? Number(v.trim()) : v.split(',').map((p) => p.trim())));
+
 /** The device management API (api/). */
 export const apiSection = defineSection('API', {
   API_HOST: { schema: str, default: '0.0.0.0', doc: 'Address the API listens on.' },
@@ -23,6 +45,11 @@ export const apiSection = defineSection('API', {
   API_KEY_CACHE_TTL_MS: { schema: nonNegativeInt, default: '10000', doc: 'How long a successful API key verification (argon2id) is cached in process, keyed by the SHA-256 of the presented key. A revoked key stops working on other API processes within this time (at once on the process that revoked it). 0 disables the cache.' },
   API_KEY_CACHE_MAX: { schema: positiveInt, default: '10000', doc: 'Maximum number of cached API key verifications per process (oldest dropped first).' },
   API_BODY_LIMIT_BYTES: { schema: positiveInt, default: '65536', doc: 'Largest accepted request body; larger bodies get 413.' },
+  API_AUTH_FAILURE_LIMIT: { schema: nonNegativeInt, default: '20', doc: 'Failed API key verifications per client address and window after which that address gets 429 (with Retry-After) until the window ends, without any database lookup or argon2id run. Keys this process already verified keep working from that address. Counted in process (per API process). 0 disables the limit.' },
+  API_AUTH_FAILURE_WINDOW_S: { schema: positiveInt, default: '60', doc: 'Length of the API_AUTH_FAILURE_LIMIT window in seconds; an address\'s window starts at its first failure.' },
+  API_ARGON2_MAX_CONCURRENCY: { schema: positiveInt, default: '4', doc: 'Most API key verifications (database lookup and argon2id) running at once per process, so a flood of unknown keys cannot occupy the libuv threadpool (default size 4).' },
+  API_ARGON2_MAX_QUEUE: { schema: nonNegativeInt, default: '100', doc: 'Most API key verifications waiting for one of the API_ARGON2_MAX_CONCURRENCY slots; beyond that a request gets 503 with Retry-After.' },
+  API_TRUST_PROXY: { schema: trustProxy, doc: 'Proxies whose X-Forwarded-For gives the client address (for API_AUTH_FAILURE_LIMIT): a hop count, or a comma-separated list of addresses, CIDR ranges, `loopback`, `linklocal`, `uniquelocal`. Unset: the socket address (set it behind a load balancer, or every client shares its address).' },
   CREDENTIAL_KEYS: { schema: credentialKeys, secret: true, doc: 'AES-256-GCM keys that encrypt SIP passwords at rest: `id:<base64 of 32 bytes>`, comma-separated. Keep old ids listed after a rotation so existing passwords still decrypt. Unset: a generated key in DATA_DIR/credential-key (development only, with a warning).' },
   CREDENTIAL_ACTIVE_KEY_ID: { schema: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be a key id listed in CREDENTIAL_KEYS'), doc: 'Id of the CREDENTIAL_KEYS entry new passwords are encrypted with. Unset: the first listed key.' },
   SIP_PUBLIC_HOST: { schema: z.string().regex(/^[A-Za-z0-9.:[\]-]+$/, 'must be a host name or address'), doc: 'SIP server host devices are told to use (credentials endpoint `sipServer`). Unset: the device\'s SIP domain.' },

@@ -59,7 +59,13 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(env: Record<string, string> = {}): Promise<Harness> {
+/** Options of startHarness beyond the environment. */
+export interface HarnessOptions {
+  /** Clock of the API (ms since epoch), e.g. to move past a rate-limit window. */
+  now?: () => number;
+}
+
+export async function startHarness(env: Record<string, string> = {}, options: HarnessOptions = {}): Promise<Harness> {
   const db = await createTestDb();
   // As startApi configures its own client: auto-pipelined.
   const redis = createRedis(testRedisUrl(), { enableAutoPipelining: true });
@@ -82,7 +88,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     LOG_LEVEL: 'trace',
     ...env,
   });
-  const api = await startApi({ config, log, pool: db.pool, redis, cipher, host: '127.0.0.1', port: 0 });
+  const api = await startApi({ config, log, pool: db.pool, redis, cipher, host: '127.0.0.1', port: 0, now: options.now });
   const baseUrl = `http://127.0.0.1:${api.address.port}`;
   const exchanges: Harness['exchanges'] = [];
   let openapi: Record<string, unknown> | undefined;
