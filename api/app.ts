@@ -1,10 +1,7 @@
 import express, { Express, NextFunction, Request, Response } from 'express';
-import { apiSection } from '../shared/config/api';
-import type { EnvVar } from '../shared/config/env';
 import { ApiKeyVerifier, Principal } from './api-keys';
 import { AuthFailureLimiter, ConcurrencyLimiter, QueueFullError } from './auth-failure-limiter';
-import type { ApiConfig } from './config';
-import type { AppConfig, AppDeps } from './context';
+import type { AppDeps } from './context';
 import { DevicesRepo } from './devices-repo';
 import { NotFoundError, ServiceUnavailableError, TooManyRequestsError, UnauthenticatedError, UnsupportedMediaTypeError } from './errors';
 import { openApiDocument } from './openapi';
@@ -27,20 +24,6 @@ function hasBody(req: Request): boolean {
   return len !== undefined && len !== '0';
 }
 
-/** Settings of the authentication throttle (startApi passes them with the whole ApiConfig). */
-const THROTTLE_SETTINGS = ['API_AUTH_FAILURE_LIMIT', 'API_AUTH_FAILURE_WINDOW_S', 'API_ARGON2_MAX_CONCURRENCY', 'API_ARGON2_MAX_QUEUE', 'API_TRUST_PROXY'] as const;
-type ThrottleConfig = Pick<ApiConfig, (typeof THROTTLE_SETTINGS)[number]>;
-
-/** The throttle settings of `config`, each missing one at its documented default. */
-function throttleConfig(config: AppConfig & Partial<ThrottleConfig>): ThrottleConfig {
-  const out: Record<string, unknown> = {};
-  for (const name of THROTTLE_SETTINGS) {
-    const spec: EnvVar<unknown> = apiSection.vars[name];
-    out[name] = config[name] !== undefined ? config[name] : spec.default === undefined ? undefined : spec.schema.parse(spec.default);
-  }
-  return out as ThrottleConfig;
-}
-
 /** Seconds a client is asked to wait when every key verification slot and the queue are taken. */
 const VERIFY_BUSY_RETRY_AFTER_S = 1;
 
@@ -58,9 +41,8 @@ export function createApp(deps: AppDeps): Express {
     now: deps.now,
   });
   const repo = new DevicesRepo(deps.pool, deps.cipher);
-  const throttle = throttleConfig(config);
-  const failures = new AuthFailureLimiter({ limit: throttle.API_AUTH_FAILURE_LIMIT, windowMs: throttle.API_AUTH_FAILURE_WINDOW_S * 1000, now: deps.now });
-  const verifySlots = new ConcurrencyLimiter(throttle.API_ARGON2_MAX_CONCURRENCY, throttle.API_ARGON2_MAX_QUEUE);
+  const failures = new AuthFailureLimiter({ limit: config.API_AUTH_FAILURE_LIMIT, windowMs: config.API_AUTH_FAILURE_WINDOW_S * 1000, now: deps.now });
+  const verifySlots = new ConcurrencyLimiter(config.API_ARGON2_MAX_CONCURRENCY, config.API_ARGON2_MAX_QUEUE);
   const openapi = JSON.stringify(openApiDocument());
 
   const app = express();
@@ -68,7 +50,7 @@ export function createApp(deps: AppDeps): Express {
   app.set('etag', false);
   app.set('query parser', 'simple');
   // req.ip: the socket address unless API_TRUST_PROXY names the proxies whose X-Forwarded-For to believe.
-  app.set('trust proxy', throttle.API_TRUST_PROXY ?? false);
+  app.set('trust proxy', config.API_TRUST_PROXY ?? false);
 
   // Access log: one line per request, without query string or headers (no secrets in either path).
   app.use((req, res, next) => {
@@ -127,7 +109,7 @@ export function createApp(deps: AppDeps): Express {
       if (token !== undefined) {
         const count = failures.recordFailure(address);
         if (count === failures.limit) {
-          log.warn({ address, failures: count, windowS: throttle.API_AUTH_FAILURE_WINDOW_S }, 'API key failures over the limit: address throttled until its window ends');
+          log.warn({ address, failures: count, windowS: config.API_AUTH_FAILURE_WINDOW_S }, 'API key failures over the limit: address throttled until its window ends');
         }
       }
       throw new UnauthenticatedError();

@@ -21,6 +21,11 @@ export type AppConfig = Pick<
   | 'SIP_PUBLIC_PORT'
   | 'SIP_OUTBOUND_PROXY'
   | 'SIP_TRANSPORT'
+  | 'API_AUTH_FAILURE_LIMIT'
+  | 'API_AUTH_FAILURE_WINDOW_S'
+  | 'API_ARGON2_MAX_CONCURRENCY'
+  | 'API_ARGON2_MAX_QUEUE'
+  | 'API_TRUST_PROXY'
 >;
 
 /** Everything the app is wired from; tests pass real PostgreSQL and Redis objects. */
