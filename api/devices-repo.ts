@@ -145,12 +145,29 @@ export class DevicesRepo {
     }
   }
 
-  /** Deletes a device; returns what the registrar caches are keyed by, or null when there is none. */
+  /**
+   * Deletes a device; returns what the registrar caches are keyed by, or null when there is none.
+   * The same statement (so the same transaction) writes the device's tombstone: its SIP identity and
+   * last HA1 values, which let the registrar answer 403 to the deleted phone once it proves the old
+   * password (docs/registrar.md). A tombstone of an earlier device with this identity is replaced.
+   * Creating a device with this identity again leaves the tombstone alone: the registrar reads the
+   * live row and the tombstone in one query and the live row always wins, so the tombstone only
+   * matters again if the identity is deleted (and then replaced) or until the retention purge.
+   */
   async delete(accountId: string, deviceId: string): Promise<{ sipUsername: string; sipDomain: string } | null> {
-    const { rows } = await this.pool.query<{ sip_username: string; sip_domain: string }>(
-      'DELETE FROM devices WHERE id = $1 AND account_id = $2 RETURNING sip_username, sip_domain',
-      [deviceId, accountId],
-    );
+    const { rows } = await this.pool.query<{ sip_username: string; sip_domain: string }>({
+      name: 'device-delete',
+      text: `WITH gone AS (
+               DELETE FROM devices WHERE id = $1 AND account_id = $2
+               RETURNING id, account_id, sip_username, sip_domain, ha1_md5, ha1_sha256)
+             INSERT INTO device_tombstones (sip_domain, sip_username, ha1_md5, ha1_sha256, device_id, account_id, deleted_at)
+             SELECT sip_domain, sip_username, ha1_md5, ha1_sha256, id, account_id, now() FROM gone
+             ON CONFLICT (sip_domain, sip_username) DO UPDATE
+               SET ha1_md5 = EXCLUDED.ha1_md5, ha1_sha256 = EXCLUDED.ha1_sha256, device_id = EXCLUDED.device_id,
+                   account_id = EXCLUDED.account_id, deleted_at = EXCLUDED.deleted_at
+             RETURNING sip_username, sip_domain`,
+      values: [deviceId, accountId],
+    });
     const r = rows[0];
     return r ? { sipUsername: r.sip_username, sipDomain: r.sip_domain } : null;
   }
@@ -259,4 +276,31 @@ export class DevicesRepo {
     const lastRow = page[page.length - 1];
     return { rows: page, hasMore, last: lastRow ? { createdAt: lastRow.cursor_ts, id: lastRow.id } : null };
   }
+}
+
+/** Rows one purge statement removes at most (one short transaction each). */
+const PURGE_BATCH = 1_000;
+/** Statements one purge pass runs at most; a larger backlog is finished by the next passes. */
+const PURGE_MAX_BATCHES = 20;
+
+/**
+ * Removes device tombstones older than `retentionDays`, oldest first, in
+ * bounded batches (at most PURGE_BATCH × PURGE_MAX_BATCHES rows per call).
+ * Returns how many rows it removed. Safe to run from several API processes.
+ */
+export async function purgeDeviceTombstones(pool: Pool, retentionDays: number): Promise<number> {
+  let total = 0;
+  for (let i = 0; i < PURGE_MAX_BATCHES; i++) {
+    const { rowCount } = await pool.query({
+      name: 'device-tombstones-purge',
+      text: `DELETE FROM device_tombstones WHERE (sip_domain, sip_username) IN (
+               SELECT sip_domain, sip_username FROM device_tombstones
+                WHERE deleted_at < now() - make_interval(days => $1)
+                ORDER BY deleted_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+      values: [retentionDays, PURGE_BATCH],
+    });
+    total += rowCount ?? 0;
+    if ((rowCount ?? 0) < PURGE_BATCH) break;
+  }
+  return total;
 }

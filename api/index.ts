@@ -9,6 +9,7 @@ import { RegistrationStore } from '../shared/registration-store';
 import { SipBlocks } from '../shared/sip-blocks';
 import { createApp } from './app';
 import { ApiConfig, loadApiConfig } from './config';
+import { purgeDeviceTombstones } from './devices-repo';
 
 export { createApp } from './app';
 export type { AppDeps } from './context';
@@ -35,6 +36,9 @@ export interface RunningApi {
 
 /** How long stop() lets in-flight requests finish before closing their connections. */
 const SHUTDOWN_GRACE_MS = 5000;
+
+/** How often each API process purges device tombstones past DEVICE_TOMBSTONE_RETENTION_DAYS (also once at start). */
+const TOMBSTONE_PURGE_INTERVAL_MS = 3_600_000;
 
 /** Starts the API server; resolves once it listens. */
 export async function startApi(options: StartApiOptions = {}): Promise<RunningApi> {
@@ -67,14 +71,33 @@ export async function startApi(options: StartApiOptions = {}): Promise<RunningAp
   });
   const info = server.address() as AddressInfo;
 
+  // Device tombstones past their retention: a bounded purge at start and then hourly. Every
+  // process may run it (concurrent purges skip each other's rows); a failure waits for the next pass.
+  let purging: Promise<void> = Promise.resolve();
+  const purge = (): void => {
+    purging = purging.then(() =>
+      purgeDeviceTombstones(pool, config.DEVICE_TOMBSTONE_RETENTION_DAYS).then(
+        (n) => {
+          if (n > 0) log.info({ purged: n, retentionDays: config.DEVICE_TOMBSTONE_RETENTION_DAYS }, 'device tombstones purged');
+        },
+        (err: Error) => log.warn({ err: { message: err.message } }, 'device tombstone purge failed; retried at the next pass'),
+      ),
+    );
+  };
+  purge();
+  const purgeTimer = setInterval(purge, TOMBSTONE_PURGE_INTERVAL_MS);
+  purgeTimer.unref();
+
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
+      clearInterval(purgeTimer);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
       await closed;
       clearTimeout(force);
+      await purging;
       if (ownPool) await pool.end().catch(() => undefined);
       if (ownRedis) await redis.quit().catch(() => undefined);
     })();

@@ -17,12 +17,30 @@ export interface DeviceCredentials {
   prevExpiresAt: number | null;
 }
 
-interface Entry {
-  value: DeviceCredentials | null;
+/**
+ * A deleted device's SIP identity and last HA1 values (device_tombstones, written
+ * by the API's delete). Only consulted when no live device has this identity.
+ */
+export interface DeviceTombstone {
+  deviceId: string;
+  accountId: string;
+  ha1Md5: string;
+  ha1Sha256: string;
+}
+
+/** What one SIP identity resolves to: the live device, else possibly a deleted one's tombstone. */
+export interface CredentialLookup {
+  device: DeviceCredentials | null;
+  /** Always null when `device` is set: the live device wins. */
+  tombstone: DeviceTombstone | null;
+}
+
+interface Entry extends CredentialLookup {
   fetchedAt: number;
 }
 
 interface DeviceRow {
+  live: boolean;
   id: string;
   account_id: string;
   sip_username: string;
@@ -35,10 +53,17 @@ interface DeviceRow {
   prev_expires_at: Date | null;
 }
 
+/**
+ * The live device and the tombstone of a deleted one with this identity, in one
+ * round trip (two unique-index probes); the caller prefers the live row.
+ */
 const QUERY = {
   name: 'registrar_device_credentials',
-  text: `SELECT id, account_id, sip_username, sip_domain, status, ha1_md5, ha1_sha256, prev_ha1_md5, prev_ha1_sha256, prev_expires_at
-           FROM devices WHERE sip_domain = $1 AND sip_username = $2`,
+  text: `SELECT true AS live, id, account_id, sip_username, sip_domain, status, ha1_md5, ha1_sha256, prev_ha1_md5, prev_ha1_sha256, prev_expires_at
+           FROM devices WHERE sip_domain = $1 AND sip_username = $2
+         UNION ALL
+         SELECT false, device_id, account_id, sip_username, sip_domain, 'deleted', ha1_md5, ha1_sha256, NULL, NULL, NULL
+           FROM device_tombstones WHERE sip_domain = $1 AND sip_username = $2`,
 };
 
 export interface CredentialCacheOptions {
@@ -51,13 +76,15 @@ export interface CredentialCacheOptions {
 
 /**
  * Device credentials by (domain, username), read from PostgreSQL and cached in
- * process. Entries live `ttlMs` (missing devices `negativeTtlMs`); the API's
- * invalidation messages drop them at once. While PostgreSQL is unreachable, an
- * entry past its TTL keeps being served; an uncached device gets 503.
+ * process. Entries live `ttlMs` (missing devices `negativeTtlMs`, together with
+ * the deleted device's tombstone if there is one: one query per unknown identity
+ * and TTL, however often it is tried); the API's invalidation messages drop them
+ * at once. While PostgreSQL is unreachable, a live entry past its TTL keeps being
+ * served; an uncached or missing device gets 503.
  */
 export class CredentialCache {
   private readonly entries = new Map<string, Entry>();
-  private readonly inflight = new Map<string, Promise<DeviceCredentials | null>>();
+  private readonly inflight = new Map<string, Promise<CredentialLookup>>();
   private readonly now: () => number;
 
   constructor(private readonly pool: Pool, private readonly opts: CredentialCacheOptions) {
@@ -68,14 +95,17 @@ export class CredentialCache {
     return `${domain}\n${username}`;
   }
 
-  /** The device with this SIP identity, or null. Throws ServiceUnavailableError when it cannot tell. */
-  get(domain: string, username: string): Promise<DeviceCredentials | null> {
+  /**
+   * The live device with this SIP identity or, when there is none, the tombstone
+   * of a deleted one (or neither). Throws ServiceUnavailableError when it cannot tell.
+   */
+  lookup(domain: string, username: string): Promise<CredentialLookup> {
     const key = CredentialCache.key(domain, username);
     const entry = this.entries.get(key);
     const now = this.now();
     if (entry) {
-      const ttl = entry.value ? this.opts.ttlMs : this.opts.negativeTtlMs;
-      if (now - entry.fetchedAt < ttl) return Promise.resolve(entry.value);
+      const ttl = entry.device ? this.opts.ttlMs : this.opts.negativeTtlMs;
+      if (now - entry.fetchedAt < ttl) return Promise.resolve(entry);
     }
     const pending = this.inflight.get(key);
     if (pending) return pending;
@@ -84,17 +114,18 @@ export class CredentialCache {
     return p;
   }
 
-  private async fetch(domain: string, username: string, key: string, stale: Entry | undefined): Promise<DeviceCredentials | null> {
+  private async fetch(domain: string, username: string, key: string, stale: Entry | undefined): Promise<CredentialLookup> {
     let rows: DeviceRow[];
     try {
       rows = (await this.pool.query<DeviceRow>({ ...QUERY, values: [domain, username] })).rows;
     } catch (err) {
       // PostgreSQL down: keep serving what we knew (only known devices; a cached "unknown" is not trusted forever).
-      if (stale?.value) return stale.value;
+      if (stale?.device) return stale;
       throw new ServiceUnavailableError('CREDENTIALS_UNAVAILABLE', this.opts.retryAfterS, `credential store unavailable: ${(err as Error).message}`);
     }
-    const r = rows[0];
-    const value: DeviceCredentials | null = r
+    const r = rows.find((row) => row.live);
+    const t = r ? undefined : rows[0];
+    const device: DeviceCredentials | null = r
       ? {
           id: r.id,
           accountId: r.account_id,
@@ -108,20 +139,26 @@ export class CredentialCache {
           prevExpiresAt: r.prev_expires_at ? r.prev_expires_at.getTime() : null,
         }
       : null;
+    const tombstone: DeviceTombstone | null = t ? { deviceId: t.id, accountId: t.account_id, ha1Md5: t.ha1_md5, ha1Sha256: t.ha1_sha256 } : null;
+    const entry: Entry = { device, tombstone, fetchedAt: this.now() };
     this.entries.delete(key);
-    this.entries.set(key, { value, fetchedAt: this.now() });
+    this.entries.set(key, entry);
     if (this.entries.size > this.opts.maxEntries) {
       const oldest = this.entries.keys().next().value;
       if (oldest !== undefined) this.entries.delete(oldest);
     }
-    return value;
+    return entry;
   }
 
-  /** Drops the entries an API change names (by SIP identity, and by device id in case the identity changed). */
+  /**
+   * Drops the entries an API change names (by SIP identity, and by device id in
+   * case the identity changed) — live entries and tombstone entries (or misses)
+   * alike, so a deletion's 403 applies from the next REGISTER.
+   */
   invalidate(inv: Invalidation): void {
     this.entries.delete(CredentialCache.key(inv.sipDomain.toLowerCase(), inv.sipUsername));
     this.entries.delete(CredentialCache.key(inv.sipDomain, inv.sipUsername));
-    for (const [k, e] of this.entries) if (e.value?.id === inv.deviceId) this.entries.delete(k);
+    for (const [k, e] of this.entries) if (e.device?.id === inv.deviceId || e.tombstone?.deviceId === inv.deviceId) this.entries.delete(k);
   }
 
   /** Marks every entry as due for a re-read (after missed invalidations), still usable while PostgreSQL is down. */
@@ -140,6 +177,11 @@ export function ha1Candidates(dev: DeviceCredentials, algorithm: 'MD5' | 'SHA-25
   const prev = algorithm === 'MD5' ? dev.prevHa1Md5 : dev.prevHa1Sha256;
   if (prev && dev.prevExpiresAt !== null && dev.prevExpiresAt > now) return [current, prev];
   return [current];
+}
+
+/** The deleted device's HA1 for one algorithm (no grace-period credentials are kept for deleted devices). */
+export function tombstoneHa1(t: DeviceTombstone, algorithm: 'MD5' | 'SHA-256'): string {
+  return algorithm === 'MD5' ? t.ha1Md5 : t.ha1Sha256;
 }
 
 /**

@@ -13,7 +13,7 @@ import {
   sipDate,
 } from './bindings';
 import { ALLOWED_METHODS, MAX_CALL_ID_BYTES, MAX_PATH_BYTES, MAX_USER_AGENT_CHARS, SUPPORTED_OPTIONS } from './constants';
-import { CredentialCache, DeviceCredentials, ha1Candidates } from './credential-cache';
+import { CredentialCache, DeviceCredentials, ha1Candidates, tombstoneHa1 } from './credential-cache';
 import { buildChallenges, DigestCredentials, NonceService, parseAuthorization, parseNonceCount, verifyResponse } from './digest';
 import { BadExtensionError, BadRequestError, ForbiddenError, RegistrarError } from './errors';
 import type { RegistrarMetrics } from './metrics';
@@ -141,16 +141,33 @@ export class RegisterHandler {
     if (cred.qop !== undefined) nc = cred.qop === 'auth' ? parseNonceCount(cred.nc) : null;
     const opaqueOk = cred.opaque === undefined || cred.opaque === deps.nonces.opaque(realm);
 
-    const device = await deps.credentials.get(realm, cred.username);
-    const candidates = device ? ha1Candidates(device, cred.algorithm, now) : [DUMMY_HA1];
+    // A live device's credentials; with none, a deleted device's last HA1 (its tombstone); else a dummy.
+    // One verification either way, so an unknown user costs the same as a known or deleted one.
+    const { device, tombstone } = await deps.credentials.lookup(realm, cred.username);
+    const candidates = device ? ha1Candidates(device, cred.algorithm, now) : tombstone ? [tombstoneHa1(tombstone, cred.algorithm)] : [DUMMY_HA1];
     const correct = verifyResponse(cred, candidates, req.method) && opaqueOk;
 
-    if (!correct || device === null || nc === null) return this.failure(req, realm, cred, device, 'wrong credentials');
+    // Who does not prove the password (a deleted device's included) is an unknown user: 401, counted.
+    if (!correct || (device === null && tombstone === null) || nc === null) return this.failure(req, realm, cred, device, 'wrong credentials');
 
     if (!nonce.ok) {
       // RFC 7616 §3.3 stale=true: the answer was right but the nonce is no longer ours to accept.
       if (await deps.blocks.isBlocked(req.sourceAddress)) return this.blockedOutcome();
       return this.challenge(realm, true);
+    }
+
+    // RFC 3261 §10.3 step 4: authorisation. A deleted device that proved its old password is
+    // authenticated but not authorised: 403 without a new challenge, so it stops retrying a
+    // password that can never work, and not counted as a failed authentication (counting it
+    // would end up blocking its address, and every other device behind the same NAT). Only
+    // who knew the password learns that the device was deleted.
+    if (device === null) {
+      if (await deps.blocks.isBlocked(req.sourceAddress)) return this.blockedOutcome();
+      const user = `${cred.username}@${realm}`;
+      await deps.store
+        .appendEvent({ type: 'rejected', deviceId: tombstone!.deviceId, address: req.sourceAddress, user, reason: 'deleted_device' })
+        .catch((err: Error) => deps.log.warn({ err: err.message, user }, 'could not append a registration event'));
+      throw new ForbiddenError('DEVICE_DELETED', 'device was deleted');
     }
 
     // RFC 3261 §10.3 step 4: authorisation. Inactive devices may not register at all.

@@ -95,7 +95,8 @@ export type CommitResult =
   | { ok: true; version: number; bindings: Binding[] }
   | { ok: false; reason: 'conflict' };
 
-export type RegistrationEventType = 'registered' | 'refreshed' | 'unregistered' | 'expired' | 'removed' | 'auth_failed' | 'blocked';
+/** `rejected`: a correctly authenticated REGISTER refused by policy (reason says why, e.g. `deleted_device`). */
+export type RegistrationEventType = 'registered' | 'refreshed' | 'unregistered' | 'expired' | 'removed' | 'auth_failed' | 'blocked' | 'rejected';
 
 export interface RegistrationEvent {
   type: RegistrationEventType;

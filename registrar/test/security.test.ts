@@ -1,3 +1,8 @@
+import { randomBytes } from 'node:crypto';
+import pino from 'pino';
+import { DevicesRepo } from '../../api/devices-repo';
+import { announceAuthChange } from '../../api/live';
+import { CredentialCipher } from '../../shared/credentials';
 import { RegistrationStore } from '../../shared/registration-store';
 import { buildRegister, DOMAIN, md5, Phone, sha256, SipClient, Stack, startStack } from './support';
 
@@ -111,6 +116,63 @@ describe('registrar security', () => {
     expect((await new Phone(client, 'frank', 'frank-old-pass').register()).final?.status).toBe(401);
     expect((await new Phone(client, 'frank', 'frank-new-pass').register()).final?.status).toBe(200);
     await stack.redis.del(`${stack.prefix}fail:src:127.0.0.1`);
+  });
+
+  it('answers a deleted device that proves its old password 403 without counting a failure; a wrong password stays a counted 401', async () => {
+    await stack.addDevice({ id: 'dev_sip_gina', username: 'gina', password: 'gina-secret-1' });
+    // Its own address, so the failure counters read here are this test's alone.
+    const natted = await SipClient.udp(stack.udp, '127.0.0.5');
+    const failSrc = `${stack.prefix}fail:src:127.0.0.5`;
+    const failUser = `${stack.prefix}fail:user:gina@${DOMAIN}`;
+    try {
+      expect((await new Phone(natted, 'gina', 'gina-secret-1').register()).final?.status).toBe(200);
+      expect((await stack.store.getStatus('dev_sip_gina')).registrationStatus).toBe('registered');
+
+      // Exactly what the API's DELETE does: tombstone and row delete in one statement, live state forgotten, registrars told.
+      const repo = new DevicesRepo(stack.db.pool, new CredentialCipher(new Map([['t1', randomBytes(32)]]), 't1'));
+      expect(await repo.delete(stack.accountId, 'dev_sip_gina')).toEqual({ sipUsername: 'gina', sipDomain: DOMAIN });
+      await announceAuthChange(stack.store, pino({ level: 'silent' }), {
+        invalidation: { deviceId: 'dev_sip_gina', sipUsername: 'gina', sipDomain: DOMAIN },
+        forget: true,
+      });
+      await new Promise((r) => setTimeout(r, 100));
+      const liveKeys = [stack.store.keys.status('dev_sip_gina'), stack.store.keys.bindings('dev_sip_gina')];
+      expect(await stack.redis.exists(...liveKeys)).toBe(0);
+
+      // More attempts than the source threshold (4), both algorithms: each one 403 with no new challenge, none counted.
+      // (The credential cache TTL is 60 s here: only the invalidation can have made the 403 apply at once.)
+      for (const algorithm of ['SHA-256', 'MD5', 'SHA-256', 'MD5', 'SHA-256'] as const) {
+        const { challenge, final } = await new Phone(natted, 'gina', 'gina-secret-1', { algorithm }).register();
+        expect(challenge?.status).toBe(401);
+        expect(final?.status).toBe(403);
+        expect(final!.all('www-authenticate')).toEqual([]);
+      }
+      expect(await stack.redis.exists(failSrc, failUser)).toBe(0);
+      expect(await stack.redis.zscore(`${stack.prefix}blocks`, '127.0.0.5')).toBeNull();
+      expect(await stack.redis.exists(...liveKeys)).toBe(0);
+      const events = (await stack.redis.xrange(stack.store.keys.events, '-', '+')).map(([, f]) => {
+        const o: Record<string, string> = {};
+        for (let i = 0; i + 1 < f.length; i += 2) o[f[i]!] = f[i + 1]!;
+        return o;
+      });
+      const gina = events.filter((e) => e.user === `gina@${DOMAIN}`);
+      expect(gina.filter((e) => e.type === 'rejected')).toHaveLength(5);
+      expect(gina.filter((e) => e.type === 'rejected').every((e) => e.reason === 'deleted_device' && e.deviceId === 'dev_sip_gina' && e.address === '127.0.0.5')).toBe(true);
+      expect(gina.some((e) => e.type === 'auth_failed')).toBe(false);
+
+      // Not proving the old password: exactly what an unknown user gets (401, fresh challenge), and counted.
+      const wrong = await new Phone(natted, 'gina', 'not-ginas-password').register();
+      const unknown = await new Phone(natted, 'nobody-at-all', 'whatever').register();
+      expect(wrong.final?.status).toBe(401);
+      expect(unknown.final?.status).toBe(401);
+      const shape = (r: typeof wrong) => r.final!.all('www-authenticate').map((c) => c.replace(/nonce="[^"]+"/, 'nonce=""'));
+      expect(shape(wrong)).toEqual(shape(unknown));
+      expect(await stack.redis.get(failSrc)).toBe('2');
+      expect(await stack.redis.get(failUser)).toBe('1');
+    } finally {
+      natted.close();
+      await stack.redis.del(failSrc, failUser);
+    }
   });
 
   it('blocks a source guessing passwords while another address still registers', async () => {

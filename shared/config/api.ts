@@ -56,4 +56,5 @@ export const apiSection = defineSection('API', {
   SIP_PUBLIC_PORT: { schema: port, default: '5060', doc: 'SIP server port devices are told to use (credentials endpoint `sipPort`).' },
   SIP_OUTBOUND_PROXY: { schema: z.string().regex(/^[A-Za-z0-9.:[\]-]+$/, 'must be host or host:port'), doc: 'Outbound proxy devices are told to use (credentials endpoint `outboundProxy`). Unset: `<sipServer>:<sipPort>`.' },
   SIP_TRANSPORT: { schema: z.enum(['UDP', 'TCP', 'TLS']), default: 'UDP', doc: 'Transport devices are told to use (credentials endpoint `transportProtocol`): UDP, TCP or TLS.' },
+  DEVICE_TOMBSTONE_RETENTION_DAYS: { schema: positiveInt, default: '30', doc: 'Days a deleted device\'s SIP identity and HA1 values are kept (device_tombstones) so the registrar answers its phone 403 instead of challenging it and counting failures. Older tombstones are purged by each API process at start and then hourly; after that the phone is an unknown user again.' },
 });
