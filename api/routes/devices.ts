@@ -103,6 +103,10 @@ export function devicesRouter(deps: AppDeps, repo: DevicesRepo): Router {
       assignedUser: body.assignedUser ?? null,
     });
     if (!created) throw new NotFoundError('account-not-found', 'No such account.');
+    // Registrars may have cached this identity as unknown (or as a deleted device's tombstone): drop that now.
+    await announceAuthChange(registrations, log, {
+      invalidation: { deviceId: created.row.id, sipUsername: created.row.sip_username, sipDomain: created.row.sip_domain },
+    });
     log.info({ accountId, deviceId: created.row.id }, 'device created');
     res.status(201).location(`${req.baseUrl}/accounts/${accountId}/devices/sip/${created.row.id}`)
       .json({ ...deviceJson(created.row, PENDING), credentials: { sipPassword: created.password } });

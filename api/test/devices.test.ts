@@ -211,16 +211,17 @@ describe('credential changes reach the registrars', () => {
     expect(pred()).toBe(true);
   };
 
-  it('publishes an invalidation on update, reset and delete', async () => {
+  it('publishes an invalidation on create, update, reset and delete', async () => {
     const d = await create();
     const inv = { deviceId: d.id, sipUsername: d.body.sipUsername, sipDomain: 'sip.test.example' };
-    await h.req('PATCH', `${devices()}/${d.id}`, { token: key, body: { name: 'renamed' } });
     await waitFor(() => seen.filter((s) => s.deviceId === d.id).length === 1);
-    await h.req('POST', `${devices()}/${d.id}/reset-password`, { token: key });
+    await h.req('PATCH', `${devices()}/${d.id}`, { token: key, body: { name: 'renamed' } });
     await waitFor(() => seen.filter((s) => s.deviceId === d.id).length === 2);
-    await h.req('DELETE', `${devices()}/${d.id}`, { token: key });
+    await h.req('POST', `${devices()}/${d.id}/reset-password`, { token: key });
     await waitFor(() => seen.filter((s) => s.deviceId === d.id).length === 3);
-    expect(seen.filter((s) => s.deviceId === d.id)).toEqual([inv, inv, inv]);
+    await h.req('DELETE', `${devices()}/${d.id}`, { token: key });
+    await waitFor(() => seen.filter((s) => s.deviceId === d.id).length === 4);
+    expect(seen.filter((s) => s.deviceId === d.id)).toEqual([inv, inv, inv, inv]);
   });
 
   it('deactivation removes live bindings; reactivation keeps the device unregistered until it registers', async () => {
@@ -229,7 +230,7 @@ describe('credential changes reach the registrars', () => {
     const r = await h.req('PATCH', `${devices()}/${d.id}`, { token: key, body: { status: 'inactive' } });
     expect(r.body).toMatchObject({ status: 'inactive', registrationStatus: 'unregistered' });
     expect(await h.store.listBindings(d.id)).toEqual([]);
-    await waitFor(() => seen.some((s) => s.deviceId === d.id));
+    await waitFor(() => seen.filter((s) => s.deviceId === d.id).length === 2); // create, then deactivation
   });
 
   it('a reset without grace removes live bindings', async () => {
