@@ -11,6 +11,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { pacedLoad } from './paced-load';
 import autocannon from 'autocannon';
 import express from 'express';
 import { storedCredentials, CredentialCipher, generateSipPassword } from '../shared/credentials';
@@ -174,11 +175,12 @@ function requestsFor(t: Target): autocannon.Options['requests'] {
 async function measure(t: Target): Promise<Figures> {
   const common = { url: t.url, headers: t.headers, requests: requestsFor(t) };
   const max = await autocannon({ ...common, connections: CONNECTIONS, duration: DURATION });
-  const fixed = await autocannon({ ...common, connections: 16, duration: DURATION, overallRate: t.rate });
-  for (const r of [max, fixed]) {
-    if (r.non2xx || r.errors || r.timeouts) throw new Error(`${t.name}: ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts`);
-  }
-  return { rps: max.requests.average, p50: max.latency.p50, p99: max.latency.p99, rateP50: fixed.latency.p50, rateP99: fixed.latency.p99 };
+  if (max.non2xx || max.errors || max.timeouts) throw new Error(`${t.name}: ${max.non2xx} non-2xx, ${max.errors} errors, ${max.timeouts} timeouts`);
+  // Latency at a fixed rate: evenly paced and open-loop (see bench/paced-load.ts for why not autocannon's overallRate).
+  const fixed = await pacedLoad({ url: t.url, headers: t.headers, paths: t.paths, rate: t.rate, durationS: DURATION });
+  if (fixed.errors) throw new Error(`${t.name}: ${fixed.errors} failed requests at ${t.rate} req/s`);
+  const ms = (v: number): number => Math.round(v * 100) / 100;
+  return { rps: max.requests.average, p50: max.latency.p50, p99: max.latency.p99, rateP50: ms(fixed.p50), rateP99: ms(fixed.p99) };
 }
 
 function best(a: Figures | undefined, b: Figures): Figures {
