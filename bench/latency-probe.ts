@@ -3,12 +3,13 @@
 // device at a low fixed rate and times each with a monotonic clock, because SIPp's
 // response times move in steps of the kernel's timer tick (4 ms here).
 //
-// Usage: node dist/bench/latency-probe.js <sipPort> <user> <password> <domain> <seconds> [ratePerSecond]
+// Usage: node dist/bench/latency-probe.js <sipPort> <user> <password> <domain> <seconds> [ratePerSecond] [single]
+// With `single`, each sample is one REGISTER answered by any final response (an app that never challenges).
 // Prints one line: "probe n=<count> lost=<count> p50_ms=<x> p99_ms=<y> max_ms=<z>".
 import { createHash, randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 
-const [portArg, user, password, domain, secondsArg, rateArg] = process.argv.slice(2);
+const [portArg, user, password, domain, secondsArg, rateArg, mode] = process.argv.slice(2);
 if (!portArg || !user || !password || !domain || !secondsArg) {
   console.error('usage: latency-probe <sipPort> <user> <password> <domain> <seconds> [rate]');
   process.exit(2);
@@ -79,6 +80,7 @@ async function registerOnce(): Promise<number | null> {
   const callId = `${randomBytes(8).toString('hex')}@probe`;
   const started = process.hrtime.bigint();
   const challenge = await exchange(request(1, callId));
+  if (mode === 'single') return challenge ? Number(process.hrtime.bigint() - started) / 1e6 : null;
   if (!challenge?.startsWith('SIP/2.0 401')) return null;
   const authorization = authorizationFor(challenge);
   if (!authorization) return null;
