@@ -9,9 +9,9 @@ export TEST_REDIS_URL="${TEST_REDIS_URL:-redis://127.0.0.1:6379/0}"
 ensure_postgres "$TEST_DATABASE_URL" || exit 1
 ensure_redis "$TEST_REDIS_URL" || exit 1
 if ! command -v sipp >/dev/null; then
-  if [ "$(id -u)" = 0 ]; then _apt_install sip-tester socat || exit 1; else echo "test: sipp missing (apt-get install sip-tester socat)" >&2; exit 1; fi
+  if [ "$(id -u)" = 0 ]; then _apt_install sip-tester || exit 1; else echo "test: sipp missing (apt-get install sip-tester)" >&2; exit 1; fi
 fi
-command -v socat >/dev/null || _apt_install socat || exit 1
+command -v openssl >/dev/null || _apt_install openssl || exit 1  # TLS tests make their certificates with it
 
 echo "== type check" >&2
 npx tsc -p tsconfig.json --noEmit || { echo "0 passed, 1 failed: typecheck"; exit 1; }
