@@ -141,16 +141,7 @@ export function parseContactRequest(contactHeader: string | undefined, expiresHe
 }
 
 /** What this REGISTER carries besides its contacts, copied into every binding it writes. */
-export interface RequestContext {
-  callId: string;
-  cseq: number;
-  sourceAddress: string;
-  sourcePort: number;
-  transport: string;
-  receivedOn: string;
-  userAgent: string;
-  path?: string[];
-}
+export type RequestContext = Pick<Binding, 'callId' | 'cseq' | 'sourceAddress' | 'sourcePort' | 'transport' | 'receivedOn' | 'userAgent' | 'path'>;
 
 export interface BindingLimits {
   maxBindings: number;

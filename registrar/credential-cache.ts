@@ -151,14 +151,14 @@ export class CredentialCache {
   }
 
   /**
-   * Drops the entries an API change names (by SIP identity, and by device id in
-   * case the identity changed) — live entries and tombstone entries (or misses)
-   * alike, so a deletion's 403 applies from the next REGISTER.
+   * Drops the entry an API change names — live device, tombstone or miss alike,
+   * so a deletion's 403 applies from the next REGISTER. A device's SIP identity
+   * never changes (the API cannot edit sipUsername or sipDomain), so the identity
+   * finds it: no scan of the whole cache per change.
    */
   invalidate(inv: Invalidation): void {
     this.entries.delete(CredentialCache.key(inv.sipDomain.toLowerCase(), inv.sipUsername));
     this.entries.delete(CredentialCache.key(inv.sipDomain, inv.sipUsername));
-    for (const [k, e] of this.entries) if (e.device?.id === inv.deviceId || e.tombstone?.deviceId === inv.deviceId) this.entries.delete(k);
   }
 
   /** Marks every entry as due for a re-read (after missed invalidations), still usable while PostgreSQL is down. */

@@ -90,7 +90,7 @@ export async function startRegistrar(opts: RegistrarOptions): Promise<RunningReg
   const metrics = new RegistrarMetrics();
   const nonceLifetimeMs = (opts.nonceLifetimeS ?? 300) * 1000;
   const handler = new RegisterHandler(
-    { redis, store, blocks, credentials, domains, nonces: new NonceService(opts.nonceSecret, nonceLifetimeMs), metrics, log, now },
+    { store, blocks, credentials, domains, nonces: new NonceService(opts.nonceSecret, nonceLifetimeMs), metrics, log, now },
     {
       expiry: { minExpires: opts.minExpires ?? 60, defaultExpires: opts.defaultExpires ?? 3600, maxExpires: opts.maxExpires ?? 7200 },
       limits: { maxBindings: opts.maxBindings ?? 10, policy: opts.maxBindingsPolicy ?? 'drop-oldest' },

@@ -1,5 +1,4 @@
 import type { Logger } from '../shared/logger';
-import type { Redis } from '../shared/redis';
 import type { BindingSnapshot, RegistrationEvent, RegistrationStore } from '../shared/registration-store';
 import type { SipBlocks } from '../shared/sip-blocks';
 import {
@@ -34,7 +33,6 @@ export interface RegisterSettings {
 }
 
 export interface RegisterDeps {
-  redis: Redis;
   store: RegistrationStore;
   blocks: SipBlocks;
   credentials: CredentialCache;

@@ -16,7 +16,7 @@ export function createPool(databaseUrl: string, opts: { max?: number; schema?: s
 }
 
 /** SQLSTATE of a unique violation (node-postgres DatabaseError.code). */
-export const UNIQUE_VIOLATION = '23505';
+const UNIQUE_VIOLATION = '23505';
 
 export function isUniqueViolation(err: unknown): err is { code: string; constraint?: string } {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === UNIQUE_VIOLATION;

@@ -266,8 +266,8 @@ function defineScripts(redis: Redis): Scripted {
   return r;
 }
 
-/** Key names under one prefix. Exported for the modules that share this layout's prefix (tests, tooling). */
-export function registrationKeys(prefix: string) {
+/** Key names under one prefix (the store exposes them as `keys` for tests and tooling). */
+function registrationKeys(prefix: string) {
   return {
     bindings: (deviceId: string) => `${prefix}{${deviceId}}:b`,
     status: (deviceId: string) => `${prefix}{${deviceId}}:s`,
@@ -299,7 +299,7 @@ function parseBindings(values: (string | number)[]): Binding[] {
 const STATUS_FIELDS = ['last', 'ip', 'port', 'tr', 'ua', 'exp'] as const;
 
 /** Derives what the API shows from the status hash fields (in STATUS_FIELDS order). */
-export function deriveLiveStatus(fields: (string | null)[], now: number): DeviceLiveStatus {
+function deriveLiveStatus(fields: (string | null)[], now: number): DeviceLiveStatus {
   const [last, ip, port, tr, ua, exp] = fields;
   const lastMs = last ? Number(last) : NaN;
   const expMs = exp ? Number(exp) : 0;

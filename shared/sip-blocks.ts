@@ -39,7 +39,7 @@ export interface SipBlockPolicy {
   blockMs: number;
 }
 
-export const DEFAULT_BLOCK_POLICY: SipBlockPolicy = {
+const DEFAULT_BLOCK_POLICY: SipBlockPolicy = {
   windowMs: 60_000,
   sourceThreshold: 10,
   userThreshold: 20,
