@@ -93,6 +93,9 @@ export async function revokeApiKey(db: Queryable, accountId: string | null, keyI
 
 const sha256 = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
 
+/** The cache key of a presented key; callers that ask both isCached and verify compute it once. */
+export const keyDigest = sha256;
+
 interface CacheEntry {
   readonly principal: Principal;
   /** When PostgreSQL last confirmed the key is not revoked (ms). */
@@ -138,8 +141,7 @@ export class ApiKeyVerifier {
   }
 
   /** The principal of `presented`, or null when it is not a valid, unrevoked key. */
-  async verify(presented: string): Promise<Principal | null> {
-    const digest = sha256(presented);
+  async verify(presented: string, digest: Buffer = sha256(presented)): Promise<Principal | null> {
     if (this.adminDigest && timingSafeEqual(digest, this.adminDigest)) return { kind: 'operator', keyId: 'admin-env' };
     const cacheKey = digest.toString('base64');
     const hit = this.cache.get(cacheKey);
@@ -164,8 +166,7 @@ export class ApiKeyVerifier {
    * lookup remains). Lets callers keep serving known keys while throttling
    * unknown ones.
    */
-  isCached(presented: string): boolean {
-    const digest = sha256(presented);
+  isCached(presented: string, digest: Buffer = sha256(presented)): boolean {
     if (this.adminDigest && timingSafeEqual(digest, this.adminDigest)) return true;
     return this.cache.has(digest.toString('base64'));
   }

@@ -1,5 +1,5 @@
 import express, { Express, NextFunction, Request, Response } from 'express';
-import { ApiKeyVerifier, Principal } from './api-keys';
+import { ApiKeyVerifier, keyDigest, Principal } from './api-keys';
 import { AuthFailureLimiter, ConcurrencyLimiter, QueueFullError } from './auth-failure-limiter';
 import type { AppDeps } from './context';
 import { DevicesRepo } from './devices-repo';
@@ -86,8 +86,9 @@ export function createApp(deps: AppDeps): Express {
     const token = typeof header === 'string' && header.length > 0 && header.length <= 512 ? header : undefined;
     const address = req.ip ?? req.socket.remoteAddress ?? 'unknown';
     let principal: Principal | null;
-    if (token !== undefined && verifier.isCached(token)) {
-      principal = await verifier.verify(token);
+    const digest = token !== undefined ? keyDigest(token) : undefined;
+    if (token !== undefined && verifier.isCached(token, digest)) {
+      principal = await verifier.verify(token, digest);
     } else {
       const refuseIfOverLimit = (): void => {
         const wait = failures.retryAfterS(address);
@@ -98,7 +99,7 @@ export function createApp(deps: AppDeps): Express {
       try {
         principal = await verifySlots.run(async () => {
           refuseIfOverLimit(); // failures may have crossed the limit while this request waited
-          return verifier.verify(token);
+          return verifier.verify(token, digest);
         });
       } catch (err) {
         if (err instanceof QueueFullError) throw new ServiceUnavailableError('API key verification', VERIFY_BUSY_RETRY_AFTER_S);
