@@ -161,6 +161,12 @@ export class SipCore {
   private deliver(app: AppSession, txn: ServerTransaction, req: InboundRequest, bytes: number): void {
     txn.owner = app;
     app.pending.add(txn);
+    this.forward(app, txn, req, bytes);
+    if (this.log.isLevelEnabled('debug')) this.log.debug({ method: req.method, app: app.id, txn: txn.id }, 'request handed to app');
+  }
+
+  /** Hands `req` of transaction `txn` to `app` as drachtio-server's `sip|network` frame. */
+  private forward(app: AppSession, txn: ServerTransaction, req: InboundRequest, bytes: number): void {
     const ch = txn.channel;
     app.send(
       networkRequest(
@@ -176,7 +182,6 @@ export class SipCore {
         requestText(req),
       ),
     );
-    if (this.log.isLevelEnabled('debug')) this.log.debug({ method: req.method, app: app.id, txn: txn.id }, 'request handed to app');
   }
 
   /**
@@ -193,15 +198,7 @@ export class SipCore {
     const owner = invite.owner as AppSession | undefined;
     const inviteReq = invite.request;
     invite.respond(487, buildLocalResponse(inviteReq, 487, REASON_PHRASES[487]!, invite.toTag));
-    if (owner) {
-      const ch = txn.channel;
-      owner.send(
-        networkRequest(
-          { bytes: 0, transport: ch.transport, sourceAddress: ch.remoteAddress, sourcePort: ch.remotePort, transactionId: txn.id, localAddress: ch.localAddress, localPort: ch.localPort },
-          requestText(req),
-        ),
-      );
-    }
+    if (owner) this.forward(owner, txn, req, 0);
   }
 
   private send400(head: ReplyableHead, channel: ReplyChannel, reason: string, method: string): void {

@@ -2,7 +2,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
-import type { BoundAddress } from '../transport/address';
+import { BoundAddress, listen } from '../transport/address';
 import { AppSession, ControlDelegate } from './app-session';
 
 /** Listens for apps and keeps their sessions. */
@@ -44,15 +44,9 @@ export class ControlServer {
       server.on('tlsClientError', (err) => opts.log.warn({ err: err.message }, 'control tls handshake failed'));
     } else server.on('connection', accept);
     server.on('error', (err) => opts.log.warn({ err: err.message }, 'control listener error'));
-    return new Promise((resolve, reject) => {
-      const onError = (err: Error): void => reject(err);
-      server.once('error', onError);
-      server.listen({ port: opts.port, host: opts.address }, () => {
-        server.off('error', onError);
-        const a = server.address() as net.AddressInfo;
-        control = new ControlServer(server, { address: a.address, port: a.port });
-        resolve(control);
-      });
+    return listen(server, { port: opts.port, host: opts.address }).then((bound) => {
+      control = new ControlServer(server, bound);
+      return control;
     });
   }
 

@@ -31,6 +31,5 @@ export const BRANCH_MAGIC_COOKIE = 'z9hG4bK';
 /** RFC 3261 §7.1: the only protocol version we speak. */
 export const SIP_VERSION = 'SIP/2.0';
 
-/** RFC 5626 §4.4.1: keep-alive ping (double CRLF) and pong (single CRLF) on stream transports. */
-export const KEEPALIVE_PING = '\r\n\r\n';
+/** RFC 5626 §4.4.1: the pong (single CRLF) answering a double-CRLF keep-alive ping on stream transports. */
 export const KEEPALIVE_PONG = '\r\n';

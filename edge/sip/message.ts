@@ -53,11 +53,6 @@ export interface UnknownHead extends HeadBase {
 
 export type MessageHead = RequestHead | ResponseHead | UnknownHead;
 
-/** A complete request: head plus body (latin1). */
-export interface SipRequest extends RequestHead {
-  readonly body: string;
-}
-
 // RFC 3261 §25.1: token characters.
 const TOKEN = /^[A-Za-z0-9\-.!%*_+`'~]+$/;
 const DIGITS = /^[0-9]{1,10}$/;

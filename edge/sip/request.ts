@@ -48,6 +48,8 @@ const CSEQ = /^([0-9]{1,10})[ \t]+([A-Za-z0-9\-.!%*_+`'~]+)$/;
 /** RFC 3261 §8.1.1.5: the sequence number MUST be less than 2**31. */
 const MAX_CSEQ = 2 ** 31 - 1;
 const MAX_FORWARDS = /^[0-9]{1,3}$/;
+/** RFC 3261 §20: headers that must appear once, in the order their repetition is reported. */
+const SINGLE_VALUED: readonly string[] = ['call-id', 'cseq', 'from', 'to'];
 
 /**
  * Returns the `tag` parameter of a From or To value (RFC 3261 §19.3), looking
@@ -78,7 +80,8 @@ export function tagOf(value: string): string | undefined {
   return undefined;
 }
 
-function replyableFrom(headers: readonly SipHeader[], source: RequestSource): ReplyableHead | undefined {
+/** Reads the Via of any head (for a malformed request: can it be answered at all?). */
+export function replyableHead(headers: readonly SipHeader[], source: RequestSource): ReplyableHead | undefined {
   const top = topVia(headers);
   if (!top) return undefined;
   const fixed = fixUpVia(top.via, source.remoteAddress, source.remotePort);
@@ -90,14 +93,9 @@ function replyableFrom(headers: readonly SipHeader[], source: RequestSource): Re
   };
 }
 
-/** Reads the Via of any head (for a malformed request: can it be answered at all?). */
-export function replyableHead(headers: readonly SipHeader[], source: RequestSource): ReplyableHead | undefined {
-  return replyableFrom(headers, source);
-}
-
 /** RFC 3261 §8.2.1 to §8.2.2 and §20: mandatory headers, CSeq form, single-valued headers. */
 export function checkRequest(head: RequestHead, body: string, bodyError: string | undefined, source: RequestSource): RequestCheck {
-  const replyable = replyableFrom(head.headers, source);
+  const replyable = replyableHead(head.headers, source);
   const fail = (reason: string): RequestCheck => ({ ok: false, reason, replyable });
   if (head.error) return fail(head.error);
   if (bodyError) return fail(bodyError);
@@ -110,7 +108,7 @@ export function checkRequest(head: RequestHead, body: string, bodyError: string 
   if (!cseq) return fail('missing CSeq');
   if (!from) return fail('missing From');
   if (!to) return fail('missing To');
-  for (const key of ['call-id', 'cseq', 'from', 'to'] as const) {
+  for (const key of SINGLE_VALUED) {
     if (countHeaders(head.headers, key) > 1) return fail(`more than one ${key} header`);
   }
   const m = CSEQ.exec(cseq.value);

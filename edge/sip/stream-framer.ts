@@ -30,11 +30,6 @@ export class SipStreamFramer {
     private readonly events: FramerEvents,
   ) {}
 
-  /** Bytes held waiting for the rest of a message. */
-  get buffered(): number {
-    return this.buf ? this.buf.length : 0;
-  }
-
   /** Feeds bytes read from the socket. */
   push(chunk: Buffer): void {
     if (this.dead) return;

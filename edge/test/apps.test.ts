@@ -1,5 +1,21 @@
 import { Edge } from '../index';
-import { connectApp, metric, scrape, sipRequest, sleep, SrfApp, SrfRequest, SrfResponse, testEdge, UdpClient, until } from './support';
+import { connectApp, metric, scrape, sipRequest, sleep, SrfApp, SrfRequest, SrfResponse, testEdge, UdpClient, until, waitForApps } from './support';
+
+/** `n` apps that answer every REGISTER 200; `counts[i]` is how many app i answered. */
+async function countingApps(edge: Edge, n: number): Promise<{ apps: SrfApp[]; counts: number[] }> {
+  const counts = new Array<number>(n).fill(0);
+  const apps = await Promise.all(
+    counts.map((_, i) =>
+      connectApp(edge, (srf) =>
+        srf.register((_req, res) => {
+          counts[i]!++;
+          res.send(200);
+        }),
+      ),
+    ),
+  );
+  return { apps, counts };
+}
 
 describe('several apps on one edge', () => {
   let edge: Edge;
@@ -11,17 +27,7 @@ describe('several apps on one edge', () => {
   });
 
   it('two apps share REGISTERs round robin', async () => {
-    const counts = [0, 0];
-    const apps = await Promise.all(
-      [0, 1].map((i) =>
-        connectApp(edge, (srf) =>
-          srf.register((_req, res) => {
-            counts[i]!++;
-            res.send(200);
-          }),
-        ),
-      ),
-    );
+    const { apps, counts } = await countingApps(edge, 2);
     const client = await UdpClient.open();
     try {
       expect(metric(await scrape(edge), 'edge_control_apps_connected')).toBe(2);
@@ -49,7 +55,7 @@ describe('several apps on one edge', () => {
       await sleep(100);
       expect(gotB).toHaveLength(0);
       a.disconnect();
-      await until(async () => metric(await scrape(edge), 'edge_control_apps_connected') === 1, 2000, 'app A gone');
+      await waitForApps(edge, 1);
       await sleep(100);
       client.send(edge, request); // the client retransmits: now a new transaction, for app B
       await until(() => gotB.length, 2000, 'request at app B');
@@ -64,21 +70,11 @@ describe('several apps on one edge', () => {
   });
 
   it('new requests go to the remaining app after one disconnects', async () => {
-    const counts = [0, 0];
-    const apps = await Promise.all(
-      [0, 1].map((i) =>
-        connectApp(edge, (srf) =>
-          srf.register((_req, res) => {
-            counts[i]!++;
-            res.send(200);
-          }),
-        ),
-      ),
-    );
+    const { apps, counts } = await countingApps(edge, 2);
     const client = await UdpClient.open();
     try {
       apps[0]!.disconnect();
-      await sleep(100);
+      await waitForApps(edge, 1);
       for (let i = 0; i < 4; i++) client.send(edge, sipRequest({ port: client.port }));
       await client.waitFor(/^SIP\/2\.0 200/, 4);
       expect(counts).toEqual([0, 4]);

@@ -1,39 +1,23 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { Edge } from '../index';
-import { connectApp, sipRequest, SrfApp, SrfRequest, testEdge, until } from './support';
+import { recordRegisters, sharedEdgeWithApp, sipRequest, SrfRequest, until } from './support';
 
 describe('IPv6', () => {
-  let edge: Edge;
-  let app: SrfApp;
   const seen: SrfRequest[] = [];
-
-  beforeAll(async () => {
-    edge = await testEdge({ sipAddress: '::1' });
-    app = await connectApp(edge, (srf) =>
-      srf.register((req, res) => {
-        seen.push(req);
-        res.send(200);
-      }),
-    );
-  });
-  afterAll(async () => {
-    app.disconnect();
-    await edge.stop();
-  });
+  const shared = sharedEdgeWithApp(recordRegisters(seen), { sipAddress: '::1' });
 
   it('answers a REGISTER over UDP and TCP on ::1, Via received carrying the bare IPv6 address', async () => {
     const u = dgram.createSocket('udp6');
     await new Promise<void>((r) => u.bind(0, '::1', () => r()));
     const got: string[] = [];
     u.on('message', (m) => got.push(m.toString('latin1')));
-    u.send(Buffer.from(sipRequest({ host: '[2001:db8::5]', port: 5070 }), 'latin1'), edge.addresses.udp.port, '::1');
+    u.send(Buffer.from(sipRequest({ host: '[2001:db8::5]', port: 5070 }), 'latin1'), shared.edge.addresses.udp.port, '::1');
     const res = await until(() => got.find((m) => m.startsWith('SIP/2.0 200')), 3000, '200 over udp6');
     expect(res).toMatch(/\r\nVia: SIP\/2\.0\/UDP \[2001:db8::5\]:5070;branch=z9hG4bK-\w+;rport=\d+;received=::1\r\n/);
     expect(seen[seen.length - 1]!.source_address).toBe('::1');
     u.close();
 
-    const t = net.connect(edge.addresses.tcp.port, '::1');
+    const t = net.connect(shared.edge.addresses.tcp.port, '::1');
     let text = '';
     t.on('data', (d: Buffer) => (text += d.toString('latin1')));
     await new Promise<void>((r) => t.once('connect', () => r()));

@@ -1,8 +1,5 @@
 import tls from 'node:tls';
-import { testEdge, selfSignedCert, StreamClient, sipRequest, scrape, metric, SECRET, UdpClient } from './support';
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const Srf = require('drachtio-srf');
+import { connectApp, ControlClient, metric, scrape, SECRET, selfSignedCert, sipRequest, SrfApp, StreamClient, testEdge, UdpClient, until } from './support';
 
 describe('edge lifecycle and TLS', () => {
   const cert = selfSignedCert();
@@ -29,21 +26,20 @@ describe('edge lifecycle and TLS', () => {
 
   it('serves the control port over TLS to a drachtio-srf app', async () => {
     const edge = await testEdge({ controlTls: { cert: cert.certPath, key: cert.keyPath } });
-    const srf = new Srf();
+    let srf: SrfApp | undefined;
+    const client = await UdpClient.open();
     try {
-      srf.register((_req: unknown, res: { send(s: number): void }) => res.send(200));
-      await new Promise<void>((resolve, reject) => {
-        srf.on('connect', (err: unknown) => (err ? reject(err) : resolve()));
-        srf.on('error', () => undefined);
-        srf.connect({ host: '127.0.0.1', port: edge.addresses.control.port, secret: SECRET, tls: { rejectUnauthorized: false }, reconnect: { maxAttempts: 1 } });
-      });
-      await new Promise((r) => setTimeout(r, 50));
-      const client = await UdpClient.open();
+      const plain = await ControlClient.open(edge);
+      plain.send(`authenticate|${SECRET}|`);
+      await until(() => plain.closed, 2000, 'plain TCP refused on the TLS control port');
+      expect(plain.frames).toEqual([]);
+      srf = await connectApp(edge, (app) => app.register((_req, res) => res.send(200)), SECRET, { tls: true });
+      expect(metric(await scrape(edge), 'edge_control_apps_connected')).toBe(1);
       client.send(edge, sipRequest({ port: client.port }));
       await client.waitFor(/^SIP\/2\.0 200/);
-      client.close();
     } finally {
-      srf.disconnect();
+      client.close();
+      srf?.disconnect();
       await edge.stop();
     }
   });

@@ -114,6 +114,14 @@ describe('request checks (RFC 3261 §8.2)', () => {
   });
   it('rejects duplicate single-valued headers and huge CSeq numbers', () => {
     expect(check(sipRequest({ extra: ['Call-ID: second'] }))).toMatchObject({ ok: false, reason: 'more than one call-id header' });
+    // Compact forms count; the repetition reported follows Call-ID, CSeq, From, To whatever the wire order.
+    expect(check(sipRequest({ extra: ['t: <sip:bob@example.com>', 'f: <sip:bob@example.com>;tag=2'] }))).toMatchObject({ ok: false, reason: 'more than one from header' });
+    expect(check(sipRequest({ extra: ['To: <sip:bob@example.com>', 'CSeq: 2 REGISTER'] }))).toMatchObject({ ok: false, reason: 'more than one cseq header' });
+    // A missing header is reported before a repeated one.
+    expect(check(sipRequest({ extra: ['To: <sip:bob@example.com>'] }).replace(/\r\nCall-ID: .*/, ''))).toMatchObject({ ok: false, reason: 'missing Call-ID' });
+    // Max-Forwards: the first one is checked.
+    expect(check(sipRequest({ extra: ['Max-Forwards: x'] }))).toMatchObject({ ok: true });
+    expect(check(sipRequest().replace('Max-Forwards: 70', 'Max-Forwards: x'))).toMatchObject({ ok: false, reason: 'malformed Max-Forwards' });
     expect(check(sipRequest({ cseq: 2 ** 31 }))).toMatchObject({ ok: false, reason: 'CSeq number too large' });
   });
   it('finds tags only among header parameters', () => {

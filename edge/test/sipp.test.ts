@@ -3,7 +3,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { join } from 'node:path';
 import { Edge } from '../index';
-import { connectApp, SrfApp, SrfRequest, testEdge } from './support';
+import { recordRegisters, sharedEdgeWithApp, SrfRequest } from './support';
 
 const SCENARIO = join(__dirname, '..', '..', 'sipp-scenarios', 'edge-register.xml');
 
@@ -46,23 +46,8 @@ function sipp(edge: Edge, transport: 'u1' | 't1', port: number, calls: number): 
 }
 
 describe('SIPp REGISTERs through the edge to a drachtio-srf app', () => {
-  let edge: Edge;
-  let app: SrfApp;
   const seen: SrfRequest[] = [];
-
-  beforeAll(async () => {
-    edge = await testEdge();
-    app = await connectApp(edge, (srf) =>
-      srf.register((req, res) => {
-        seen.push(req);
-        res.send(200, { headers: { Expires: '3600' } });
-      }),
-    );
-  });
-  afterAll(async () => {
-    app.disconnect();
-    await edge.stop();
-  });
+  const shared = sharedEdgeWithApp(recordRegisters(seen, (res) => res.send(200, { headers: { Expires: '3600' } })));
 
   it.each([
     ['udp', 'u1'],
@@ -70,7 +55,7 @@ describe('SIPp REGISTERs through the edge to a drachtio-srf app', () => {
   ] as const)('every REGISTER over %s gets 200, and the app sees SIPp as the source', async (protocol, mode) => {
     const port = await freePort();
     const before = seen.length;
-    const r = await sipp(edge, mode, port, 20);
+    const r = await sipp(shared.edge, mode, port, 20);
     expect({ code: r.code, tail: r.code === 0 ? '' : r.out.slice(-2000) }).toEqual({ code: 0, tail: '' });
     const mine = seen.slice(before);
     expect(mine).toHaveLength(20);
@@ -78,7 +63,7 @@ describe('SIPp REGISTERs through the edge to a drachtio-srf app', () => {
       expect(req.protocol).toBe(protocol);
       expect(req.source_address).toBe('127.0.0.1');
       if (protocol === 'udp') expect(req.source_port).toBe(port);
-      expect(req.receivedOn).toBe(`127.0.0.1:${edge.addresses.udp.port}`);
+      expect(req.receivedOn).toBe(`127.0.0.1:${shared.edge.addresses.udp.port}`);
       // SIPp writes its own address in Via: no received, rport filled in.
       expect(req.get('Via')).toMatch(new RegExp(`;rport=${req.source_port}$`));
     }

@@ -1,31 +1,23 @@
-import { Edge } from '../index';
-import { connectApp, metric, scrape, sipRequest, sleep, SrfApp, SrfRequest, StreamClient, testEdge, until } from './support';
+import { metric, recordRegisters, scrape, sharedEdgeWithApp, sipRequest, sleep, SrfRequest, StreamClient, until } from './support';
+
+/** The edge's idle timeout in these tests: a close well before it answers the input, not idleness. */
+const IDLE_MS = 1500;
 
 describe('SIP over TCP streams', () => {
-  let edge: Edge;
-  let app: SrfApp;
   const seen: SrfRequest[] = [];
   let hold = false;
   const held: Array<() => void> = [];
-
-  beforeAll(async () => {
-    edge = await testEdge({ limits: { maxConnectionsPerSource: 40, idleTimeoutMs: 1500, maxMessageBytes: 4096 } });
-    app = await connectApp(edge, (srf) =>
-      srf.register((req, res) => {
-        seen.push(req);
-        if (hold) held.push(() => res.send(200));
-        else res.send(200);
-      }),
-    );
-  });
-  afterAll(async () => {
-    app.disconnect();
-    await edge.stop();
-  });
+  const shared = sharedEdgeWithApp(
+    recordRegisters(seen, (res) => {
+      if (hold) held.push(() => res.send(200));
+      else res.send(200);
+    }),
+    { limits: { maxConnectionsPerSource: 40, idleTimeoutMs: IDLE_MS, maxMessageBytes: 4096 } },
+  );
 
   let tcp: StreamClient;
   beforeEach(async () => {
-    tcp = await StreamClient.tcp(edge);
+    tcp = await StreamClient.tcp(shared.edge);
   });
   afterEach(() => tcp.close());
 
@@ -84,18 +76,21 @@ describe('SIP over TCP streams', () => {
   it('requires Content-Length on a stream: 400 then close', async () => {
     tcp.send(sipRequest({ transport: 'TCP', port: tcp.localPort }).replace(/Content-Length: 0\r\n/, ''));
     expect(await tcp.waitFor(/^SIP\/2\.0 400/)).toMatch(/missing Content-Length/);
-    await until(() => tcp.closed, 3000, 'close');
+    await until(() => tcp.closed, IDLE_MS - 500, 'close before the idle timeout');
   });
 
   it('closes a stream that sends garbage without an end of headers', async () => {
+    const errors = metric(await scrape(shared.edge), 'edge_sip_parse_errors_total{transport="tcp"}');
     tcp.send(Buffer.alloc(6000, 0x41));
-    await until(() => tcp.closed, 3000, 'close');
+    await until(() => tcp.closed, IDLE_MS - 500, 'close before the idle timeout');
+    expect(tcp.raw).toBe(''); // no Via to answer to
+    expect(metric(await scrape(shared.edge), 'edge_sip_parse_errors_total{transport="tcp"}')).toBe(errors + 1);
   });
 
   it('closes a stream whose message is too large, after a 513', async () => {
     tcp.send(sipRequest({ transport: 'TCP', port: tcp.localPort, body: 'x'.repeat(5000) }));
     await tcp.waitFor(/^SIP\/2\.0 513/);
-    await until(() => tcp.closed, 3000, 'close');
+    await until(() => tcp.closed, IDLE_MS - 500, 'close before the idle timeout');
   });
 
   it('answers on a half-closed connection, then closes it', async () => {
@@ -125,21 +120,22 @@ describe('SIP over TCP streams', () => {
     } finally {
       hold = false;
     }
-    const next = await StreamClient.tcp(edge);
+    const next = await StreamClient.tcp(shared.edge);
     next.send(sipRequest({ transport: 'TCP', port: next.localPort }));
     await next.waitFor(/^SIP\/2\.0 200/);
     next.close();
   });
 
   it('closes idle connections', async () => {
-    await until(() => tcp.closed, 4000, 'idle close');
+    const idle = metric(await scrape(shared.edge), 'edge_sip_connections_rejected_total{transport="tcp",reason="idle"}');
+    await until(() => tcp.closed, IDLE_MS + 2500, 'idle close');
+    expect(metric(await scrape(shared.edge), 'edge_sip_connections_rejected_total{transport="tcp",reason="idle"}')).toBe(idle + 1);
   });
 
   it('caps connections per source address', async () => {
-    const many = await Promise.all(Array.from({ length: 45 }, () => StreamClient.tcp(edge)));
-    await sleep(200);
-    expect(many.filter((c) => c.closed).length).toBeGreaterThanOrEqual(5);
-    const m = await scrape(edge);
+    const many = await Promise.all(Array.from({ length: 45 }, () => StreamClient.tcp(shared.edge)));
+    await until(() => many.filter((c) => c.closed).length >= 5, 2000, 'connections past the cap closed');
+    const m = await scrape(shared.edge);
     expect(metric(m, 'edge_sip_connections_rejected_total{transport="tcp",reason="per-source connection limit"}')).toBeGreaterThanOrEqual(5);
     expect(metric(m, 'edge_sip_connections_open{transport="tcp"}')).toBeLessThanOrEqual(40);
     for (const c of many) c.close();

@@ -64,18 +64,64 @@ export async function until<T>(fn: () => T | undefined | false | Promise<T | und
   }
 }
 
-/** A drachtio-srf app connected to the edge, routes registered. `setup` installs its handlers. */
-export async function connectApp(edge: Edge, setup: (srf: SrfApp) => void, secret = SECRET): Promise<SrfApp> {
+/** A drachtio-srf app connected to the edge, routes registered. `setup` installs its handlers; `tls` connects over TLS. */
+export async function connectApp(edge: Edge, setup: (srf: SrfApp) => void, secret = SECRET, opts: { tls?: boolean } = {}): Promise<SrfApp> {
   const srf = new Srf();
   setup(srf);
   await new Promise<void>((resolve, reject) => {
     srf.on('connect', (err: unknown) => (err ? reject(err) : resolve()));
     srf.on('error', () => undefined);
-    srf.connect({ host: edge.addresses.control.address, port: edge.addresses.control.port, secret, reconnect: { maxAttempts: 1 } });
+    srf.connect({
+      host: edge.addresses.control.address,
+      port: edge.addresses.control.port,
+      secret,
+      ...(opts.tls ? { tls: { rejectUnauthorized: false } } : {}),
+      reconnect: { maxAttempts: 1 },
+    });
   });
   // The route frames are written right before 'connect'; let the edge read them.
   await sleep(50);
   return srf;
+}
+
+/** App setup: every REGISTER is recorded in `seen`, then answered by `answer` (200 by default). */
+export function recordRegisters(seen: SrfRequest[], answer: (res: SrfResponse) => void = (res) => res.send(200)): (srf: SrfApp) => void {
+  return (srf) =>
+    srf.register((req, res) => {
+      seen.push(req);
+      answer(res);
+    });
+}
+
+/**
+ * One edge and one app shared by every test of a describe block: started in
+ * beforeAll, stopped in afterAll. Read `edge` inside tests, once started.
+ */
+export function sharedEdgeWithApp(setup: (srf: SrfApp) => void, edgeOptions: Partial<EdgeOptions> = {}): { readonly edge: Edge } {
+  let edge: Edge | undefined;
+  let app: SrfApp | undefined;
+  beforeAll(async () => {
+    edge = await testEdge(edgeOptions);
+    app = await connectApp(edge, setup);
+  });
+  afterAll(async () => {
+    app?.disconnect();
+    await edge?.stop();
+  });
+  return {
+    get edge(): Edge {
+      if (!edge) throw new Error('the shared edge is not started yet');
+      return edge;
+    },
+  };
+}
+
+/** Resolves once `socket` emits `event` (connect, secureConnect); rejects on an error first. */
+function connected(socket: net.Socket, event: 'connect' | 'secureConnect'): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    socket.once(event, () => resolve());
+    socket.once('error', reject);
+  });
 }
 
 /** A REGISTER request (or another method) with fresh branch, Call-ID and tags unless given. */
@@ -179,18 +225,12 @@ export class StreamClient extends Inbox {
   }
   static async tcp(edge: Edge): Promise<StreamClient> {
     const s = net.connect(edge.addresses.tcp.port, '127.0.0.1');
-    await new Promise<void>((r, j) => {
-      s.once('connect', () => r());
-      s.once('error', j);
-    });
+    await connected(s, 'connect');
     return new StreamClient(s);
   }
   static async tls(edge: Edge): Promise<StreamClient> {
     const s = tls.connect({ port: edge.addresses.tls!.port, host: '127.0.0.1', rejectUnauthorized: false });
-    await new Promise<void>((r, j) => {
-      s.once('secureConnect', () => r());
-      s.once('error', j);
-    });
+    await connected(s, 'secureConnect');
     return new StreamClient(s);
   }
   send(text: string | Buffer): void {
@@ -222,6 +262,11 @@ export function metric(text: string, series: string): number {
   return 0;
 }
 
+/** Waits until the edge counts `n` authenticated apps. */
+export async function waitForApps(edge: Edge, n: number, timeoutMs = 2000): Promise<void> {
+  await until(async () => metric(await scrape(edge), 'edge_control_apps_connected') === n, timeoutMs, `${n} apps connected`);
+}
+
 /** A raw control-protocol client (what drachtio-srf does, byte for byte visible). */
 export class ControlClient {
   readonly frames: string[] = [];
@@ -236,10 +281,7 @@ export class ControlClient {
   }
   static async open(edge: Edge): Promise<ControlClient> {
     const s = net.connect(edge.addresses.control.port, '127.0.0.1');
-    await new Promise<void>((r, j) => {
-      s.once('connect', () => r());
-      s.once('error', j);
-    });
+    await connected(s, 'connect');
     return new ControlClient(s);
   }
   /** Sends `<id>|<payload>`; returns the id. */

@@ -96,11 +96,6 @@ export class ServerTransaction implements Expirable {
     channel.hold?.();
   }
 
-  /** Status of the last response sent, 0 if none. */
-  get status(): number {
-    return this.lastStatus;
-  }
-
   /** The one guarded state change (RFC 3261 Figures 7 and 8). */
   private transition(to: TransactionState): void {
     if (!ALLOWED[this.state].includes(to)) throw new Error(`illegal transaction transition ${this.state} -> ${to}`);

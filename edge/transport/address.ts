@@ -1,4 +1,5 @@
 /** Address helpers shared by the transports and the control protocol. */
+import type net from 'node:net';
 import { networkInterfaces } from 'node:os';
 
 /** SIP transports the edge listens on. */
@@ -40,4 +41,17 @@ export function advertisedAddress(bind: string): string {
     }
   }
   return '127.0.0.1';
+}
+
+/** Starts `server` listening; resolves with the bound address, rejects if the bind fails. */
+export function listen(server: net.Server, options: net.ListenOptions): Promise<BoundAddress> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error): void => reject(err);
+    server.once('error', onError);
+    server.listen(options, () => {
+      server.off('error', onError);
+      const a = server.address() as net.AddressInfo;
+      resolve({ address: a.address, port: a.port });
+    });
+  });
 }

@@ -10,7 +10,7 @@ import type { ReplyChannel } from '../transaction/reply-channel';
 import { MessageHead, ParseLimits } from '../sip/message';
 import { SipStreamFramer } from '../sip/stream-framer';
 import { KEEPALIVE_PONG } from '../sip/constants';
-import { BoundAddress, normalizeAddress } from './address';
+import { BoundAddress, listen, normalizeAddress } from './address';
 
 /** Limits of one stream listener. */
 export interface StreamLimits extends ParseLimits {
@@ -199,16 +199,10 @@ export class StreamTransport {
     }
     server.on('error', (err) => log.warn({ err: err.message, transport: opts.transport }, 'sip listener error'));
 
-    return new Promise((resolve, reject) => {
-      const onError = (err: Error): void => reject(err);
-      server.once('error', onError);
-      server.listen({ port: opts.port, host: opts.address, exclusive: true }, () => {
-        server.off('error', onError);
-        const a = server.address() as net.AddressInfo;
-        localPort = a.port;
-        transport = new StreamTransport(opts.transport, server, { address: a.address, port: a.port });
-        resolve(transport);
-      });
+    return listen(server, { port: opts.port, host: opts.address, exclusive: true }).then((bound) => {
+      localPort = bound.port;
+      transport = new StreamTransport(opts.transport, server, bound);
+      return transport;
     });
   }
 
