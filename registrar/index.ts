@@ -65,8 +65,12 @@ export async function startRegistrar(opts: RegistrarOptions): Promise<RunningReg
   const log = opts.log;
   const retryAfterS = opts.retryAfterS ?? 10;
   const pool: Pool = createPool(opts.databaseUrl, { max: opts.databasePoolSize ?? 10, schema: opts.databaseSchema });
-  // Auto-pipelining: commands issued in one tick by concurrent REGISTERs share one socket write.
-  const redis: Redis = createRedis(opts.redisUrl, { enableAutoPipelining: true });
+  // No auto-pipelining (ioredis enableAutoPipelining): it saves socket writes, but in ioredis 5
+  // each finished auto-pipeline stays referenced from the next one, so every pipeline, its
+  // commands and their replies survive young-generation GC and are promoted. Measured at 1,000
+  // registrations/s: 0.9 MB promoted per scavenge with it, 14 KB without; a mark-compact every
+  // ~2 s instead of a few a minute; full-registration p99 30 ms with it, 8 ms without.
+  const redis: Redis = createRedis(opts.redisUrl, { enableAutoPipelining: false });
   const subscriber: Redis = createRedis(opts.redisUrl);
   const store = new RegistrationStore(redis, { prefix: opts.redisKeyPrefix, now });
   const blocks = new SipBlocks(redis, {

@@ -421,8 +421,10 @@ export class RegistrationStore {
     const bindings = parseBindings(reply.slice(1));
     let min = 0;
     for (const b of bindings) if (min === 0 || b.expiresAt < min) min = b.expiresAt;
-    // Separate commands rather than a pipeline: a client with auto-pipelining
-    // merges them with other requests' commands into one socket write.
+    // The reaper index and the event stream live in other Cluster slots than the device's
+    // keys, so they cannot join the script. Plain commands, not an ioredis pipeline: on this
+    // path (twice per registration) pipelines keep one another reachable until a full GC
+    // (docs/benchmarks.md, "Garbage collection").
     const writes: Promise<unknown>[] = [
       min > 0 ? this.redis.zadd(this.keys.expiryIndex, min, deviceId) : this.redis.zrem(this.keys.expiryIndex, deviceId),
     ];
