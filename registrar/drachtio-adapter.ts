@@ -20,7 +20,6 @@ interface SrfRequest {
   uri: string;
   /** Header names in the parsed message: lower-cased, `Call-ID`/`Content-Length` special-cased, X- kept as sent. */
   headers: Record<string, string>;
-  get(name: string): string | undefined;
   source_address: string;
   source_port: number;
   protocol: string;
@@ -79,11 +78,28 @@ const FRAME_FIXED_BYTES = 8 + 37 + 6 + 2 + 8 + 2 + 21;
 /** The response headers drachtio-srf copies from the request into every response frame (lib/response.js). */
 const ECHOED = ['call-id', 'cseq', 'from', 'to'] as const;
 
-function toInbound(req: SrfRequest): InboundRequest {
+/**
+ * Case-insensitive header lookup for full header names, built once per request.
+ * drachtio-srf's own `get` lists and lower-cases every header name on each call
+ * (lib/sip-parser/message.js), and a REGISTER reads a dozen headers. Its parser has
+ * already expanded compact forms, so the stored names are full names.
+ */
+function headerLookup(req: SrfRequest): (name: string) => string | undefined {
+  let byName: Map<string, string> | undefined;
+  return (name) => {
+    if (!byName) {
+      byName = new Map();
+      for (const key in req.headers) byName.set(key.toLowerCase(), req.headers[key]!);
+    }
+    return byName.get(name.toLowerCase());
+  };
+}
+
+function toInbound(req: SrfRequest, header: (name: string) => string | undefined): InboundRequest {
   return {
     method: req.method,
     uri: req.uri,
-    header: (name) => req.get(name),
+    header,
     sourceAddress: req.source_address,
     sourcePort: req.source_port,
     transport: req.protocol,
@@ -96,10 +112,16 @@ function toInbound(req: SrfRequest): InboundRequest {
  * measured as UTF-8, as the wire protocol writes it: a request's invalid bytes
  * arrive as U+FFFD and cost three bytes each when echoed.
  */
-export function responseFrameBytes(req: SrfRequest, status: number, reason: string, headers: Record<string, string>): number {
+export function responseFrameBytes(
+  req: Pick<SrfRequest, 'stackTxnId'>,
+  header: (name: string) => string | undefined,
+  status: number,
+  reason: string,
+  headers: Record<string, string>,
+): number {
   let n = FRAME_FIXED_BYTES + Buffer.byteLength(req.stackTxnId ?? '') + String(status).length + Buffer.byteLength(reason);
   for (const name of ECHOED) {
-    const v = req.get(name);
+    const v = header(name);
     if (v !== undefined) n += name.length + 4 + Buffer.byteLength(v);
   }
   for (const [name, value] of Object.entries(headers)) n += name.length + 4 + Buffer.byteLength(value);
@@ -165,27 +187,28 @@ export class DrachtioAdapter {
 
   private dispatch(method: 'REGISTER' | 'OPTIONS', req: SrfRequest, res: SrfResponse): void {
     const started = this.now();
-    const inbound = toInbound(req);
+    const header = headerLookup(req);
+    const inbound = toInbound(req, header);
     const handler = method === 'REGISTER' ? this.handlers.register(inbound) : this.handlers.options(inbound);
     handler
-      .then((outcome) => this.answer(method, req, res, outcome))
+      .then((outcome) => this.answer(method, req, header, res, outcome))
       .catch((err: Error) => {
         this.log.error({ err: err.message, method }, 'handler failed');
-        this.answer(method, req, res, { kind: 'reply', status: 500, reason: 'Server Internal Error', headers: [] });
+        this.answer(method, req, header, res, { kind: 'reply', status: 500, reason: 'Server Internal Error', headers: [] });
       })
       .finally(() => {
         if (method === 'REGISTER') this.handlers.onRegisterDone?.((this.now() - started) / 1000);
       });
   }
 
-  private answer(method: string, req: SrfRequest, res: SrfResponse, outcome: Outcome): void {
+  private answer(method: string, req: SrfRequest, header: (name: string) => string | undefined, res: SrfResponse, outcome: Outcome): void {
     if (this.stopped) return;
     if (outcome.kind === 'drop') {
       this.metrics.dropped.inc({ reason: outcome.reason });
       return;
     }
     const headers = headerObject(outcome.headers);
-    const bytes = responseFrameBytes(req, outcome.status, outcome.reason, headers);
+    const bytes = responseFrameBytes(req, header, outcome.status, outcome.reason, headers);
     if (bytes > DRACHTIO_MAX_FRAME_BYTES - FRAME_SAFETY_MARGIN_BYTES) {
       // drachtio-server would never finish reading this frame and stop answering everyone (docs/registrar.md).
       this.metrics.dropped.inc({ reason: 'oversized_response' });
