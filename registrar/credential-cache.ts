@@ -37,6 +37,8 @@ export interface CredentialLookup {
 
 interface Entry extends CredentialLookup {
   fetchedAt: number;
+  /** Set after missed invalidations: the next lookup waits for a re-read instead of serving this entry. */
+  mustReread?: boolean;
 }
 
 interface DeviceRow {
@@ -76,11 +78,16 @@ export interface CredentialCacheOptions {
 
 /**
  * Device credentials by (domain, username), read from PostgreSQL and cached in
- * process. Entries live `ttlMs` (missing devices `negativeTtlMs`, together with
- * the deleted device's tombstone if there is one: one query per unknown identity
- * and TTL, however often it is tried); the API's invalidation messages drop them
- * at once. While PostgreSQL is unreachable, a live entry past its TTL keeps being
- * served; an uncached or missing device gets 503.
+ * process. The API's invalidation messages drop entries at once; the TTL only
+ * bounds how long a missed invalidation could go unnoticed. A live device's entry
+ * past `ttlMs` is still answered at once while it is re-read in the background,
+ * so a registration never waits for PostgreSQL because of the TTL (phones
+ * re-register less often than the TTL, so otherwise nearly every REGISTER would).
+ * Missing devices (with a deleted device's tombstone, if any) are re-read after
+ * `negativeTtlMs` before answering: one query per unknown identity and TTL, however
+ * often it is tried, and a new device needs no invalidation to be found. While
+ * PostgreSQL is unreachable, a live entry keeps being served; an uncached or
+ * missing device gets 503.
  */
 export class CredentialCache {
   private readonly entries = new Map<string, Entry>();
@@ -103,10 +110,18 @@ export class CredentialCache {
     const key = CredentialCache.key(domain, username);
     const entry = this.entries.get(key);
     const now = this.now();
-    if (entry) {
-      const ttl = entry.device ? this.opts.ttlMs : this.opts.negativeTtlMs;
-      if (now - entry.fetchedAt < ttl) return Promise.resolve(entry);
+    if (entry && !entry.mustReread) {
+      if (entry.device) {
+        if (now - entry.fetchedAt >= this.opts.ttlMs) void this.reread(domain, username, key, entry).catch(() => undefined);
+        return Promise.resolve(entry);
+      }
+      if (now - entry.fetchedAt < this.opts.negativeTtlMs) return Promise.resolve(entry);
     }
+    return this.reread(domain, username, key, entry);
+  }
+
+  /** One query per identity at a time, however many REGISTERs ask. */
+  private reread(domain: string, username: string, key: string, entry: Entry | undefined): Promise<CredentialLookup> {
     const pending = this.inflight.get(key);
     if (pending) return pending;
     const p = this.fetch(domain, username, key, entry).finally(() => this.inflight.delete(key));
@@ -161,9 +176,9 @@ export class CredentialCache {
     this.entries.delete(CredentialCache.key(inv.sipDomain, inv.sipUsername));
   }
 
-  /** Marks every entry as due for a re-read (after missed invalidations), still usable while PostgreSQL is down. */
+  /** Makes every entry wait for a re-read (after missed invalidations); still usable while PostgreSQL is down. */
   expireAll(): void {
-    for (const e of this.entries.values()) e.fetchedAt = 0;
+    for (const e of this.entries.values()) e.mustReread = true;
   }
 
   get size(): number {

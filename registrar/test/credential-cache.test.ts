@@ -79,4 +79,33 @@ describe('CredentialCache and device tombstones', () => {
     expect((await c.lookup(DOMAIN, 'quinn')).tombstone?.deviceId).toBe('dev_sip_quinn');
     expect(queries).toBe(2);
   });
+
+  it('answers a live device past its TTL at once and re-reads it in the background; after missed invalidations it waits', async () => {
+    await insertDevice(db.pool, accountId, { id: 'dev_sip_rita', username: 'rita', password: 'rita-pw-1' });
+    const c = cache();
+    queries = 0;
+    expect((await c.lookup(DOMAIN, 'rita')).device?.ha1Md5).toBe(md5(`rita:${DOMAIN}:rita-pw-1`));
+    // Changed behind the cache's back (no invalidation): only the TTL can bring it in.
+    const setPassword = (pw: string): Promise<unknown> =>
+      db.pool.query('UPDATE devices SET ha1_md5 = $1 WHERE id = $2', [md5(`rita:${DOMAIN}:${pw}`), 'dev_sip_rita']);
+    await setPassword('rita-pw-2');
+    expect((await c.lookup(DOMAIN, 'rita')).device?.ha1Md5).toBe(md5(`rita:${DOMAIN}:rita-pw-1`)); // within the TTL
+    expect(queries).toBe(1);
+    clock += 60_000;
+    // Past the TTL: the cached credentials answer without waiting, and one re-read starts.
+    const [a, b] = await Promise.all([c.lookup(DOMAIN, 'rita'), c.lookup(DOMAIN, 'rita')]);
+    expect(a.device?.ha1Md5).toBe(md5(`rita:${DOMAIN}:rita-pw-1`));
+    expect(b.device?.ha1Md5).toBe(md5(`rita:${DOMAIN}:rita-pw-1`));
+    expect(queries).toBe(2);
+    for (let i = 0; i < 50 && (await c.lookup(DOMAIN, 'rita')).device?.ha1Md5 !== md5(`rita:${DOMAIN}:rita-pw-2`); i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect((await c.lookup(DOMAIN, 'rita')).device?.ha1Md5).toBe(md5(`rita:${DOMAIN}:rita-pw-2`));
+    expect(queries).toBe(2);
+    // After missed invalidations the next lookup waits for PostgreSQL.
+    await setPassword('rita-pw-3');
+    c.expireAll();
+    expect((await c.lookup(DOMAIN, 'rita')).device?.ha1Md5).toBe(md5(`rita:${DOMAIN}:rita-pw-3`));
+    expect(queries).toBe(3);
+  });
 });
