@@ -63,6 +63,7 @@ export class SipCore {
           }
         }
       },
+      resent: (channel, method, status) => this.metrics.sent(channel.transport, method, status),
       terminated: (txn, answered) => {
         if (!answered && this.infoEnabled) {
           const ch = txn.channel;
@@ -135,6 +136,7 @@ export class SipCore {
       if (existing.retransmission()) this.metrics.retransmissionAbsorbed(t);
       return;
     }
+    if (this.transactions.resendCompleted(key)) return;
     if (this.transactions.size >= this.limits.maxTransactions) {
       this.metrics.dropped('transaction limit');
       this.send(channel, buildLocalResponse(req, 503, REASON_PHRASES[503]!, undefined, [['Retry-After', '5']]), req.method, 503);

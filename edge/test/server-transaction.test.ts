@@ -1,5 +1,7 @@
 import { createTimers, ServerTransaction, TransactionHooks } from '../transaction/server-transaction';
 import { DelayQueue } from '../transaction/delay-queue';
+import { TransactionLayer } from '../transaction/transaction-layer';
+import { CompletedTable } from '../transaction/completed-table';
 import type { ReplyChannel } from '../transaction/reply-channel';
 import { readDatagram } from '../sip/datagram';
 import { checkRequest, InboundRequest } from '../sip/request';
@@ -23,23 +25,48 @@ describe('server transaction timers (RFC 3261 §17.2)', () => {
   beforeEach(() => jest.useFakeTimers());
   afterEach(() => jest.useRealTimers());
   const events: string[] = [];
-  const hooks: TransactionHooks = { sent: (_t, s, re) => events.push(`${s}${re ? ' again' : ''}`), terminated: (_t, a) => events.push(a ? 'done' : 'expired') };
+  const hooks: TransactionHooks = {
+    sent: (_t, s, re) => events.push(`${s}${re ? ' again' : ''}`),
+    completed: (_t, response, s) => events.push(`completed ${s} ${response.toString('latin1')}`),
+    terminated: (_t, a) => events.push(a ? 'done' : 'expired'),
+  };
   beforeEach(() => (events.length = 0));
 
-  it('non-INVITE over UDP: Completed for Timer J = 64*T1, resending the final response', () => {
+  it('non-INVITE over UDP: Completed hands the final response to the owner for Timer J', () => {
     const ch = channel(false);
     const t = new ServerTransaction('k', request(), ch, hooks, createTimers());
     expect(t.retransmission()).toBe(true);
     t.respond(200, 'SIP/2.0 200 OK\r\n\r\n');
     expect(t.state).toBe('completed');
-    expect(t.retransmission()).toBe(false);
-    expect(ch.sent).toHaveLength(2);
-    jest.advanceTimersByTime(31_999);
-    expect(t.state).toBe('completed');
-    jest.advanceTimersByTime(1);
-    expect(t.state).toBe('terminated');
-    expect(events).toEqual(['200', '200 again', 'done']);
+    expect(events).toEqual(['200', 'completed 200 SIP/2.0 200 OK\r\n\r\n']);
     expect(t.respond(200, 'x')).toBeUndefined();
+    jest.advanceTimersByTime(64_000);
+    expect(events).toHaveLength(2); // no timer of its own is left
+  });
+
+  it('non-INVITE over UDP through the layer: the response is resent until Timer J = 64*T1, then forgotten', () => {
+    const sent: string[] = [];
+    const layer = new TransactionLayer({
+      sent: (_t, s, re) => sent.push(`${s}${re ? ' again' : ''}`),
+      resent: (_c, method, s) => sent.push(`${method} ${s} again`),
+      terminated: () => undefined,
+    });
+    const ch = channel(false);
+    const t = layer.create('k1', request(), ch);
+    expect(layer.get(t.id)).toBe(t);
+    t.respond(401, 'SIP/2.0 401 Unauthorized\r\n\r\n');
+    expect(layer.find('k1')).toBeUndefined();
+    expect(layer.get(t.id)).toBeUndefined(); // the app can no longer answer it
+    expect(layer.size).toBe(1);
+    expect(layer.resendCompleted('k1')).toBe(true);
+    expect(layer.resendCompleted('k2')).toBe(false);
+    expect(ch.sent.map((b) => b.toString('latin1'))).toEqual(['SIP/2.0 401 Unauthorized\r\n\r\n', 'SIP/2.0 401 Unauthorized\r\n\r\n']);
+    jest.advanceTimersByTime(31_999);
+    expect(layer.resendCompleted('k1')).toBe(true);
+    jest.advanceTimersByTime(250);
+    expect(layer.resendCompleted('k1')).toBe(false);
+    expect(layer.size).toBe(0);
+    expect(sent).toEqual(['401', 'REGISTER 401 again', 'REGISTER 401 again']);
   });
 
   it('non-INVITE over TCP: Timer J is zero', () => {
@@ -102,5 +129,34 @@ describe('fixed-delay queue', () => {
     q.clear();
     jest.advanceTimersByTime(2000);
     expect(fired).toEqual(['a', 'c']);
+  });
+});
+
+describe('completed-transaction table', () => {
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  it('grows past its first ring, wrapping, keeps every entry findable, and expires them oldest first', () => {
+    const table = new CompletedTable(1000);
+    const ch = channel(false);
+    // 700 entries, 600 expire, then 2,000 more: the ring wraps before it grows.
+    for (let i = 0; i < 700; i++) table.add(`a${i}`, Buffer.from(`r${i}`), ch, 'REGISTER', 200);
+    jest.advanceTimersByTime(500);
+    for (let i = 0; i < 2000; i++) table.add(`b${i}`, Buffer.from(`s${i}`), ch, 'OPTIONS', 200 + (i % 400));
+    expect(table.size).toBe(2700);
+    expect(table.get('a699')?.response.toString()).toBe('r699');
+    expect(table.get('b1999')).toMatchObject({ method: 'OPTIONS', status: 200 + (1999 % 400) });
+    jest.advanceTimersByTime(500);
+    expect(table.size).toBe(2000);
+    expect(table.get('a0')).toBeUndefined();
+    expect(table.get('b0')?.response.toString()).toBe('s0');
+    for (let i = 0; i < 1000; i++) table.add(`c${i}`, Buffer.from(`t${i}`), ch, 'REGISTER', 401);
+    jest.advanceTimersByTime(500);
+    expect(table.size).toBe(1000);
+    expect(table.get('b1999')).toBeUndefined();
+    expect(table.get('c999')?.response.toString()).toBe('t999');
+    table.clear();
+    expect(table.size).toBe(0);
+    expect(table.get('c0')).toBeUndefined();
   });
 });

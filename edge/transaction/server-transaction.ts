@@ -9,7 +9,6 @@ import {
   TIMER_H,
   TIMER_I_UNRELIABLE,
   TIMER_J_RELIABLE,
-  TIMER_J_UNRELIABLE,
   UNANSWERED_TRANSACTION_TIMEOUT,
 } from '../sip/constants';
 import type { InboundRequest } from '../sip/request';
@@ -34,14 +33,19 @@ export interface TransactionHooks {
   sent(txn: ServerTransaction, status: number, retransmission: boolean): void;
   /** A final response was sent: the app can no longer answer, so its id need not be found any more. */
   finished?(txn: ServerTransaction): void;
+  /**
+   * A non-INVITE transaction over UDP entered Completed with `response`. For Timer J the
+   * owner keeps the response to answer retransmissions (CompletedTable); this object is
+   * done with and holds no timer.
+   */
+  completed(txn: ServerTransaction, response: Buffer, status: number): void;
   /** The transaction reached Terminated; `answered` is false when it expired without a final response. */
   terminated(txn: ServerTransaction, answered: boolean): void;
 }
 
-/** The shared fixed-delay timers (one queue per RFC 3261 timer), owned by the transaction layer. */
+/** The shared fixed-delay timers (one queue per RFC 3261 timer), owned by the transaction layer. Timer J: see `completed`. */
 export interface TransactionTimers {
   readonly unanswered: DelayQueue;
-  readonly timerJ: DelayQueue;
   readonly timerH: DelayQueue;
   readonly timerI: DelayQueue;
 }
@@ -50,7 +54,6 @@ export interface TransactionTimers {
 export function createTimers(): TransactionTimers {
   return {
     unanswered: new DelayQueue(UNANSWERED_TRANSACTION_TIMEOUT),
-    timerJ: new DelayQueue(TIMER_J_UNRELIABLE),
     timerH: new DelayQueue(TIMER_H),
     timerI: new DelayQueue(TIMER_I_UNRELIABLE),
   };
@@ -155,7 +158,7 @@ export class ServerTransaction implements Expirable {
     } else if (this.channel.reliable && TIMER_J_RELIABLE === 0) {
       this.terminate(true);
     } else {
-      this.timerToken = this.timers.timerJ.push(this);
+      this.hooks.completed(this, data, status); // Timer J runs in the owner's CompletedTable
     }
     return data;
   }

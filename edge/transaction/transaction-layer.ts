@@ -2,22 +2,40 @@
  * The table of server transactions: lookup by RFC 3261 §17.2.3 key (for
  * retransmissions) and by id (for the app's answers).
  */
+import { TIMER_J_UNRELIABLE } from '../sip/constants';
 import type { InboundRequest } from '../sip/request';
+import { CompletedTable } from './completed-table';
 import type { ReplyChannel } from './reply-channel';
 import { createTimers, ServerTransaction, TransactionHooks } from './server-transaction';
 
-/** Every live server transaction. */
+/** What the layer reports to its owner. */
+export interface LayerHooks {
+  /** A transaction sent a response (first send or retransmission). */
+  sent(txn: ServerTransaction, status: number, retransmission: boolean): void;
+  /** A completed non-INVITE UDP transaction resent its final response to a retransmitted request. */
+  resent(channel: ReplyChannel, method: string, status: number): void;
+  /** A transaction reached Terminated; `answered` is false when it expired without a final response. */
+  terminated(txn: ServerTransaction, answered: boolean): void;
+}
+
+/** Every server transaction: live ones as objects, completed non-INVITE UDP ones in a CompletedTable. */
 export class TransactionLayer {
   private readonly byKey = new Map<string, ServerTransaction>();
   private readonly byId = new Map<string, ServerTransaction>();
+  private readonly completed: CompletedTable;
 
   private readonly txnHooks: TransactionHooks;
   private readonly timers = createTimers();
 
-  constructor(hooks: TransactionHooks) {
+  constructor(private readonly hooks: LayerHooks, timerJMs = TIMER_J_UNRELIABLE) {
+    this.completed = new CompletedTable(timerJMs);
     this.txnHooks = {
       sent: hooks.sent,
       finished: (t) => this.byId.delete(t.id),
+      completed: (t, response, status) => {
+        if (this.byKey.get(t.key) === t) this.byKey.delete(t.key);
+        this.completed.add(t.key, response, t.channel, t.method, status);
+      },
       terminated: (t, answered) => {
         if (this.byKey.get(t.key) === t) this.byKey.delete(t.key);
         this.byId.delete(t.id);
@@ -26,12 +44,25 @@ export class TransactionLayer {
     };
   }
 
+  /** Live and completed transactions: what SIP_MAX_TRANSACTIONS bounds. */
   get size(): number {
-    return this.byKey.size;
+    return this.byKey.size + this.completed.size;
   }
 
   find(key: string): ServerTransaction | undefined {
     return this.byKey.get(key);
+  }
+
+  /**
+   * RFC 3261 §17.2.2: a retransmission of a request whose non-INVITE transaction is
+   * Completed gets the final response again. False when no such transaction is kept.
+   */
+  resendCompleted(key: string): boolean {
+    const done = this.completed.get(key);
+    if (!done) return false;
+    done.channel.send(done.response);
+    this.hooks.resent(done.channel, done.method, done.status);
+    return true;
   }
 
   get(id: string): ServerTransaction | undefined {
@@ -51,6 +82,7 @@ export class TransactionLayer {
     for (const t of [...this.byKey.values()]) t.terminate(false, true);
     this.byKey.clear();
     this.byId.clear();
+    this.completed.clear();
     for (const q of Object.values(this.timers)) q.clear();
   }
 }

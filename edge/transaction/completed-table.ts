@@ -1,0 +1,130 @@
+/**
+ * Completed non-INVITE server transactions over UDP (RFC 3261 §17.2.2). In
+ * the Completed state a transaction only answers retransmissions of its
+ * request with its final response, until Timer J (64*T1 = 32 s) ends it. At a
+ * few thousand requests a second that is tens of thousands of transactions,
+ * each of which used to keep a whole ServerTransaction (ids, tag, timer
+ * token...) on the heap for 32 s; every one was promoted to the old
+ * generation and paid for in mark-compact pauses. Here a completed transaction
+ * is its key, its response bytes, its reply channel and its method in
+ * parallel arrays (slots of a ring), found through one Map from key to slot,
+ * and expired in FIFO order by one timer.
+ */
+import type { ReplyChannel } from './reply-channel';
+
+/** Expiry runs at most this often: Timer J may end a transaction this much late (RFC 3261 gives no upper bound). */
+const EXPIRY_TICK_MS = 250;
+const INITIAL_SLOTS = 1024;
+
+/** What a retransmission of a completed request gets resent. */
+export interface CompletedEntry {
+  readonly response: Buffer;
+  readonly channel: ReplyChannel;
+  readonly method: string;
+  readonly status: number;
+}
+
+export class CompletedTable {
+  private readonly slotOf = new Map<string, number>();
+  private keys: (string | undefined)[] = new Array<string | undefined>(INITIAL_SLOTS);
+  private responses: (Buffer | undefined)[] = new Array<Buffer | undefined>(INITIAL_SLOTS);
+  private channels: (ReplyChannel | undefined)[] = new Array<ReplyChannel | undefined>(INITIAL_SLOTS);
+  private methods: (string | undefined)[] = new Array<string | undefined>(INITIAL_SLOTS);
+  private statuses = new Uint16Array(INITIAL_SLOTS);
+  private expiries = new Float64Array(INITIAL_SLOTS);
+  /** Oldest slot and number of slots in use (ring). */
+  private head = 0;
+  private count = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly lifetimeMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** Keeps `response` for retransmissions of the request with `key`, for the lifetime. */
+  add(key: string, response: Buffer, channel: ReplyChannel, method: string, status: number): void {
+    if (this.slotOf.has(key)) return; // cannot happen: a retransmission is answered from here, not a new transaction
+    if (this.count === this.keys.length) this.grow();
+    const slot = (this.head + this.count) % this.keys.length;
+    this.keys[slot] = key;
+    this.responses[slot] = response;
+    this.channels[slot] = channel;
+    this.methods[slot] = method;
+    this.statuses[slot] = status;
+    this.expiries[slot] = this.now() + this.lifetimeMs;
+    this.count++;
+    this.slotOf.set(key, slot);
+    if (!this.timer) this.arm();
+  }
+
+  /** The completed transaction with this key, if it has not expired. */
+  get(key: string): CompletedEntry | undefined {
+    const slot = this.slotOf.get(key);
+    if (slot === undefined) return undefined;
+    return { response: this.responses[slot]!, channel: this.channels[slot]!, method: this.methods[slot]!, status: this.statuses[slot]! };
+  }
+
+  /** Forgets everything and stops the timer. */
+  clear(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    while (this.count > 0) this.dropHead();
+    this.head = 0;
+  }
+
+  private dropHead(): void {
+    const slot = this.head;
+    this.slotOf.delete(this.keys[slot]!);
+    this.keys[slot] = undefined;
+    this.responses[slot] = undefined;
+    this.channels[slot] = undefined;
+    this.methods[slot] = undefined;
+    this.head = (slot + 1) % this.keys.length;
+    this.count--;
+  }
+
+  /** Doubles the ring, oldest entry first at slot 0. */
+  private grow(): void {
+    const size = this.keys.length;
+    const order = (i: number): number => (this.head + i) % size;
+    const copy = <T>(from: T[]): T[] => {
+      const to = new Array<T>(size * 2);
+      for (let i = 0; i < this.count; i++) to[i] = from[order(i)]!;
+      return to;
+    };
+    const statuses = new Uint16Array(size * 2);
+    const expiries = new Float64Array(size * 2);
+    for (let i = 0; i < this.count; i++) {
+      statuses[i] = this.statuses[order(i)]!;
+      expiries[i] = this.expiries[order(i)]!;
+    }
+    this.keys = copy(this.keys);
+    this.responses = copy(this.responses);
+    this.channels = copy(this.channels);
+    this.methods = copy(this.methods);
+    this.statuses = statuses;
+    this.expiries = expiries;
+    this.head = 0;
+    for (let i = 0; i < this.count; i++) this.slotOf.set(this.keys[i]!, i);
+  }
+
+  private arm(): void {
+    if (this.count === 0) return;
+    const due = this.expiries[this.head]! - this.now();
+    this.timer = setTimeout(this.expire, Math.max(due, EXPIRY_TICK_MS));
+  }
+
+  private readonly expire = (): void => {
+    this.timer = undefined;
+    const now = this.now();
+    // Bounded by the number of entries; each step removes one.
+    while (this.count > 0 && this.expiries[this.head]! <= now) this.dropHead();
+    if (this.count === 0) this.head = 0;
+    this.arm();
+  };
+}
