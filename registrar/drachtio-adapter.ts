@@ -1,4 +1,5 @@
 import Srf from 'drachtio-srf';
+import { coalesceWrites } from '../shared/coalesce-writes';
 import type { Logger } from '../shared/logger';
 import { DRACHTIO_MAX_FRAME_BYTES, FRAME_SAFETY_MARGIN_BYTES } from './constants';
 import type { RegistrarMetrics } from './metrics';
@@ -45,7 +46,7 @@ interface SrfApp {
   /** Srf internals needed for a clean stop (lib/connect.js, drachtio-agent.js, wire-protocol.js). */
   _app: {
     client?: {
-      mapServer: Map<{ destroy(): void }, unknown>;
+      mapServer: Map<{ destroy(): void; cork(): void; uncork(): void; write: (...args: never[]) => boolean }, unknown>;
       wp?: {
         closing?: boolean;
         socket?: { destroy(): void };
@@ -163,6 +164,8 @@ export class DrachtioAdapter {
         this.log.error({ err: err.message, host: engine.host, port: engine.port }, 'engine refused the registrar (check DRACHTIO_SECRET)');
         return;
       }
+      // Responses of one event-loop turn share one socket write (drachtio-srf writes each on its own).
+      for (const socket of this.srf._app.client?.mapServer.keys() ?? []) coalesceWrites(socket);
       this.isConnected = true;
       this.log.info({ host: engine.host, port: engine.port, sip: hostport }, 'connected to the SIP engine');
     });

@@ -5,6 +5,7 @@
 import { randomUUID, timingSafeEqual, createHash } from 'node:crypto';
 import type net from 'node:net';
 import type { Logger } from 'pino';
+import { coalesceWrites } from '../../shared/coalesce-writes';
 import type { ServerTransaction, TransactionOwner } from '../transaction/server-transaction';
 import { encodeFrame, FrameDecoder } from './frame-decoder';
 import { nokResponse, okResponse } from './wire-format';
@@ -44,7 +45,6 @@ export class AppSession implements TransactionOwner {
   private closed = false;
   private authTimer: NodeJS.Timeout | undefined;
   private lingerTimer: NodeJS.Timeout | undefined;
-  private corked = false;
 
   constructor(
     private readonly socket: net.Socket,
@@ -54,6 +54,7 @@ export class AppSession implements TransactionOwner {
   ) {
     this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
     socket.setNoDelay(true);
+    coalesceWrites(socket);
     this.authTimer = setTimeout(() => {
       this.log.warn({ remote: this.remote }, 'control connection did not authenticate in time');
       this.close();
@@ -71,24 +72,11 @@ export class AppSession implements TransactionOwner {
     return this.isAuthenticated;
   }
 
-  /**
-   * Sends one frame (latin1 payload). Frames written in the same turn of the
-   * event loop leave in one write: the socket is corked until setImmediate.
-   */
+  /** Sends one frame (latin1 payload); frames of one event-loop turn leave in one write (coalesceWrites). */
   send(payload: string): void {
     if (this.closed || this.socket.destroyed) return;
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      setImmediate(this.uncork);
-    }
     this.socket.write(encodeFrame(payload));
   }
-
-  private readonly uncork = (): void => {
-    this.corked = false;
-    this.socket.uncork();
-  };
 
   /** TransactionOwner: the transaction no longer needs this app. */
   release(txn: ServerTransaction): void {
