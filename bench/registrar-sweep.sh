@@ -6,7 +6,9 @@
 #
 # Usage: bash bench/registrar-sweep.sh [rates...]   (default: 500 1000 2000 3000 4000 5000 6000 7000)
 # Env:   BENCH_SECONDS (per step, default 10), BENCH_DEVICES (default 10000),
-#        BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/sipreg_bench)
+#        BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/sipreg_bench),
+#        BENCH_EDGE_NODE_ARGS / BENCH_REGISTRAR_NODE_ARGS (extra node flags, e.g. --trace-gc),
+#        NODE_GC_FLAGS (extra V8 flags for edge and registrar, as for npm start; default none)
 # Uses its own redis-server on a free port and its own database; kills only the PIDs it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,7 +26,9 @@ trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 wait_port() { for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 did not open" >&2; return 1; }
 
-echo "== build" >&2
+source scripts/services.sh
+GC_FLAGS=$(node_gc_flags)
+echo "== build (GC flags: ${GC_FLAGS:-V8 defaults})" >&2
 npx tsc -p tsconfig.json --incremental --tsBuildInfoFile dist/.tsbuildinfo >/dev/null || true
 
 echo "== database $DB_URL: migrate and seed $DEVICES devices" >&2
@@ -52,11 +56,11 @@ redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no >/d
 wait_port "$REDIS_PORT"
 export DATABASE_URL="$DB_URL" REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" REDIS_KEY_PREFIX="bench:" LOG_LEVEL=warn \
   DRACHTIO_HOST=127.0.0.1 DRACHTIO_PORT="$CTRL_PORT" DRACHTIO_SECRET="$SECRET" SIP_DEFAULT_DOMAIN="$DOMAIN"
-SIP_BIND=127.0.0.1 SIP_PORT="$SIP_PORT" SIP_TLS_PORT=0 EDGE_METRICS_PORT="$METRICS_PORT" EDGE_LOG_LEVEL=warn node dist/edge/main.js > "$WORK/edge.log" 2>&1 & PIDS+=($!); EDGE_PID=$!
+SIP_BIND=127.0.0.1 SIP_PORT="$SIP_PORT" SIP_TLS_PORT=0 EDGE_METRICS_PORT="$METRICS_PORT" EDGE_LOG_LEVEL=warn node $GC_FLAGS ${BENCH_EDGE_NODE_ARGS:-} dist/edge/main.js > "$WORK/edge.log" 2>&1 & PIDS+=($!); EDGE_PID=$!
 wait_port "$CTRL_PORT"
 REGISTRAR_HTTP_PORT="$HTTP_PORT" REGISTRAR_MD5_ONLY=true REGISTRAR_NONCE_SECRET="bench-nonce-secret-0123456789" \
   REGISTRAR_BLOCK_SOURCE_THRESHOLD=1000000 REGISTRAR_BLOCK_USER_THRESHOLD=1000000 \
-  node dist/registrar/main.js > "$WORK/registrar.log" 2>&1 & PIDS+=($!); REG_PID=$!
+  node $GC_FLAGS ${BENCH_REGISTRAR_NODE_ARGS:-} dist/registrar/main.js > "$WORK/registrar.log" 2>&1 & PIDS+=($!); REG_PID=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null && break; sleep 0.1; done
 curl -sf "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null || { echo "registrar not ready" >&2; cat "$WORK/registrar.log" >&2; exit 1; }
 

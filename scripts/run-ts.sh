@@ -6,4 +6,5 @@ source scripts/services.sh
 ensure_node_modules
 npx tsc -p tsconfig.json --incremental --tsBuildInfoFile dist/.tsbuildinfo
 entry="$1"; shift
-exec node --enable-source-maps "dist/${entry%.ts}.js" "$@"
+# shellcheck disable=SC2046 # node_gc_flags prints zero or more flags
+exec node --enable-source-maps $(node_gc_flags) "dist/${entry%.ts}.js" "$@"

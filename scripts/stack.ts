@@ -82,6 +82,11 @@ function stopAll(code: number): void {
   }, 100);
 }
 
+/** Extra V8 flags from NODE_GC_FLAGS, as node_gc_flags in scripts/services.sh (docs/operations.md). */
+function gcFlags(): string[] {
+  return (process.env.NODE_GC_FLAGS ?? '').split(/\s+/).filter(Boolean);
+}
+
 async function waitReady(part: Part): Promise<void> {
   for (let i = 0; i < 120 && !stopping; i++) {
     if (await part.ready()) return;
@@ -92,7 +97,7 @@ async function waitReady(part: Part): Promise<void> {
 
 async function main(): Promise<void> {
   for (const part of parts) {
-    const child = spawn(process.execPath, ['--enable-source-maps', join(__dirname, '..', part.entry)], {
+    const child = spawn(process.execPath, ['--enable-source-maps', ...gcFlags(), join(__dirname, '..', part.entry)], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: process.env,
     });
