@@ -136,27 +136,35 @@ describe('completed-transaction table', () => {
   beforeEach(() => jest.useFakeTimers());
   afterEach(() => jest.useRealTimers());
 
-  it('grows past its first ring, wrapping, keeps every entry findable, and expires them oldest first', () => {
+  it('wraps around its ring, grows while wrapped, keeps every entry findable, and expires them oldest first', () => {
     const table = new CompletedTable(1000);
     const ch = channel(false);
-    // 700 entries, 600 expire, then 2,000 more: the ring wraps before it grows.
-    for (let i = 0; i < 700; i++) table.add(`a${i}`, Buffer.from(`r${i}`), ch, 'REGISTER', 200);
+    const add = (prefix: string, n: number, status = 200): void => {
+      for (let i = 0; i < n; i++) table.add(`${prefix}${i}`, Buffer.from(`${prefix}-response-${i}`), ch, 'REGISTER', status);
+    };
+    add('a', 700); // slots 0..699 of the first 1,024
     jest.advanceTimersByTime(500);
-    for (let i = 0; i < 2000; i++) table.add(`b${i}`, Buffer.from(`s${i}`), ch, 'OPTIONS', 200 + (i % 400));
-    expect(table.size).toBe(2700);
-    expect(table.get('a699')?.response.toString()).toBe('r699');
-    expect(table.get('b1999')).toMatchObject({ method: 'OPTIONS', status: 200 + (1999 % 400) });
-    jest.advanceTimersByTime(500);
-    expect(table.size).toBe(2000);
-    expect(table.get('a0')).toBeUndefined();
-    expect(table.get('b0')?.response.toString()).toBe('s0');
-    for (let i = 0; i < 1000; i++) table.add(`c${i}`, Buffer.from(`t${i}`), ch, 'REGISTER', 401);
-    jest.advanceTimersByTime(500);
+    add('b', 300, 401); // slots 700..999
+    jest.advanceTimersByTime(500); // the a's expire
+    expect(table.size).toBe(300);
+    expect(table.get('a699')).toBeUndefined();
+    add('c', 700); // slots 1000..1023, then 0..675: wrapped
     expect(table.size).toBe(1000);
-    expect(table.get('b1999')).toBeUndefined();
-    expect(table.get('c999')?.response.toString()).toBe('t999');
+    add('d', 100); // 1,100 entries: the ring grows while wrapped
+    expect(table.size).toBe(1100);
+    for (const [key, text] of [['b0', 'b-response-0'], ['b299', 'b-response-299'], ['c23', 'c-response-23'], ['c24', 'c-response-24'], ['c699', 'c-response-699'], ['d99', 'd-response-99']]) {
+      expect(table.get(key!)?.response.toString()).toBe(text);
+    }
+    expect(table.get('b5')).toMatchObject({ method: 'REGISTER', status: 401 });
+    jest.advanceTimersByTime(500); // the b's expire, oldest first; the rest stay
+    expect(table.size).toBe(800);
+    expect(table.get('b299')).toBeUndefined();
+    expect(table.get('c0')?.response.toString()).toBe('c-response-0');
+    jest.advanceTimersByTime(500);
+    expect(table.size).toBe(0);
+    add('e', 3);
     table.clear();
     expect(table.size).toBe(0);
-    expect(table.get('c0')).toBeUndefined();
+    expect(table.get('e0')).toBeUndefined();
   });
 });
