@@ -80,27 +80,18 @@ const FRAME_FIXED_BYTES = 8 + 37 + 6 + 2 + 8 + 2 + 21;
 const ECHOED = ['call-id', 'cseq', 'from', 'to'] as const;
 
 /**
- * Case-insensitive header lookup for full header names, built once per request.
- * drachtio-srf's own `get` lists and lower-cases every header name on each call
- * (lib/sip-parser/message.js), and a REGISTER reads a dozen headers. Its parser has
- * already expanded compact forms, so the stored names are full names.
+ * The request as the handlers see it. Headers are looked up case-insensitively in a
+ * map built once: drachtio-srf's own `get` lists and lower-cases every header name on
+ * each call (lib/sip-parser/message.js), and a REGISTER reads a dozen headers. Its
+ * parser has already expanded compact forms, so the stored names are full names.
  */
-function headerLookup(req: SrfRequest): (name: string) => string | undefined {
-  let byName: Map<string, string> | undefined;
-  return (name) => {
-    if (!byName) {
-      byName = new Map();
-      for (const key in req.headers) byName.set(key.toLowerCase(), req.headers[key]!);
-    }
-    return byName.get(name.toLowerCase());
-  };
-}
-
-function toInbound(req: SrfRequest, header: (name: string) => string | undefined): InboundRequest {
+function toInbound(req: SrfRequest): InboundRequest {
+  const byName = new Map<string, string>();
+  for (const key in req.headers) byName.set(key.toLowerCase(), req.headers[key]!);
   return {
     method: req.method,
     uri: req.uri,
-    header,
+    header: (name) => byName.get(name.toLowerCase()),
     sourceAddress: req.source_address,
     sourcePort: req.source_port,
     transport: req.protocol,
@@ -113,9 +104,9 @@ function toInbound(req: SrfRequest, header: (name: string) => string | undefined
  * measured as UTF-8, as the wire protocol writes it: a request's invalid bytes
  * arrive as U+FFFD and cost three bytes each when echoed.
  */
-export function responseFrameBytes(
-  req: Pick<SrfRequest, 'stackTxnId'>,
-  header: (name: string) => string | undefined,
+function responseFrameBytes(
+  req: SrfRequest,
+  header: InboundRequest['header'],
   status: number,
   reason: string,
   headers: Record<string, string>,
@@ -190,28 +181,27 @@ export class DrachtioAdapter {
 
   private dispatch(method: 'REGISTER' | 'OPTIONS', req: SrfRequest, res: SrfResponse): void {
     const started = this.now();
-    const header = headerLookup(req);
-    const inbound = toInbound(req, header);
+    const inbound = toInbound(req);
     const handler = method === 'REGISTER' ? this.handlers.register(inbound) : this.handlers.options(inbound);
     handler
-      .then((outcome) => this.answer(method, req, header, res, outcome))
+      .then((outcome) => this.answer(method, req, inbound, res, outcome))
       .catch((err: Error) => {
         this.log.error({ err: err.message, method }, 'handler failed');
-        this.answer(method, req, header, res, { kind: 'reply', status: 500, reason: 'Server Internal Error', headers: [] });
+        this.answer(method, req, inbound, res, { kind: 'reply', status: 500, reason: 'Server Internal Error', headers: [] });
       })
       .finally(() => {
         if (method === 'REGISTER') this.handlers.onRegisterDone?.((this.now() - started) / 1000);
       });
   }
 
-  private answer(method: string, req: SrfRequest, header: (name: string) => string | undefined, res: SrfResponse, outcome: Outcome): void {
+  private answer(method: string, req: SrfRequest, inbound: InboundRequest, res: SrfResponse, outcome: Outcome): void {
     if (this.stopped) return;
     if (outcome.kind === 'drop') {
       this.metrics.dropped.inc({ reason: outcome.reason });
       return;
     }
     const headers = headerObject(outcome.headers);
-    const bytes = responseFrameBytes(req, header, outcome.status, outcome.reason, headers);
+    const bytes = responseFrameBytes(req, inbound.header, outcome.status, outcome.reason, headers);
     if (bytes > DRACHTIO_MAX_FRAME_BYTES - FRAME_SAFETY_MARGIN_BYTES) {
       // drachtio-server would never finish reading this frame and stop answering everyone (docs/registrar.md).
       this.metrics.dropped.inc({ reason: 'oversized_response' });
