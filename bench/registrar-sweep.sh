@@ -26,8 +26,7 @@ trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 wait_port() { for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 did not open" >&2; return 1; }
 
-source scripts/services.sh
-GC_FLAGS=$(node_gc_flags)
+GC_FLAGS="${NODE_GC_FLAGS:-}"
 echo "== build (GC flags: ${GC_FLAGS:-V8 defaults})" >&2
 npx tsc -p tsconfig.json --incremental --tsBuildInfoFile dist/.tsbuildinfo >/dev/null || true
 

@@ -6,5 +6,6 @@ source scripts/services.sh
 ensure_node_modules
 npx tsc -p tsconfig.json --incremental --tsBuildInfoFile dist/.tsbuildinfo
 entry="$1"; shift
-# shellcheck disable=SC2046 # node_gc_flags prints zero or more flags
-exec node --enable-source-maps $(node_gc_flags) "dist/${entry%.ts}.js" "$@"
+# NODE_GC_FLAGS: extra V8 flags, e.g. --single-threaded-gc (docs/operations.md, "Tuning small machines").
+# shellcheck disable=SC2086 # zero or more flags
+exec node --enable-source-maps ${NODE_GC_FLAGS:-} "dist/${entry%.ts}.js" "$@"

@@ -52,14 +52,6 @@ ensure_redis() {
   _wait_port "$host" "$port" || { echo "services: Redis did not come up on $host:$port" >&2; return 1; }
 }
 
-# Extra V8 flags for the Node services (npm start, npm run api|registrar|edge, and
-# bench/registrar-sweep.sh): NODE_GC_FLAGS, empty by default. On two cores shared with
-# Redis and PostgreSQL, `--single-threaded-gc` lowers the registration p99 at 1,000/s but
-# also the highest clean rate (docs/operations.md, "Tuning small machines").
-node_gc_flags() {
-  echo "${NODE_GC_FLAGS:-}"
-}
-
 ensure_node_modules() {
   if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     echo "deps: installing npm dependencies" >&2

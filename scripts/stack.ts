@@ -82,7 +82,7 @@ function stopAll(code: number): void {
   }, 100);
 }
 
-/** Extra V8 flags from NODE_GC_FLAGS, as node_gc_flags in scripts/services.sh (docs/operations.md). */
+/** Extra V8 flags from NODE_GC_FLAGS, as in scripts/run-ts.sh (docs/operations.md). */
 function gcFlags(): string[] {
   return (process.env.NODE_GC_FLAGS ?? '').split(/\s+/).filter(Boolean);
 }
