@@ -22,7 +22,7 @@ const optionalText = (max: number) => text(max).nullable().optional();
  * no escaping anywhere a phone or a digest header carries them.
  */
 export const SipUsername = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._~+-]{0,63}$/, 'must be 1-64 characters of letters, digits and . _ ~ + - starting with a letter or digit');
-export const SipDomain = z.string().max(253).regex(/^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/, 'must be a DNS host name');
+export const SipDomain = z.string().max(253).regex(/^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/, 'must be a DNS host name').toLowerCase();
 export const MacAddressInput = z
   .string()
   .max(32)

@@ -54,7 +54,7 @@ export function accountsRouter(deps: AppDeps, verifier: ApiKeyVerifier): Router 
     const body = parseOr422(AccountCreateBody, req.body ?? {});
     const created = await createAccountWithKey(pool, {
       name: body.name,
-      sipDomain: (body.sipDomain ?? deps.config.SIP_DEFAULT_DOMAIN).toLowerCase(),
+      sipDomain: body.sipDomain ?? deps.config.SIP_DEFAULT_DOMAIN, // both lower-cased by their schemas
       keyName: body.apiKeyName ?? 'default',
       sipServer: body.sipServer,
       sipPort: body.sipPort,

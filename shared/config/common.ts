@@ -7,6 +7,6 @@ export const commonSection = defineSection('Common (every process)', {
   REDIS_URL: { schema: url, default: 'redis://127.0.0.1:6379/0', doc: 'Redis connection URL (live registration state, invalidations, rate limits).' },
   REDIS_KEY_PREFIX: { schema: str.regex(/^[A-Za-z0-9:_-]+$/), default: 'sipreg:', doc: 'Prefix of every Redis key and channel this stack uses (lets several stacks share one Redis).' },
   LOG_LEVEL: { schema: logLevel, default: 'info', doc: 'pino log level.' },
-  SIP_DEFAULT_DOMAIN: { schema: str.regex(/^[A-Za-z0-9.-]+$/, 'must be a host name'), default: 'sip.example.com', doc: 'SIP domain (digest realm) given to accounts created without one.' },
+  SIP_DEFAULT_DOMAIN: { schema: str.regex(/^[A-Za-z0-9.-]+$/, 'must be a host name').toLowerCase(), default: 'sip.example.com', doc: 'SIP domain (digest realm) given to accounts created without one (lower-cased, as every SIP domain is stored).' },
   DATA_DIR: { schema: str, default: '.data', doc: 'Directory for generated local secrets when none are configured (development only; git-ignored).' },
 });

@@ -13,6 +13,10 @@ describe('configuration', () => {
     expect(Object.isFrozen(cfg)).toBe(true);
   });
 
+  it('lower-cases the default SIP domain, as every stored SIP domain is (the registrar looks realms up lower-cased)', () => {
+    expect(parseSection(commonSection, { SIP_DEFAULT_DOMAIN: 'Sip.Example.COM' }).SIP_DEFAULT_DOMAIN).toBe('sip.example.com');
+  });
+
   it('stops on a bad value with a message naming the variable but not the value', () => {
     let caught: unknown;
     try {
