@@ -93,7 +93,7 @@ export async function revokeApiKey(db: Queryable, accountId: string | null, keyI
 
 const sha256 = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
 
-/** The cache key of a presented key; callers that ask both isCached and verify compute it once. */
+/** The digest of a presented key: what verifyCached and verify look it up by. */
 export const keyDigest = sha256;
 
 interface CacheEntry {
@@ -142,17 +142,9 @@ export class ApiKeyVerifier {
 
   /** The principal of `presented`, or null when it is not a valid, unrevoked key. */
   async verify(presented: string, digest: Buffer = sha256(presented)): Promise<Principal | null> {
-    if (this.adminDigest && timingSafeEqual(digest, this.adminDigest)) return { kind: 'operator', keyId: 'admin-env' };
+    const known = this.verifyCached(digest);
+    if (known) return known;
     const cacheKey = digest.toString('base64');
-    const hit = this.cache.get(cacheKey);
-    if (hit) {
-      const age = this.now() - hit.checkedAt;
-      if (age < this.opts.cacheTtlMs) {
-        if (age >= this.opts.cacheTtlMs / 2) this.recheck(cacheKey, hit).catch(() => undefined);
-        return hit.principal;
-      }
-      return (await this.recheck(cacheKey, hit)) ? hit.principal : null;
-    }
     const running = this.inflight.get(cacheKey);
     if (running) return running;
     const p = this.verifySlow(presented, cacheKey).finally(() => this.inflight.delete(cacheKey));
@@ -161,14 +153,21 @@ export class ApiKeyVerifier {
   }
 
   /**
-   * True when verify() would answer `presented` without argon2: the admin key, or
-   * a key this process verified before (still cached; at most a revocation
-   * lookup remains). Lets callers keep serving known keys while throttling
-   * unknown ones.
+   * verify() without argon2: the answer for the admin key or a key this process
+   * verified before (at most a revocation lookup remains), undefined for any other
+   * key. Lets callers keep serving known keys while throttling unknown ones.
    */
-  isCached(presented: string, digest: Buffer = sha256(presented)): boolean {
-    if (this.adminDigest && timingSafeEqual(digest, this.adminDigest)) return true;
-    return this.cache.has(digest.toString('base64'));
+  verifyCached(digest: Buffer): Promise<Principal | null> | undefined {
+    if (this.adminDigest && timingSafeEqual(digest, this.adminDigest)) return Promise.resolve({ kind: 'operator', keyId: 'admin-env' });
+    const cacheKey = digest.toString('base64');
+    const hit = this.cache.get(cacheKey);
+    if (!hit) return undefined;
+    const age = this.now() - hit.checkedAt;
+    if (age < this.opts.cacheTtlMs) {
+      if (age >= this.opts.cacheTtlMs / 2) this.recheck(cacheKey, hit).catch(() => undefined);
+      return Promise.resolve(hit.principal);
+    }
+    return this.recheck(cacheKey, hit).then((active) => (active ? hit.principal : null));
   }
 
   /** Drops cached verifications of `keyId` (this process revoked it: no need to wait for the TTL). */

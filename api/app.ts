@@ -87,8 +87,9 @@ export function createApp(deps: AppDeps): Express {
     const address = req.ip ?? req.socket.remoteAddress ?? 'unknown';
     let principal: Principal | null;
     const digest = token !== undefined ? keyDigest(token) : undefined;
-    if (token !== undefined && verifier.isCached(token, digest)) {
-      principal = await verifier.verify(token, digest);
+    const known = digest && verifier.verifyCached(digest);
+    if (known) {
+      principal = await known;
     } else {
       const refuseIfOverLimit = (): void => {
         const wait = failures.retryAfterS(address);

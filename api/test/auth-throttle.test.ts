@@ -1,4 +1,4 @@
-import { ApiKeyVerifier, createApiKey } from '../api-keys';
+import { ApiKeyVerifier, createApiKey, keyDigest } from '../api-keys';
 import { Harness, startHarness } from './helpers/harness';
 
 /**
@@ -162,19 +162,20 @@ describe('argon2 concurrency cap', () => {
   });
 });
 
-describe('ApiKeyVerifier.isCached', () => {
-  it('is true only for ADMIN_API_KEY and keys verified (and not forgotten) by this verifier', async () => {
+describe('ApiKeyVerifier.verifyCached', () => {
+  it('answers only ADMIN_API_KEY and keys verified (and not forgotten) by this verifier', async () => {
     const admin = 'a'.repeat(32);
     const v = new ApiKeyVerifier(h.db.pool, { cacheTtlMs: 10_000, cacheMax: 10, adminKey: admin });
     const { key, record } = await createApiKey(h.db.pool, acc.accountId, 'cached?');
-    expect(v.isCached(admin)).toBe(true);
-    expect(v.isCached(key)).toBe(false);
+    const cached = (k: string): Promise<unknown> | undefined => v.verifyCached(keyDigest(k));
+    expect(await cached(admin)).toEqual({ kind: 'operator', keyId: 'admin-env' });
+    expect(cached(key)).toBeUndefined();
     expect(await v.verify(wrongSecret(key))).toBeNull();
-    expect(v.isCached(wrongSecret(key))).toBe(false);
+    expect(cached(wrongSecret(key))).toBeUndefined();
     expect(await v.verify(key)).not.toBeNull();
-    expect(v.isCached(key)).toBe(true);
-    expect(v.isCached(wrongSecret(key))).toBe(false);
+    expect(await cached(key)).toEqual({ kind: 'account', keyId: record.id, accountId: acc.accountId });
+    expect(cached(wrongSecret(key))).toBeUndefined();
     v.forgetKey(record.id);
-    expect(v.isCached(key)).toBe(false);
+    expect(cached(key)).toBeUndefined();
   });
 });
