@@ -26,7 +26,14 @@ export const SipDomain = z.string().max(253).regex(/^(?=.{1,253}$)[A-Za-z0-9](?:
 export const MacAddressInput = z
   .string()
   .max(32)
-  .refine((v) => normalizeMacAddress(v) !== null, 'must be a MAC address such as 00:15:65:00:00:01')
+  .transform((v, ctx) => {
+    const normalized = normalizeMacAddress(v);
+    if (normalized === null) {
+      ctx.issues.push({ code: 'custom', input: v, message: 'must be a MAC address such as 00:15:65:00:00:01' });
+      return z.NEVER;
+    }
+    return normalized;
+  })
   .meta({ description: 'Any common spelling (00-15-65-00-00-01, 0015.6500.0001, 001565000001); stored and returned as 00:15:65:00:00:01.', examples: ['00:15:65:00:00:01'] });
 export const DeviceStatus = z.enum(['active', 'inactive']);
 export const RegistrationStatus = z.enum(['pending', 'registered', 'unregistered']);

@@ -6,7 +6,6 @@ import { DeviceCursor, DeviceRow, DevicesRepo } from '../devices-repo';
 import { NotFoundError, ValidationError } from '../errors';
 import { ACCOUNT_ID, DEVICE_ID } from '../ids';
 import { announceAuthChange, liveStatus, liveStatuses } from '../live';
-import { normalizeMacAddress } from '../mac-address';
 import { DEFAULT_PAGE_LIMIT, DeviceCreateBody, DeviceListQuery, DevicePatchBody, ResetPasswordBody } from '../schemas';
 import { parseOr422 } from '../validation';
 
@@ -62,8 +61,6 @@ function decodeCursor(s: string): DeviceCursor {
   throw new ValidationError([{ field: 'cursor', code: 'invalid-value', message: 'not a cursor returned by this endpoint' }]);
 }
 
-const mac = (v: string | null | undefined): string | null | undefined => (typeof v === 'string' ? normalizeMacAddress(v) : v);
-
 /** The seed's six device endpoints plus listing and live registrations. */
 export function devicesRouter(deps: AppDeps, repo: DevicesRepo): Router {
   const r = Router();
@@ -97,7 +94,7 @@ export function devicesRouter(deps: AppDeps, repo: DevicesRepo): Router {
       name: body.name,
       model: body.model ?? null,
       manufacturer: body.manufacturer ?? null,
-      macAddress: mac(body.macAddress) ?? null,
+      macAddress: body.macAddress ?? null,
       sipUsername: body.sipUsername,
       displayName: body.displayName ?? null,
       assignedUser: body.assignedUser ?? null,
@@ -120,7 +117,7 @@ export function devicesRouter(deps: AppDeps, repo: DevicesRepo): Router {
     }
     const page = await repo.list(
       accountId,
-      { status: q.status, assignedUser: q.assignedUser, macAddress: mac(q.macAddress) ?? undefined, sipUsername: q.sipUsername, name: q.name },
+      { status: q.status, assignedUser: q.assignedUser, macAddress: q.macAddress ?? undefined, sipUsername: q.sipUsername, name: q.name },
       q.cursor !== undefined ? decodeCursor(q.cursor) : null,
       q.limit ?? DEFAULT_PAGE_LIMIT,
     );
@@ -144,7 +141,7 @@ export function devicesRouter(deps: AppDeps, repo: DevicesRepo): Router {
   r.patch('/accounts/:accountId/devices/sip/:deviceId', async (req, res) => {
     const { accountId, deviceId } = deviceScope(req, res);
     const body = parseOr422(DevicePatchBody, req.body ?? {});
-    const row = await repo.update(accountId, deviceId, { ...body, macAddress: mac(body.macAddress) });
+    const row = await repo.update(accountId, deviceId, body);
     if (!row) throw notFound();
     await announceAuthChange(registrations, log, {
       invalidation: { deviceId, sipUsername: row.sip_username, sipDomain: row.sip_domain },
