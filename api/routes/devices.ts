@@ -143,10 +143,13 @@ export function devicesRouter(deps: AppDeps, repo: DevicesRepo): Router {
     const body = parseOr422(DevicePatchBody, req.body ?? {});
     const row = await repo.update(accountId, deviceId, body);
     if (!row) throw notFound();
-    await announceAuthChange(registrations, log, {
-      invalidation: { deviceId, sipUsername: row.sip_username, sipDomain: row.sip_domain },
-      removeBindings: body.status === 'inactive' ? 'device deactivated' : undefined,
-    });
+    if (body.status !== undefined) {
+      // Of what a PATCH can change, registrars cache only the status (credentials have their own route).
+      await announceAuthChange(registrations, log, {
+        invalidation: { deviceId, sipUsername: row.sip_username, sipDomain: row.sip_domain },
+        removeBindings: body.status === 'inactive' ? 'device deactivated' : undefined,
+      });
+    }
     log.info({ accountId, deviceId, fields: Object.keys(body) }, 'device updated');
     res.json(deviceJson(row, await liveStatus(registrations, deviceId)));
   });
