@@ -249,23 +249,26 @@ export class DevicesRepo {
   async list(accountId: string, filters: DeviceFilters, after: DeviceCursor | null, limit: number): Promise<{ rows: DeviceRow[]; hasMore: boolean; last: DeviceCursor | null }> {
     const where = ['account_id = $1'];
     const values: unknown[] = [accountId];
-    const add = (sql: (p: string) => string, v: unknown): void => {
+    /** The prepared statement's name says which clauses its text has, so it is built with them. */
+    let shape = '';
+    const add = (tag: string, sql: (p: string) => string, v: unknown): void => {
       values.push(v);
       where.push(sql(`$${values.length}`));
+      shape += tag;
     };
-    if (filters.status) add((p) => `status = ${p}`, filters.status);
-    if (filters.assignedUser !== undefined) add((p) => `assigned_user = ${p}`, filters.assignedUser);
-    if (filters.macAddress !== undefined) add((p) => `mac_address = ${p}`, filters.macAddress);
-    if (filters.sipUsername !== undefined) add((p) => `sip_username = ${p}`, filters.sipUsername);
-    if (filters.name !== undefined) add((p) => `name ILIKE ${p}`, `%${filters.name.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+    if (filters.status !== undefined) add('s', (p) => `status = ${p}`, filters.status);
+    if (filters.assignedUser !== undefined) add('a', (p) => `assigned_user = ${p}`, filters.assignedUser);
+    if (filters.macAddress !== undefined) add('m', (p) => `mac_address = ${p}`, filters.macAddress);
+    if (filters.sipUsername !== undefined) add('u', (p) => `sip_username = ${p}`, filters.sipUsername);
+    if (filters.name !== undefined) add('n', (p) => `name ILIKE ${p}`, `%${filters.name.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
     if (after) {
       values.push(after.createdAt, after.id);
       where.push(`(created_at, id) > ($${values.length - 1}::timestamptz, $${values.length})`);
+      shape += 'c';
     }
     values.push(limit + 1);
-    const flags = ['status', 'assignedUser', 'macAddress', 'sipUsername', 'name'].map((f) => (filters[f as keyof DeviceFilters] !== undefined ? '1' : '0')).join('') + (after ? 'c' : '');
     const { rows } = await this.pool.query<DeviceRow & { cursor_ts: string }>({
-      name: `device-list-${flags}`,
+      name: `device-list-${shape}`,
       text: `SELECT ${COLUMNS}, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_ts
                FROM devices WHERE ${where.join(' AND ')}
               ORDER BY devices.created_at, devices.id LIMIT $${values.length}`,
