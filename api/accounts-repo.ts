@@ -53,10 +53,8 @@ export const toAccountRecord = (r: AccountRow): AccountRecord => ({
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
-const toRecord = toAccountRecord;
 /** Every column of an account response. */
 export const ACCOUNT_COLUMNS = 'id, name, sip_domain, sip_server, sip_port, outbound_proxy, transport_protocol, created_at, updated_at';
-const COLUMNS = ACCOUNT_COLUMNS;
 
 const PATCH_COLUMNS: Record<keyof AccountPatch, string> = {
   name: 'name',
@@ -68,8 +66,8 @@ const PATCH_COLUMNS: Record<keyof AccountPatch, string> = {
 
 /** One account by id, or null. */
 export async function getAccount(pool: Pool, id: string): Promise<AccountRecord | null> {
-  const { rows } = await pool.query<AccountRow>({ name: 'account-get', text: `SELECT ${COLUMNS} FROM accounts WHERE id = $1`, values: [id] });
-  return rows[0] ? toRecord(rows[0]) : null;
+  const { rows } = await pool.query<AccountRow>({ name: 'account-get', text: `SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id = $1`, values: [id] });
+  return rows[0] ? toAccountRecord(rows[0]) : null;
 }
 
 /** Whether an account exists (one indexed lookup). */
@@ -88,10 +86,10 @@ export async function createAccountWithKey(
     await client.query('BEGIN');
     const { rows } = await client.query<AccountRow>(
       `INSERT INTO accounts (id, name, sip_domain, sip_server, sip_port, outbound_proxy, transport_protocol)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${COLUMNS}`,
+       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${ACCOUNT_COLUMNS}`,
       [newAccountId(), fields.name, fields.sipDomain, fields.sipServer ?? null, fields.sipPort ?? null, fields.outboundProxy ?? null, fields.transportProtocol ?? null],
     );
-    const account = toRecord(rows[0]!);
+    const account = toAccountRecord(rows[0]!);
     const { record, key } = await createApiKey(client, account.id, fields.keyName);
     await client.query('COMMIT');
     return { account, apiKey: record, key };
@@ -113,19 +111,19 @@ export async function updateAccount(pool: Pool, id: string, patch: AccountPatch)
     sets.push(`${column} = $${values.length}`);
   }
   sets.push('updated_at = now()');
-  const { rows } = await pool.query<AccountRow>(`UPDATE accounts SET ${sets.join(', ')} WHERE id = $1 RETURNING ${COLUMNS}`, values);
-  return rows[0] ? toRecord(rows[0]) : null;
+  const { rows } = await pool.query<AccountRow>(`UPDATE accounts SET ${sets.join(', ')} WHERE id = $1 RETURNING ${ACCOUNT_COLUMNS}`, values);
+  return rows[0] ? toAccountRecord(rows[0]) : null;
 }
 
 /** One page of accounts in (created_at, id) order after `after` (an account id). */
 export async function listAccounts(pool: Pool, after: string | null, limit: number): Promise<{ rows: AccountRecord[]; hasMore: boolean }> {
   const { rows } = after
     ? await pool.query<AccountRow>(
-        `SELECT ${COLUMNS} FROM accounts
+        `SELECT ${ACCOUNT_COLUMNS} FROM accounts
           WHERE (created_at, id) > (SELECT created_at, id FROM accounts WHERE id = $1)
           ORDER BY created_at, id LIMIT $2`,
         [after, limit + 1],
       )
-    : await pool.query<AccountRow>(`SELECT ${COLUMNS} FROM accounts ORDER BY created_at, id LIMIT $1`, [limit + 1]);
-  return { rows: rows.slice(0, limit).map(toRecord), hasMore: rows.length > limit };
+    : await pool.query<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM accounts ORDER BY created_at, id LIMIT $1`, [limit + 1]);
+  return { rows: rows.slice(0, limit).map(toAccountRecord), hasMore: rows.length > limit };
 }

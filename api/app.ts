@@ -108,11 +108,10 @@ export function createApp(deps: AppDeps): Express {
       }
     }
     if (!principal) {
-      if (token !== undefined) {
-        const count = failures.recordFailure(address);
-        if (count === failures.limit) {
-          log.warn({ address, failures: count, windowS: config.API_AUTH_FAILURE_WINDOW_S }, 'API key failures over the limit: address throttled until its window ends');
-        }
+      // A token was presented: without one the request was refused above.
+      const count = failures.recordFailure(address);
+      if (count === failures.limit) {
+        log.warn({ address, failures: count, windowS: config.API_AUTH_FAILURE_WINDOW_S }, 'API key failures over the limit: address throttled until its window ends');
       }
       throw new UnauthenticatedError();
     }

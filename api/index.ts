@@ -11,8 +11,6 @@ import { createApp } from './app';
 import { ApiConfig, loadApiConfig } from './config';
 import { purgeDeviceTombstones } from './devices-repo';
 
-export { createApp } from './app';
-export type { AppDeps } from './context';
 
 /** Options of startApi; anything not given is built from `config` (and closed by stop()). */
 export interface StartApiOptions {

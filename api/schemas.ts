@@ -109,7 +109,6 @@ export const AccountCreateBody = z
 
 export const ApiKeyCreateBody = z.strictObject({ name: text(100).optional() }).meta({ id: 'ApiKeyCreate' });
 
-export const EmptyQuery = z.strictObject({});
 
 // ---- responses ----
 
