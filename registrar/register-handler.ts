@@ -102,6 +102,8 @@ export class RegisterHandler {
   private async register(req: InboundRequest): Promise<Outcome> {
     const { deps, settings } = this;
     if (this.isScanner(req)) return { kind: 'drop', reason: 'scanner' };
+    // A blocked source gets nothing useful, whatever it sends (no challenge, no 400/403/404).
+    if (await deps.blocks.isBlocked(req.sourceAddress)) return this.blockedOutcome();
 
     const ruri = parseSipUri(req.uri);
     if (!ruri) throw new BadRequestError('INVALID_REQUEST_URI', 'Request-URI is not a SIP URI');
@@ -124,10 +126,7 @@ export class RegisterHandler {
 
     // RFC 3261 §10.3 step 3: authenticate (RFC 3261 §22, RFC 7616).
     const cred = parseAuthorization(req.header('authorization')).find((c) => c.realm.toLowerCase() === realm);
-    if (!cred) {
-      if (await deps.blocks.isBlocked(req.sourceAddress)) return this.blockedOutcome();
-      return this.challenge(realm, false);
-    }
+    if (!cred) return this.challenge(realm, false);
     const now = deps.now();
     const nonce = deps.nonces.check(cred.nonce, realm, now);
 
@@ -150,7 +149,6 @@ export class RegisterHandler {
 
     if (!nonce.ok) {
       // RFC 7616 §3.3 stale=true: the answer was right but the nonce is no longer ours to accept.
-      if (await deps.blocks.isBlocked(req.sourceAddress)) return this.blockedOutcome();
       return this.challenge(realm, true);
     }
 
@@ -160,7 +158,6 @@ export class RegisterHandler {
     // would end up blocking its address, and every other device behind the same NAT). Only
     // who knew the password learns that the device was deleted.
     if (device === null) {
-      if (await deps.blocks.isBlocked(req.sourceAddress)) return this.blockedOutcome();
       const user = `${cred.username}@${realm}`;
       await deps.store
         .appendEvent({ type: 'rejected', deviceId: tombstone!.deviceId, address: req.sourceAddress, user, reason: 'deleted_device' })
@@ -170,7 +167,6 @@ export class RegisterHandler {
 
     // RFC 3261 §10.3 step 4: authorisation. Inactive devices may not register at all.
     if (!device.active) {
-      if (await deps.blocks.isBlocked(req.sourceAddress)) return this.blockedOutcome();
       throw new ForbiddenError('DEVICE_INACTIVE', 'device is inactive');
     }
     // RFC 3261 §10.3 step 5: the AOR from To, canonicalised; a device may only bind its own AOR.
@@ -200,7 +196,6 @@ export class RegisterHandler {
       ctx.path = path; // RFC 3327 §5.3: stored with the binding
     }
 
-    if (await deps.blocks.isBlocked(req.sourceAddress)) return this.blockedOutcome();
     // One round trip: the nonce-count check (replay, RFC 7616 §3.4) and the device's bindings.
     const loaded = await deps.store.loadAuthenticated(device.id, { value: cred.nonce, issuedAt: nonce.issuedAt, nc, lifetimeMs: settings.nonceLifetimeMs });
     if (loaded.replay) return this.failure(req, realm, cred, device, 'replayed nonce-count', true);
@@ -243,7 +238,7 @@ export class RegisterHandler {
   /**
    * A failed authentication: counted per source and user (blocking past the
    * thresholds), recorded as an event, answered like any unknown user (401 with
-   * a fresh challenge) — or dropped once the source is blocked.
+   * a fresh challenge) — or dropped when this failure blocks the source.
    */
   private async failure(
     req: InboundRequest,
@@ -254,7 +249,6 @@ export class RegisterHandler {
     replay = false,
   ): Promise<Outcome> {
     const { deps } = this;
-    if (!replay && (await deps.blocks.isBlocked(req.sourceAddress))) return this.blockedOutcome();
     deps.metrics.authFailures.inc({ reason: replay ? 'replay' : device ? 'wrong_password' : 'unknown_user' });
     const user = `${cred.username}@${realm}`;
     const outcome = await deps.blocks.recordFailure(req.sourceAddress, user);
