@@ -82,7 +82,13 @@ interface StoredBlock {
 }
 
 /** Counts failed SIP authentications and holds blocks. Note: the four keys of a failure are not in one Redis Cluster slot; run this part on a single Redis or a hash-tagged prefix. */
+/** The client with the failure-counting script defined (sent as EVALSHA, not the whole script each time). */
+type Scripted = Redis & {
+  sipRecordFailure(src: string, user: string, block: string, index: string, ...args: (string | number)[]): Promise<number[]>;
+};
+
 export class SipBlocks {
+  private readonly redis: Scripted;
   private readonly prefix: string;
   private readonly policy: SipBlockPolicy;
   private readonly now: () => number;
@@ -90,10 +96,11 @@ export class SipBlocks {
   private mirror: Map<string, number> | undefined;
   private mirrorTimer: ReturnType<typeof setInterval> | undefined;
 
-  constructor(
-    private readonly redis: Redis,
-    opts: { prefix: string; policy?: Partial<SipBlockPolicy>; now?: () => number },
-  ) {
+  constructor(redis: Redis, opts: { prefix: string; policy?: Partial<SipBlockPolicy>; now?: () => number }) {
+    this.redis = redis as Scripted;
+    if (typeof this.redis.sipRecordFailure !== 'function') {
+      redis.defineCommand('sipRecordFailure', { numberOfKeys: 4, lua: RECORD_FAILURE_LUA });
+    }
     this.prefix = opts.prefix;
     this.policy = { ...DEFAULT_BLOCK_POLICY, ...opts.policy };
     this.now = opts.now ?? Date.now;
@@ -176,9 +183,7 @@ export class SipBlocks {
   /** Counts one failed authentication from `address` against `user` (user@domain); blocks past a threshold. */
   async recordFailure(address: string, user: string): Promise<FailureOutcome> {
     const p = this.policy;
-    const reply = (await this.redis.eval(
-      RECORD_FAILURE_LUA,
-      4,
+    const reply = await this.redis.sipRecordFailure(
       `${this.prefix}fail:src:${address}`,
       `${this.prefix}fail:user:${user}`,
       this.blockKey(address),
@@ -190,7 +195,7 @@ export class SipBlocks {
       this.now(),
       address,
       this.channel,
-    )) as number[];
+    );
     if (reply[0] === 1) this.mirror?.set(address, Number(reply[3]));
     return { blocked: reply[0] === 1, sourceFailures: Number(reply[1]), userFailures: Number(reply[2]) };
   }
