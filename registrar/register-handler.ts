@@ -258,7 +258,7 @@ export class RegisterHandler {
       events.push({ type: 'blocked', address: req.sourceAddress, user, reason: `${outcome.sourceFailures} failures from this address` });
       deps.log.warn({ address: req.sourceAddress, user, failures: outcome.sourceFailures }, 'source blocked after failed authentications');
     }
-    for (const e of events) await deps.store.appendEvent(e);
+    await Promise.all(events.map((e) => deps.store.appendEvent(e)));
     if (outcome.blocked) return this.blockedOutcome();
     return this.challenge(realm, false);
   }

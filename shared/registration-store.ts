@@ -479,9 +479,7 @@ export class RegistrationStore {
 
   /** Appends one event to the registration event stream. */
   async appendEvent(event: RegistrationEvent): Promise<void> {
-    const pipeline = this.redis.pipeline();
-    this.addEvent(pipeline, event);
-    await pipeline.exec();
+    await this.redis.xadd(this.keys.events, ...this.eventArgs(event)); // not a pipeline: it is on the REGISTER path (see commit())
   }
 
   /** Tells every registrar process to drop cached credentials of a device. */
