@@ -1,12 +1,15 @@
 import type { Pool } from 'pg';
 import { createTestDb, TestDb } from '../../shared/testing/db';
 import { CredentialCache, tombstoneHa1 } from '../credential-cache';
+import { ServiceUnavailableError } from '../errors';
 import { DOMAIN, insertDevice, md5, sha256 } from './support';
 
 /** The credential cache against real PostgreSQL: live devices, deleted devices' tombstones, misses. */
 describe('CredentialCache and device tombstones', () => {
   let db: TestDb;
   let queries = 0;
+  /** While set, every query through `counting` fails as if PostgreSQL were down. */
+  let failing = false;
   let counting: Pool;
   let clock = 1_000_000;
   const accountId = 'acc_cache';
@@ -29,6 +32,7 @@ describe('CredentialCache and device tombstones', () => {
         if (prop === 'query') {
           return (...args: unknown[]) => {
             queries++;
+            if (failing) return Promise.reject(new Error('connection refused'));
             return (target.query as (...a: unknown[]) => unknown).apply(target, args);
           };
         }
@@ -107,5 +111,21 @@ describe('CredentialCache and device tombstones', () => {
     c.expireAll();
     expect((await c.lookup(DOMAIN, 'rita')).device?.ha1Md5).toBe(md5(`rita:${DOMAIN}:rita-pw-3`));
     expect(queries).toBe(3);
+  });
+
+  it('while PostgreSQL is down, serves a known device even when it must be re-read, and refuses unknown ones with 503', async () => {
+    await insertDevice(db.pool, accountId, { id: 'dev_sip_sam', username: 'sam', password: 'sam-pw' });
+    const c = cache();
+    expect((await c.lookup(DOMAIN, 'sam')).device?.id).toBe('dev_sip_sam');
+    c.expireAll(); // the next lookup must wait for a re-read...
+    failing = true;
+    try {
+      queries = 0;
+      expect((await c.lookup(DOMAIN, 'sam')).device?.id).toBe('dev_sip_sam'); // ...which fails: the entry still answers
+      expect(queries).toBe(1);
+      await expect(c.lookup(DOMAIN, 'nobody-known')).rejects.toBeInstanceOf(ServiceUnavailableError);
+    } finally {
+      failing = false;
+    }
   });
 });

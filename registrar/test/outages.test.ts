@@ -82,7 +82,8 @@ describe('when PostgreSQL goes down', () => {
     await proxy.open();
     const viaProxy = new URL(testDatabaseUrl());
     viaProxy.port = String(proxy.port);
-    // TTL 0: every REGISTER re-reads credentials, so the outage is felt at once.
+    // TTL 0: every REGISTER of a cached device also starts a background re-read, which fails
+    // during the outage without touching the answer (the waiting re-read is credential-cache.test.ts's).
     stack = await startStack({ registrar: { databaseUrl: viaProxy.toString(), credentialCacheTtlMs: 0, retryAfterS: 5 } });
     await stack.addDevice({ id: 'dev_sip_hank', username: 'hank', password: 'hank-secret-1' });
     await stack.addDevice({ id: 'dev_sip_ivy', username: 'ivy', password: 'ivy-secret-1' });
