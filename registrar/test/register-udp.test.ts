@@ -111,9 +111,13 @@ describe('a phone registering over UDP', () => {
 
   it('forbids a device to register another device\'s AOR (403)', async () => {
     const phone = new Phone(client, 'alice', 'alice-secret-1', { toUser: 'bob' });
+    const alice = await stack.store.listBindings('dev_sip_alice');
+    const bob = await stack.store.listBindings('dev_sip_bob');
     const { final } = await phone.register();
     expect(final?.status).toBe(403);
-    expect(await stack.store.listBindings('dev_sip_bob')).toEqual([]);
+    // Nothing written, under either device (bindings would be stored under the authenticated one).
+    expect(await stack.store.listBindings('dev_sip_alice')).toEqual(alice);
+    expect(await stack.store.listBindings('dev_sip_bob')).toEqual(bob);
   });
 
   it('answers 404 for a domain it does not serve, without a challenge', async () => {
