@@ -6,9 +6,6 @@
 /** RFC 3261 §10.3 step 7: a registrar may answer 423 only for a requested expiry below one hour. */
 export const MIN_EXPIRES_CEILING_S = 3600;
 
-/** RFC 3261 §10.2.1.1: expiry a UA gets when it asks for none and nothing is configured (one hour). */
-export const DEFAULT_EXPIRES_S = 3600;
-
 /** RFC 3261 §10.2.1.1 / §25.1: delta-seconds is at most 2^32-1; larger values mean the maximum. */
 export const MAX_DELTA_SECONDS = 4_294_967_295;
 

@@ -2,6 +2,8 @@ import type { Pool } from 'pg';
 import { createPool } from '../shared/db';
 import type { Logger } from '../shared/logger';
 import { coalesceWrites } from '../shared/coalesce-writes';
+import { parseSection } from '../shared/config/env';
+import { registrarSection } from '../shared/config/registrar';
 import { createRedis, Redis } from '../shared/redis';
 import { RegistrationStore } from '../shared/registration-store';
 import { SipBlocks } from '../shared/sip-blocks';
@@ -13,6 +15,9 @@ import { Gauge, RegistrarMetrics } from './metrics';
 import { RegisterHandler } from './register-handler';
 
 /** Everything startRegistrar needs; main.ts fills it from the environment, tests directly. */
+/** The documented defaults (shared/config/registrar.ts) for options a caller leaves out. */
+const DEFAULTS = parseSection(registrarSection, {});
+
 export interface RegistrarOptions {
   databaseUrl: string;
   /** PostgreSQL schema (tests isolate themselves this way). */
@@ -64,7 +69,7 @@ export interface RunningRegistrar {
 export async function startRegistrar(opts: RegistrarOptions): Promise<RunningRegistrar> {
   const now = opts.now ?? Date.now;
   const log = opts.log;
-  const retryAfterS = opts.retryAfterS ?? 10;
+  const retryAfterS = opts.retryAfterS ?? DEFAULTS.REGISTRAR_RETRY_AFTER_S;
   const pool: Pool = createPool(opts.databaseUrl, { max: opts.databasePoolSize ?? 10, schema: opts.databaseSchema });
   // No auto-pipelining (ioredis enableAutoPipelining): it saves socket writes, but in ioredis 5
   // each finished auto-pipeline stays referenced from the next one, so every pipeline, its
@@ -80,32 +85,32 @@ export async function startRegistrar(opts: RegistrarOptions): Promise<RunningReg
     prefix: opts.redisKeyPrefix,
     now,
     policy: {
-      windowMs: (opts.blockWindowS ?? 60) * 1000,
-      sourceThreshold: opts.blockSourceThreshold ?? 10,
-      userThreshold: opts.blockUserThreshold ?? 20,
-      blockMs: (opts.blockDurationS ?? 900) * 1000,
+      windowMs: (opts.blockWindowS ?? DEFAULTS.REGISTRAR_BLOCK_WINDOW_S) * 1000,
+      sourceThreshold: opts.blockSourceThreshold ?? DEFAULTS.REGISTRAR_BLOCK_SOURCE_THRESHOLD,
+      userThreshold: opts.blockUserThreshold ?? DEFAULTS.REGISTRAR_BLOCK_USER_THRESHOLD,
+      blockMs: (opts.blockDurationS ?? DEFAULTS.REGISTRAR_BLOCK_DURATION_S) * 1000,
     },
   });
   const credentials = new CredentialCache(pool, {
-    ttlMs: opts.credentialCacheTtlMs ?? 60_000,
-    negativeTtlMs: opts.credentialNegativeTtlMs ?? 5_000,
-    maxEntries: opts.credentialCacheMax ?? 200_000,
+    ttlMs: opts.credentialCacheTtlMs ?? DEFAULTS.REGISTRAR_CREDENTIAL_CACHE_TTL_MS,
+    negativeTtlMs: opts.credentialNegativeTtlMs ?? DEFAULTS.REGISTRAR_CREDENTIAL_NEGATIVE_TTL_MS,
+    maxEntries: opts.credentialCacheMax ?? DEFAULTS.REGISTRAR_CREDENTIAL_CACHE_MAX,
     retryAfterS,
     now,
   });
-  const domains = new DomainSet(pool, opts.defaultDomain, opts.domainRefreshMs ?? 10_000, now);
+  const domains = new DomainSet(pool, opts.defaultDomain, opts.domainRefreshMs ?? DEFAULTS.REGISTRAR_DOMAIN_REFRESH_MS, now);
   const metrics = new RegistrarMetrics();
-  const nonceLifetimeMs = (opts.nonceLifetimeS ?? 300) * 1000;
+  const nonceLifetimeMs = (opts.nonceLifetimeS ?? DEFAULTS.REGISTRAR_NONCE_LIFETIME_S) * 1000;
   const handler = new RegisterHandler(
     { store, blocks, credentials, domains, nonces: new NonceService(opts.nonceSecret, nonceLifetimeMs), metrics, log, now },
     {
-      expiry: { minExpires: opts.minExpires ?? 60, defaultExpires: opts.defaultExpires ?? 3600, maxExpires: opts.maxExpires ?? 7200 },
-      limits: { maxBindings: opts.maxBindings ?? 10, policy: opts.maxBindingsPolicy ?? 'drop-oldest' },
+      expiry: { minExpires: opts.minExpires ?? DEFAULTS.REGISTRAR_MIN_EXPIRES, defaultExpires: opts.defaultExpires ?? DEFAULTS.REGISTRAR_DEFAULT_EXPIRES, maxExpires: opts.maxExpires ?? DEFAULTS.REGISTRAR_MAX_EXPIRES },
+      limits: { maxBindings: opts.maxBindings ?? DEFAULTS.REGISTRAR_MAX_BINDINGS, policy: opts.maxBindingsPolicy ?? DEFAULTS.REGISTRAR_MAX_BINDINGS_POLICY },
       nonceLifetimeMs,
-      md5Only: opts.md5Only ?? false,
-      blockedResponse: opts.blockedResponse ?? 'drop',
+      md5Only: opts.md5Only ?? DEFAULTS.REGISTRAR_MD5_ONLY,
+      blockedResponse: opts.blockedResponse ?? DEFAULTS.REGISTRAR_BLOCKED_RESPONSE,
       retryAfterS,
-      scannerUserAgents: (opts.scannerUserAgents ?? 'friendly-scanner,sipvicious,sipcli')
+      scannerUserAgents: (opts.scannerUserAgents ?? DEFAULTS.REGISTRAR_SCANNER_USER_AGENTS)
         .split(',')
         .map((s) => s.trim().toLowerCase())
         .filter((s) => s !== ''),
@@ -148,7 +153,7 @@ export async function startRegistrar(opts: RegistrarOptions): Promise<RunningReg
       .finally(() => {
         reaping = false;
       });
-  }, opts.reaperIntervalMs ?? 1_000);
+  }, opts.reaperIntervalMs ?? DEFAULTS.REGISTRAR_REAPER_INTERVAL_MS);
   reaper.unref();
 
   void domains.refresh();
