@@ -88,17 +88,12 @@ function hashHex(algorithm: DigestAlgorithm, data: string): string {
   return createHash(algorithm === 'MD5' ? 'md5' : 'sha256').update(data, 'utf8').digest('hex');
 }
 
-/** H(username:realm:password) — what the devices table stores (RFC 7616 §3.4.2). */
-export function computeHa1(algorithm: DigestAlgorithm, username: string, realm: string, password: string): string {
-  return hashHex(algorithm, `${username}:${realm}:${password}`);
-}
-
 /**
  * The expected `response` for `cred` given the stored HA1 (RFC 7616 §3.4.1;
- * without qop, the RFC 2069 form RFC 3261 §22.4 still allows).
+ * without qop, the RFC 2069 form RFC 3261 §22.4 still allows). HA1 is what the
+ * devices table stores (shared/credentials.ts). `ha2` can be passed when known.
  */
-export function expectedResponse(cred: DigestCredentials, ha1: string, method: string): string {
-  const ha2 = hashHex(cred.algorithm, `${method}:${cred.uri}`);
+export function expectedResponse(cred: DigestCredentials, ha1: string, method: string, ha2 = hashHex(cred.algorithm, `${method}:${cred.uri}`)): string {
   if (cred.qop === DIGEST_QOP) {
     return hashHex(cred.algorithm, `${ha1}:${cred.nonce}:${cred.nc ?? ''}:${cred.cnonce ?? ''}:${cred.qop}:${ha2}`);
   }
@@ -120,9 +115,10 @@ export function responsesMatch(expected: string, given: string): boolean {
 /** True when any of the candidate HA1s produces the client's response (current and grace-period credentials). */
 export function verifyResponse(cred: DigestCredentials, ha1Candidates: readonly string[], method: string): boolean {
   let ok = false;
+  const ha2 = hashHex(cred.algorithm, `${method}:${cred.uri}`);
   for (const ha1 of ha1Candidates) {
     // No early exit: every candidate costs the same, whatever matches.
-    if (responsesMatch(expectedResponse(cred, ha1, method), cred.response)) ok = true;
+    if (responsesMatch(expectedResponse(cred, ha1, method, ha2), cred.response)) ok = true;
   }
   return ok;
 }
@@ -152,6 +148,8 @@ export type NonceCheck =
  */
 export class NonceService {
   private readonly secret: Buffer;
+  /** opaque() by realm; realms are the served domains (others get 404 before any challenge). */
+  private readonly opaques = new Map<string, string>();
 
   constructor(secret: string, private readonly lifetimeMs: number) {
     this.secret = Buffer.from(secret, 'utf8');
@@ -182,7 +180,12 @@ export class NonceService {
 
   /** The opaque value of a realm (RFC 7616 §3.3): constant per realm, so no state is needed to check it. */
   opaque(realm: string): string {
-    return createHmac('sha256', this.secret).update('opaque\0').update(realm, 'utf8').digest().subarray(0, 12).toString('base64url');
+    let value = this.opaques.get(realm);
+    if (value === undefined) {
+      value = createHmac('sha256', this.secret).update('opaque\0').update(realm, 'utf8').digest().subarray(0, 12).toString('base64url');
+      this.opaques.set(realm, value);
+    }
+    return value;
   }
 }
 

@@ -1,6 +1,6 @@
+import { ha1Md5, ha1Sha256 } from '../../shared/credentials';
 import {
   buildChallenges,
-  computeHa1,
   expectedResponse,
   NonceService,
   parseAuthorization,
@@ -27,7 +27,7 @@ describe('digest (RFC 7616 / RFC 8760)', () => {
 
   it('reproduces the RFC 7616 §3.9.1 MD5 response', () => {
     const [cred] = parseAuthorization(rfcHeader('MD5', '8ca523f5e9506fed4657c9700eebdbec'));
-    const ha1 = computeHa1('MD5', rfc7616.username, rfc7616.realm, rfc7616.password);
+    const ha1 = ha1Md5(rfc7616.username, rfc7616.realm, rfc7616.password);
     expect(expectedResponse(cred!, ha1, 'GET')).toBe('8ca523f5e9506fed4657c9700eebdbec');
     expect(verifyResponse(cred!, [ha1], 'GET')).toBe(true);
   });
@@ -35,16 +35,16 @@ describe('digest (RFC 7616 / RFC 8760)', () => {
   it('reproduces the RFC 7616 §3.9.1 SHA-256 response', () => {
     const [cred] = parseAuthorization(rfcHeader('SHA-256', '753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1'));
     expect(cred!.algorithm).toBe('SHA-256');
-    const ha1 = computeHa1('SHA-256', rfc7616.username, rfc7616.realm, rfc7616.password);
+    const ha1 = ha1Sha256(rfc7616.username, rfc7616.realm, rfc7616.password);
     expect(verifyResponse(cred!, [ha1], 'GET')).toBe(true);
-    expect(verifyResponse(cred!, [computeHa1('SHA-256', 'Mufasa', rfc7616.realm, 'wrong')], 'GET')).toBe(false);
+    expect(verifyResponse(cred!, [ha1Sha256('Mufasa', rfc7616.realm, 'wrong')], 'GET')).toBe(false);
   });
 
   it('reproduces the RFC 2617 §3.5 example (qop=auth, MD5)', () => {
     const [cred] = parseAuthorization(
       'Digest username="Mufasa", realm="testrealm@host.com", nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093", uri="/dir/index.html", qop=auth, nc=00000001, cnonce="0a4f113b", response="6629fae49393a05397450978507c4ef1", opaque="5ccc069c403ebaf9f0171e9517f40e41"',
     );
-    expect(verifyResponse(cred!, [computeHa1('MD5', 'Mufasa', 'testrealm@host.com', 'Circle Of Life')], 'GET')).toBe(true);
+    expect(verifyResponse(cred!, [ha1Md5('Mufasa', 'testrealm@host.com', 'Circle Of Life')], 'GET')).toBe(true);
   });
 
   it('verifies what a real client (SIPp 3.6.1) sent for REGISTER', () => {
@@ -52,14 +52,14 @@ describe('digest (RFC 7616 / RFC 8760)', () => {
       'Digest username="alice",realm="sip.example.com",cnonce="6b8b4567",nc=00000001,qop=auth,uri="sip:sip.example.com",nonce="AYzv6k1AAAAAAAAAAAAAAAAAAAAAAAAA",response="bf70eade6b99b29cfd76915f72a878c9",algorithm=MD5,opaque="op"';
     const [cred] = parseAuthorization(header);
     expect(cred).toMatchObject({ username: 'alice', realm: 'sip.example.com', uri: 'sip:sip.example.com', nc: '00000001', qop: 'auth' });
-    expect(verifyResponse(cred!, [computeHa1('MD5', 'alice', 'sip.example.com', 'secret')], 'REGISTER')).toBe(true);
-    expect(verifyResponse(cred!, [computeHa1('MD5', 'alice', 'sip.example.com', 'secret')], 'INVITE')).toBe(false);
+    expect(verifyResponse(cred!, [ha1Md5('alice', 'sip.example.com', 'secret')], 'REGISTER')).toBe(true);
+    expect(verifyResponse(cred!, [ha1Md5('alice', 'sip.example.com', 'secret')], 'INVITE')).toBe(false);
   });
 
   it('accepts the previous HA1 among the candidates (password reset grace period)', () => {
     const [cred] = parseAuthorization(rfcHeader('MD5', '8ca523f5e9506fed4657c9700eebdbec'));
-    const old = computeHa1('MD5', rfc7616.username, rfc7616.realm, rfc7616.password);
-    const current = computeHa1('MD5', rfc7616.username, rfc7616.realm, 'new password');
+    const old = ha1Md5(rfc7616.username, rfc7616.realm, rfc7616.password);
+    const current = ha1Md5(rfc7616.username, rfc7616.realm, 'new password');
     expect(verifyResponse(cred!, [current, old], 'GET')).toBe(true);
     expect(verifyResponse(cred!, [current], 'GET')).toBe(false);
   });
