@@ -172,8 +172,8 @@ export class CredentialCache {
    * finds it: no scan of the whole cache per change.
    */
   invalidate(inv: Invalidation): void {
+    // Entries are keyed by the lower-cased Request-URI host; stored domains are lower-case too.
     this.entries.delete(CredentialCache.key(inv.sipDomain.toLowerCase(), inv.sipUsername));
-    this.entries.delete(CredentialCache.key(inv.sipDomain, inv.sipUsername));
   }
 
   /** Makes every entry wait for a re-read (after missed invalidations); still usable while PostgreSQL is down. */
