@@ -259,7 +259,7 @@ export class SipCore {
   appGone(app: AppSession): void {
     const pending = [...app.pending];
     app.pending.clear();
-    for (const txn of pending) txn.terminate(false);
+    for (const txn of pending) txn.terminate();
     if (pending.length) this.log.warn({ app: app.id, transactions: pending.length }, 'app disconnected with unanswered transactions');
   }
 

@@ -11,8 +11,6 @@ export const T2 = 4_000;
 export const T4 = 5_000;
 /** RFC 3261 §17.2.2 / Table 4: wait time for non-INVITE request retransmits, unreliable transports. */
 export const TIMER_J_UNRELIABLE = 64 * T1;
-/** RFC 3261 §17.2.2 / Table 4: Timer J is zero on reliable transports. */
-export const TIMER_J_RELIABLE = 0;
 /** RFC 3261 §17.2.1 / Table 4: INVITE final response retransmit interval (initial), unreliable transports. */
 export const TIMER_G = T1;
 /** RFC 3261 §17.2.1 / Table 4: wait time for ACK receipt. */

@@ -100,7 +100,7 @@ describe('server transaction timers (RFC 3261 §17.2)', () => {
 
   it('refuses an illegal state change', () => {
     const t = new ServerTransaction('k', request(), channel(true), hooks, createTimers());
-    t.terminate(false);
+    t.terminate();
     expect(() => (t as unknown as { transition(s: string): void }).transition('proceeding')).toThrow(/illegal/);
   });
 });

@@ -48,7 +48,7 @@ export class CompletedTable {
 
   /** Keeps `response` for retransmissions of the request with `key`, for the lifetime. */
   add(key: string, response: Buffer, channel: ReplyChannel, method: string, status: number): void {
-    if (this.slotOf.has(key)) return; // cannot happen: a retransmission is answered from here, not a new transaction
+    // A key is never added twice: a retransmission is answered from here, it makes no new transaction.
     if (this.count === this.keys.length) this.grow();
     const slot = (this.head + this.count) % this.keys.length;
     this.keys[slot] = key;

@@ -8,7 +8,6 @@ import {
   TIMER_G,
   TIMER_H,
   TIMER_I_UNRELIABLE,
-  TIMER_J_RELIABLE,
   UNANSWERED_TRANSACTION_TIMEOUT,
 } from '../sip/constants';
 import type { InboundRequest } from '../sip/request';
@@ -125,7 +124,7 @@ export class ServerTransaction implements Expirable {
     if (!this.isInvite || this.state !== 'completed') return;
     this.transition('confirmed');
     this.clearTimers();
-    if (this.channel.reliable) this.terminate(true); // Timer I is zero on reliable transports
+    if (this.channel.reliable) this.terminate(); // Timer I is zero on reliable transports
     else this.timerToken = this.timers.timerI.push(this);
   }
 
@@ -141,22 +140,19 @@ export class ServerTransaction implements Expirable {
       return data;
     }
     this.clearTimers();
-    this.owner?.release(this);
-    this.owner = undefined;
-    this.request = undefined;
-    this.channel.release?.();
+    this.releaseRequest();
     this.hooks.finished?.(this);
     if (this.isInvite && status < 300) {
       // RFC 3261 §17.2.1: a 2xx terminates the INVITE server transaction.
-      this.terminate(true);
+      this.terminate();
       return data;
     }
     this.transition('completed');
     if (this.isInvite) {
       if (!this.channel.reliable) this.scheduleRetransmit();
       this.timerToken = this.timers.timerH.push(this);
-    } else if (this.channel.reliable && TIMER_J_RELIABLE === 0) {
-      this.terminate(true);
+    } else if (this.channel.reliable) {
+      this.terminate(); // Timer J is zero on reliable transports
     } else {
       this.hooks.completed(this, data, status); // Timer J runs in the owner's CompletedTable
     }
@@ -180,28 +176,32 @@ export class ServerTransaction implements Expirable {
 
   /**
    * The pending fixed-delay timer fired: the app never answered (forget the
-   * transaction; a later retransmission starts a new one), or Timer J, H or I ended it.
+   * transaction; a later retransmission starts a new one), or Timer H or I ended it.
    */
   expire(): void {
     this.timerToken = undefined;
-    this.terminate(this.lastStatus >= 200);
+    this.terminate();
   }
 
   /**
-   * Ends the transaction now, sending nothing; safe to call twice. `answered`
-   * tells the layer whether a final response went out; `quiet` skips the hook (edge stopping).
+   * Ends the transaction now, sending nothing; safe to call twice. The layer is told
+   * whether a final response went out; `quiet` skips that (edge stopping).
    */
-  terminate(answered: boolean, quiet = false): void {
+  terminate(quiet = false): void {
     if (this.state === 'terminated') return;
-    const hadRequest = this.request !== undefined;
     this.transition('terminated');
     this.clearTimers();
+    this.releaseRequest();
+    this.lastResponse = undefined;
+    if (!quiet) this.hooks.terminated(this, this.lastStatus >= 200);
+  }
+
+  /** The app and the request are no longer needed (a final response went out, or the transaction ended). */
+  private releaseRequest(): void {
     this.owner?.release(this);
     this.owner = undefined;
+    if (this.request !== undefined) this.channel.release?.();
     this.request = undefined;
-    if (hadRequest) this.channel.release?.();
-    this.lastResponse = undefined;
-    if (!quiet) this.hooks.terminated(this, answered || this.lastStatus >= 200);
   }
 
   private clearTimers(): void {

@@ -8,14 +8,14 @@ import { BRANCH_MAGIC_COOKIE } from '../sip/constants';
 import type { InboundRequest } from '../sip/request';
 
 /**
- * A flat copy of a key built by concatenation. V8 keeps such a string as a rope of its
- * parts, and the parts (the branch, the Call-ID...) are slices of the whole request
- * text: a key kept for Timer J would keep every request's text alive for 32 s, and
- * hashing it for a Map lookup does not always flatten it. The text is latin1, so the
- * copy is exact.
+ * A flat copy of a key, for keys that are kept. A key built by concatenation is, in
+ * V8, a rope of its parts, and the parts (the branch, the Call-ID...) are slices of
+ * the whole request text: a key kept for Timer J would keep every request's text
+ * alive for 32 s, and hashing it for a Map lookup does not always flatten it. The
+ * text is latin1, so the copy is exact. Keys only looked up need no copy.
  */
-function flatCopy(rope: string): string {
-  return Buffer.from(rope, 'latin1').toString('latin1');
+export function flatCopy(key: string): string {
+  return Buffer.from(key, 'latin1').toString('latin1');
 }
 
 /** The key of the transaction a request belongs to, for `method` (defaults to the request's own). */
@@ -23,10 +23,10 @@ export function transactionKey(req: InboundRequest, method: string = req.method)
   const via = req.via;
   const branch = via.branch;
   if (branch !== undefined && branch.startsWith(BRANCH_MAGIC_COOKIE)) {
-    return flatCopy(`3261\0${branch}\0${via.host.toLowerCase()}:${via.port ?? ''}\0${method}`);
+    return `3261\0${branch}\0${via.host.toLowerCase()}:${via.port ?? ''}\0${method}`;
   }
   // RFC 3261 §17.2.3 (RFC 2543 fallback). The To tag of an ACK is the one we chose, so INVITE matching leaves it out.
   const toTag = method === 'INVITE' ? '' : (req.toTag ?? '');
   const viaText = via.sentByText + via.params.map(([n, v]) => (v === undefined ? `;${n}` : `;${n}=${v}`)).join('');
-  return flatCopy(`2543\0${req.uri}\0${toTag}\0${req.fromTag ?? ''}\0${req.callId}\0${req.cseqNumber}\0${method}\0${viaText}`);
+  return `2543\0${req.uri}\0${toTag}\0${req.fromTag ?? ''}\0${req.callId}\0${req.cseqNumber}\0${method}\0${viaText}`;
 }

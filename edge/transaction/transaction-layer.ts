@@ -7,6 +7,7 @@ import type { InboundRequest } from '../sip/request';
 import { CompletedTable } from './completed-table';
 import type { ReplyChannel } from './reply-channel';
 import { createTimers, ServerTransaction, TransactionHooks } from './server-transaction';
+import { flatCopy } from './transaction-key';
 
 /** What the layer reports to its owner. */
 export interface LayerHooks {
@@ -27,8 +28,8 @@ export class TransactionLayer {
   private readonly txnHooks: TransactionHooks;
   private readonly timers = createTimers();
 
-  constructor(private readonly hooks: LayerHooks, timerJMs = TIMER_J_UNRELIABLE) {
-    this.completed = new CompletedTable(timerJMs);
+  constructor(private readonly hooks: LayerHooks) {
+    this.completed = new CompletedTable(TIMER_J_UNRELIABLE);
     this.txnHooks = {
       sent: hooks.sent,
       finished: (t) => this.byId.delete(t.id),
@@ -70,7 +71,8 @@ export class TransactionLayer {
   }
 
   /** Creates and registers a transaction for a request that matched none. */
-  create(key: string, request: InboundRequest, channel: ReplyChannel): ServerTransaction {
+  create(lookupKey: string, request: InboundRequest, channel: ReplyChannel): ServerTransaction {
+    const key = flatCopy(lookupKey); // kept up to Timer J: must not keep the request text alive
     const txn = new ServerTransaction(key, request, channel, this.txnHooks, this.timers);
     this.byKey.set(key, txn);
     this.byId.set(txn.id, txn);
@@ -79,7 +81,7 @@ export class TransactionLayer {
 
   /** Terminates every transaction and clears their timers (edge stopping). */
   clear(): void {
-    for (const t of [...this.byKey.values()]) t.terminate(false, true);
+    for (const t of [...this.byKey.values()]) t.terminate(true);
     this.byKey.clear();
     this.byId.clear();
     this.completed.clear();
