@@ -61,5 +61,15 @@ describe('UDP server transactions (RFC 3261 §17.2.2)', () => {
     // The retransmission is answered from the transaction: the same bytes, To tag included, and the app is not asked again.
     expect(await client.waitFor(/^SIP\/2\.0 200/, 2)).toBe(first);
     expect(held.length - before).toBe(1);
+    // A different CSeq, or a different From tag, is a new request: the app sees each.
+    client.send(shared.edge, request.replace('CSeq: 1 REGISTER', 'CSeq: 2 REGISTER'));
+    await sleep(120);
+    expect(held.length - before).toBe(2);
+    expect(held[held.length - 1]!.req.get('CSeq')).toBe('2 REGISTER');
+    client.send(shared.edge, request.replace(/(From: [^\r]*;tag=)[0-9a-f]+/, '$1other2543'));
+    await sleep(120);
+    expect(held.length - before).toBe(3);
+    expect(held[held.length - 1]!.req.get('From')).toContain('tag=other2543');
+    for (const h of held.slice(-2)) h.res.send(200);
   });
 });
