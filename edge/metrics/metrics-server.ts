@@ -1,7 +1,6 @@
 /** A small HTTP listener serving `GET /metrics` in Prometheus text format. */
 import http from 'node:http';
-import type net from 'node:net';
-import type { BoundAddress } from '../transport/address';
+import { BoundAddress, listen } from '../transport/address';
 import type { MetricsRegistry } from './metrics';
 
 /** The metrics HTTP server. */
@@ -25,14 +24,7 @@ export class MetricsServer {
     });
     server.keepAliveTimeout = 5_000;
     server.on('clientError', (_err, socket) => socket.destroy());
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ port, host: address }, () => {
-        server.off('error', reject);
-        const a = server.address() as net.AddressInfo;
-        resolve(new MetricsServer(server, { address: a.address, port: a.port }));
-      });
-    });
+    return listen(server, { port, host: address }).then((bound) => new MetricsServer(server, bound));
   }
 
   close(): Promise<void> {
