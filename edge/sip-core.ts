@@ -29,7 +29,7 @@ const NOT_SUPPORTED = 'not supported';
 const UNKNOWN_TRANSACTION = 'Response not sent due to unknown transaction';
 
 /** The request as drachtio-server hands it to an app: as received, top Via fixed up. */
-export function requestText(req: InboundRequest): string {
+function requestText(req: InboundRequest): string {
   let s = `${req.method} ${req.uri} SIP/2.0\r\n`;
   const h = req.headers;
   for (let i = 0; i < h.length; i++) {

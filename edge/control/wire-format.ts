@@ -12,7 +12,7 @@ function pad(n: number, width: number): string {
 }
 
 /** drachtio's message time stamp, `HH:MM:SS.micros` (local time). */
-export function stackTime(now: Date = new Date()): string {
+function stackTime(now: Date = new Date()): string {
   const micros = now.getMilliseconds() * 1000;
   return `${pad(now.getHours(), 2)}:${pad(now.getMinutes(), 2)}:${pad(now.getSeconds(), 2)}.${pad(micros, 6)}`;
 }

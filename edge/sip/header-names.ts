@@ -4,7 +4,7 @@
  */
 
 /** RFC 3261 §7.3.3 and §20 (plus RFC 3841/3903/4028/3515 registrations): compact form → full name, lower case. */
-export const COMPACT_FORMS: Readonly<Record<string, string>> = {
+const COMPACT_FORMS: Readonly<Record<string, string>> = {
   i: 'call-id',
   m: 'contact',
   e: 'content-encoding',

@@ -22,7 +22,7 @@ export function hostPort(address: string, port: number): string {
 }
 
 /** True for `0.0.0.0` and `::`, which accept on every interface. */
-export function isWildcard(address: string): boolean {
+function isWildcard(address: string): boolean {
   return address === '0.0.0.0' || address === '::' || address === '';
 }
 
