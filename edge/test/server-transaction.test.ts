@@ -117,7 +117,7 @@ describe('fixed-delay queue', () => {
     jest.advanceTimersByTime(300);
     const b = q.push(item('b'));
     q.push(item('c'));
-    b.cancel();
+    q.cancel(b);
     jest.advanceTimersByTime(699);
     expect(fired).toEqual([]);
     jest.advanceTimersByTime(1);
@@ -129,6 +129,34 @@ describe('fixed-delay queue', () => {
     q.clear();
     jest.advanceTimersByTime(2000);
     expect(fired).toEqual(['a', 'c']);
+  });
+});
+
+describe('fixed-delay queue ring', () => {
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  it('wraps, grows while wrapped, and cancels by ticket across the growth', () => {
+    const q = new DelayQueue(1000);
+    const fired: string[] = [];
+    const push = (name: string): number => q.push({ expire: () => fired.push(name) });
+    for (let i = 0; i < 800; i++) push(`a${i}`);
+    jest.advanceTimersByTime(1000);
+    expect(fired).toHaveLength(800);
+    fired.length = 0;
+    const c = Array.from({ length: 600 }, (_, i) => push(`c${i}`)); // slots 800..1023, then 0..375
+    jest.advanceTimersByTime(500);
+    const d = Array.from({ length: 600 }, (_, i) => push(`d${i}`)); // 1,200 entries: grows while wrapped
+    expect(q.length).toBe(1200);
+    q.cancel(c[200]!);
+    q.cancel(d[599]!);
+    q.cancel(c[200]!); // twice: no harm
+    jest.advanceTimersByTime(500);
+    expect(fired).toEqual(Array.from({ length: 600 }, (_, i) => `c${i}`).filter((n) => n !== 'c200'));
+    jest.advanceTimersByTime(500);
+    expect(fired.slice(599)).toEqual(Array.from({ length: 599 }, (_, i) => `d${i}`));
+    expect(q.length).toBe(0);
+    q.cancel(c[0]!); // long gone: ignored
   });
 });
 

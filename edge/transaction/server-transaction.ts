@@ -13,7 +13,7 @@ import {
 import type { InboundRequest } from '../sip/request';
 import { newTag } from '../sip/response-builder';
 import type { ReplyChannel } from './reply-channel';
-import { DelayQueue, Expirable, QueueToken } from './delay-queue';
+import { DelayQueue, Expirable } from './delay-queue';
 
 /** RFC 3261 Figures 7 and 8. */
 export type TransactionState = 'trying' | 'proceeding' | 'completed' | 'confirmed' | 'terminated';
@@ -76,8 +76,9 @@ export class ServerTransaction implements Expirable {
   readonly toTag = newTag();
   private lastResponse: Buffer | undefined;
   private lastStatus = 0;
-  /** The pending fixed-delay timer, if any (see DelayQueue). */
-  private timerToken: QueueToken | undefined;
+  /** The pending fixed-delay timer, if any: its queue and ticket (see DelayQueue). */
+  private timerQueue: DelayQueue | undefined;
+  private timerTicket = 0;
   private retransmitTimer: NodeJS.Timeout | undefined;
   private retransmitInterval = TIMER_G;
   /** The request; released once a final response is sent, since only the response is needed then. */
@@ -94,7 +95,7 @@ export class ServerTransaction implements Expirable {
     this.method = request.method;
     this.isInvite = request.method === 'INVITE';
     this.state = this.isInvite ? 'proceeding' : 'trying';
-    this.timerToken = timers.unanswered.push(this);
+    this.schedule(timers.unanswered);
     channel.hold?.();
   }
 
@@ -125,7 +126,7 @@ export class ServerTransaction implements Expirable {
     this.transition('confirmed');
     this.clearTimers();
     if (this.channel.reliable) this.terminate(); // Timer I is zero on reliable transports
-    else this.timerToken = this.timers.timerI.push(this);
+    else this.schedule(this.timers.timerI);
   }
 
   /** Sends a response (latin1 text) from the transaction user; returns the bytes sent, undefined when too late. */
@@ -150,7 +151,7 @@ export class ServerTransaction implements Expirable {
     this.transition('completed');
     if (this.isInvite) {
       if (!this.channel.reliable) this.scheduleRetransmit();
-      this.timerToken = this.timers.timerH.push(this);
+      this.schedule(this.timers.timerH);
     } else if (this.channel.reliable) {
       this.terminate(); // Timer J is zero on reliable transports
     } else {
@@ -179,7 +180,7 @@ export class ServerTransaction implements Expirable {
    * transaction; a later retransmission starts a new one), or Timer H or I ended it.
    */
   expire(): void {
-    this.timerToken = undefined;
+    this.timerQueue = undefined;
     this.terminate();
   }
 
@@ -204,9 +205,14 @@ export class ServerTransaction implements Expirable {
     this.request = undefined;
   }
 
+  private schedule(queue: DelayQueue): void {
+    this.timerQueue = queue;
+    this.timerTicket = queue.push(this);
+  }
+
   private clearTimers(): void {
-    this.timerToken?.cancel();
-    this.timerToken = undefined;
+    this.timerQueue?.cancel(this.timerTicket);
+    this.timerQueue = undefined;
     if (this.retransmitTimer) clearTimeout(this.retransmitTimer);
     this.retransmitTimer = undefined;
   }
