@@ -7,13 +7,13 @@
  * token...) on the heap for 32 s; every one was promoted to the old
  * generation and paid for in mark-compact pauses. Here a completed transaction
  * is its key, its response bytes, its reply channel and its method in
- * parallel arrays (slots of a ring), found through one Map from key to slot,
- * and expired in FIFO order by one timer.
+ * parallel arrays (slots of a ring), found through one Map from key to slot.
+ * Timer J is a DelayQueue entry per transaction naming this table: entries are
+ * added and expire in the same order, so each expiry drops the oldest entry.
  */
+import { DelayQueue, Expirable } from './delay-queue';
 import type { ReplyChannel } from './reply-channel';
 
-/** Expiry runs at most this often: Timer J may end a transaction this much late (RFC 3261 gives no upper bound). */
-const EXPIRY_TICK_MS = 250;
 const INITIAL_SLOTS = 1024;
 
 /** What a retransmission of a completed request gets resent. */
@@ -24,23 +24,21 @@ export interface CompletedEntry {
   readonly status: number;
 }
 
-export class CompletedTable {
+export class CompletedTable implements Expirable {
   private readonly slotOf = new Map<string, number>();
   private keys: (string | undefined)[] = new Array<string | undefined>(INITIAL_SLOTS);
   private responses: (Buffer | undefined)[] = new Array<Buffer | undefined>(INITIAL_SLOTS);
   private channels: (ReplyChannel | undefined)[] = new Array<ReplyChannel | undefined>(INITIAL_SLOTS);
   private methods: (string | undefined)[] = new Array<string | undefined>(INITIAL_SLOTS);
   private statuses = new Uint16Array(INITIAL_SLOTS);
-  private expiries = new Float64Array(INITIAL_SLOTS);
   /** Oldest slot and number of slots in use (ring). */
   private head = 0;
   private count = 0;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly timerJ: DelayQueue;
 
-  constructor(
-    private readonly lifetimeMs: number,
-    private readonly now: () => number = Date.now,
-  ) {}
+  constructor(lifetimeMs: number) {
+    this.timerJ = new DelayQueue(lifetimeMs);
+  }
 
   get size(): number {
     return this.count;
@@ -56,10 +54,9 @@ export class CompletedTable {
     this.channels[slot] = channel;
     this.methods[slot] = method;
     this.statuses[slot] = status;
-    this.expiries[slot] = this.now() + this.lifetimeMs;
     this.count++;
     this.slotOf.set(key, slot);
-    if (!this.timer) this.arm();
+    this.timerJ.push(this);
   }
 
   /** The completed transaction with this key, if it has not expired. */
@@ -69,10 +66,14 @@ export class CompletedTable {
     return { response: this.responses[slot]!, channel: this.channels[slot]!, method: this.methods[slot]!, status: this.statuses[slot]! };
   }
 
+  /** Timer J of the oldest entry fired (Expirable). */
+  expire(): void {
+    if (this.count > 0) this.dropHead();
+  }
+
   /** Forgets everything and stops the timer. */
   clear(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.timerJ.clear();
     while (this.count > 0) this.dropHead();
     this.head = 0;
   }
@@ -98,33 +99,13 @@ export class CompletedTable {
       return to;
     };
     const statuses = new Uint16Array(size * 2);
-    const expiries = new Float64Array(size * 2);
-    for (let i = 0; i < this.count; i++) {
-      statuses[i] = this.statuses[order(i)]!;
-      expiries[i] = this.expiries[order(i)]!;
-    }
+    for (let i = 0; i < this.count; i++) statuses[i] = this.statuses[order(i)]!;
     this.keys = copy(this.keys);
     this.responses = copy(this.responses);
     this.channels = copy(this.channels);
     this.methods = copy(this.methods);
     this.statuses = statuses;
-    this.expiries = expiries;
     this.head = 0;
     for (let i = 0; i < this.count; i++) this.slotOf.set(this.keys[i]!, i);
   }
-
-  private arm(): void {
-    if (this.count === 0) return;
-    const due = this.expiries[this.head]! - this.now();
-    this.timer = setTimeout(this.expire, Math.max(due, EXPIRY_TICK_MS));
-  }
-
-  private readonly expire = (): void => {
-    this.timer = undefined;
-    const now = this.now();
-    // Bounded by the number of entries; each step removes one.
-    while (this.count > 0 && this.expiries[this.head]! <= now) this.dropHead();
-    if (this.count === 0) this.head = 0;
-    this.arm();
-  };
 }

@@ -1,6 +1,6 @@
 /**
  * Expiry for one fixed delay (the unanswered-transaction timeout, Timer H,
- * Timer I): deadlines pushed in time order form a FIFO, so one timer serves
+ * Timer I, and Timer J through CompletedTable): deadlines pushed in time order form a FIFO, so one timer serves
  * every transaction instead of one Timeout object each. Entries live in a ring
  * of slots (an item array and a deadline array) and are named by a ticket
  * number, so a scheduled expiry costs no object of its own: every transaction
@@ -13,6 +13,13 @@ export interface Expirable {
 }
 
 const INITIAL_SLOTS = 1024;
+/**
+ * The timer waits at least this long between runs, so entries due close together
+ * expire in one run (at a few thousand pushes a second, one timer per entry would
+ * be thousands a second). An entry may thus expire this much late; RFC 3261's
+ * timers set no upper bound.
+ */
+const EXPIRY_TICK_MS = 250;
 
 /** A FIFO of deadlines `delayMs` after their push time. */
 export class DelayQueue {
@@ -66,7 +73,7 @@ export class DelayQueue {
 
   private arm(): void {
     if (this.count === 0) return;
-    this.timer = setTimeout(this.fire, Math.max(0, this.deadlines[this.head]! - Date.now()));
+    this.timer = setTimeout(this.fire, Math.max(EXPIRY_TICK_MS, this.deadlines[this.head]! - Date.now()));
   }
 
   private readonly fire = (): void => {
