@@ -1,5 +1,6 @@
 import tls from 'node:tls';
-import { connectApp, ControlClient, metric, scrape, SECRET, selfSignedCert, sipRequest, SrfApp, StreamClient, testEdge, UdpClient, until } from './support';
+import { selfSignedCert } from '../../shared/testing/tls';
+import { connectApp, ControlClient, metric, scrape, SECRET, sipRequest, SrfApp, StreamClient, testEdge, UdpClient, until } from './support';
 
 describe('edge lifecycle and TLS', () => {
   const cert = selfSignedCert();

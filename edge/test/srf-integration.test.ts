@@ -1,4 +1,5 @@
-import { recordRegisters, selfSignedCert, sharedEdgeWithApp, sipRequest, SrfRequest, StreamClient, UdpClient } from './support';
+import { selfSignedCert } from '../../shared/testing/tls';
+import { recordRegisters, sharedEdgeWithApp, sipRequest, SrfRequest, StreamClient, UdpClient } from './support';
 
 describe('a drachtio-srf app behind the edge', () => {
   const seen: SrfRequest[] = [];

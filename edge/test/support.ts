@@ -3,10 +3,6 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import tls from 'node:tls';
 import { randomBytes } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { startEdge, Edge, EdgeOptions } from '../index';
 import { FrameDecoder } from '../control/frame-decoder';
 
@@ -239,15 +235,6 @@ export class StreamClient extends Inbox {
   close(): void {
     this.socket.destroy();
   }
-}
-
-/** A self-signed certificate made with openssl in a temporary directory. */
-export function selfSignedCert(): { cert: string; key: string; certPath: string; keyPath: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'edge-tls-'));
-  const keyPath = join(dir, 'key.pem');
-  const certPath = join(dir, 'cert.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyPath, '-out', certPath, '-days', '1', '-subj', '/CN=127.0.0.1'], { stdio: 'ignore' });
-  return { cert: readFileSync(certPath, 'utf8'), key: readFileSync(keyPath, 'utf8'), certPath, keyPath };
 }
 
 /** Reads the metrics page. */

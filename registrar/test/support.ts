@@ -7,10 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createSocket, Socket as UdpSocket } from 'node:dgram';
 import { connect as tcpConnect, Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { selfSignedCert } from '../../shared/testing/tls';
 import pino from 'pino';
 import type { Pool } from 'pg';
 import { startEdge, Edge } from '../../edge';
@@ -28,18 +25,6 @@ export function md5(s: string): string {
 }
 export function sha256(s: string): string {
   return createHash('sha256').update(s).digest('hex');
-}
-
-/** A self-signed certificate for 127.0.0.1 / localhost, made with openssl in a temp dir. */
-export function selfSignedCert(): { certPath: string; keyPath: string; cert: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'registrar-tls-'));
-  const certPath = join(dir, 'cert.pem');
-  const keyPath = join(dir, 'key.pem');
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost',
-    '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', keyPath, '-out', certPath,
-  ], { stdio: 'ignore' });
-  return { certPath, keyPath, cert: readFileSync(certPath, 'utf8') };
 }
 
 export interface DeviceRow {
