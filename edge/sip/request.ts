@@ -23,12 +23,10 @@ export interface InboundRequest {
   /** Full value of that header line after the fix-up (other via-parms of the line kept). */
   readonly fixedViaValue: string;
   readonly callId: string;
-  readonly cseq: string;
   readonly cseqNumber: number;
+  /** From and To values; their tags are read only where needed (RFC 2543 matching). */
   readonly from: string;
   readonly to: string;
-  readonly fromTag: string | undefined;
-  readonly toTag: string | undefined;
 }
 
 /** The outcome: a usable request, or a reason and (when the Via was readable) enough to answer 400. */
@@ -119,7 +117,6 @@ export function checkRequest(head: RequestHead, body: string, bodyError: string 
   if (m[2] !== head.method) return fail('CSeq method does not match the request method');
   const maxForwards = getHeader(head.headers, 'max-forwards');
   if (maxForwards && !MAX_FORWARDS.test(maxForwards.value)) return fail('malformed Max-Forwards');
-  const fromTag = tagOf(from.value);
   return {
     ok: true,
     request: {
@@ -131,12 +128,9 @@ export function checkRequest(head: RequestHead, body: string, bodyError: string 
       viaIndex: replyable.viaIndex,
       fixedViaValue: replyable.fixedViaValue,
       callId: callId.value,
-      cseq: cseq.value,
       cseqNumber,
       from: from.value,
       to: to.value,
-      fromTag,
-      toTag: tagOf(to.value),
     },
   };
 }

@@ -5,7 +5,7 @@
  * matched on Request-URI, tags, Call-ID, CSeq and the top Via.
  */
 import { BRANCH_MAGIC_COOKIE } from '../sip/constants';
-import type { InboundRequest } from '../sip/request';
+import { InboundRequest, tagOf } from '../sip/request';
 
 /**
  * A flat copy of a key, for keys that are kept. A key built by concatenation is, in
@@ -26,7 +26,7 @@ export function transactionKey(req: InboundRequest, method: string = req.method)
     return `3261\0${branch}\0${via.host.toLowerCase()}:${via.port ?? ''}\0${method}`;
   }
   // RFC 3261 §17.2.3 (RFC 2543 fallback). The To tag of an ACK is the one we chose, so INVITE matching leaves it out.
-  const toTag = method === 'INVITE' ? '' : (req.toTag ?? '');
+  const toTag = method === 'INVITE' ? '' : (tagOf(req.to) ?? '');
   const viaText = via.sentByText + via.params.map(([n, v]) => (v === undefined ? `;${n}` : `;${n}=${v}`)).join('');
-  return `2543\0${req.uri}\0${toTag}\0${req.fromTag ?? ''}\0${req.callId}\0${req.cseqNumber}\0${method}\0${viaText}`;
+  return `2543\0${req.uri}\0${toTag}\0${tagOf(req.from) ?? ''}\0${req.callId}\0${req.cseqNumber}\0${method}\0${viaText}`;
 }
