@@ -107,13 +107,15 @@ describe('CredentialCipher (AES-256-GCM with key ids)', () => {
     const k = key();
     const cipher = new CredentialCipher(new Map([['k1', k]]), 'k1');
     const enc = cipher.encrypt('plaintextSecret', 'a');
+    let caught: unknown;
     try {
       cipher.decrypt(enc, 'b');
-      throw new Error('should not decrypt');
     } catch (err) {
-      expect((err as Error).message).not.toContain('plaintextSecret');
-      expect((err as Error).message).not.toContain(k.toString('base64'));
+      caught = err;
     }
+    expect(caught).toBeInstanceOf(CredentialDecryptError);
+    expect((caught as Error).message).not.toContain('plaintextSecret');
+    expect((caught as Error).message).not.toContain(k.toString('base64'));
   });
 
   it('rejects bad keyrings with a CredentialKeyError that names no key material', () => {

@@ -59,6 +59,9 @@ describe('registration store (real Redis)', () => {
     now += 2_000;
     expect(await store.reapExpired()).toBeGreaterThanOrEqual(1);
     expect((await store.listBindings('dev_sip_c')).map((b) => b.id)).toEqual(['c2']);
+    // Removed from Redis, not only hidden on read; the reaper index now points at c2's expiry.
+    expect(await redis.hkeys(store.keys.bindings('dev_sip_c'))).toEqual(['c2']);
+    expect(Number(await redis.zscore(store.keys.expiryIndex, 'dev_sip_c'))).toBe(now - 2_000 + 100_000);
     const events = await redis.xrange(store.keys.events, '-', '+');
     const expired = events.filter(([, f]) => f.includes('expired') && f.includes('dev_sip_c'));
     expect(expired).toHaveLength(1);

@@ -30,6 +30,8 @@ describe('SIP brute-force blocks (real Redis)', () => {
   it('unblocks on request', async () => {
     expect(await blocks.unblock('198.51.100.7')).toBe(true);
     expect(await blocks.isBlocked('198.51.100.7')).toBe(false);
+    // Its failure count starts again: one more failure does not block it at once.
+    expect(await blocks.recordFailure('198.51.100.7', 'erin@example.com')).toMatchObject({ blocked: false, sourceFailures: 1 });
     expect(await blocks.unblock('198.51.100.7')).toBe(false);
   });
 
