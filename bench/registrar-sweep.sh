@@ -31,9 +31,7 @@ echo "== build (GC flags: ${GC_FLAGS:-V8 defaults})" >&2
 npx tsc -p tsconfig.json --incremental --tsBuildInfoFile dist/.tsbuildinfo >/dev/null || true
 
 echo "== database $DB_URL: migrate and seed $DEVICES devices" >&2
-DB_NAME="${DB_URL##*/}"; ADMIN_URL="${DB_URL%/*}/postgres"
-psql "$ADMIN_URL" -qtAc "SELECT 1 FROM pg_database WHERE datname='$DB_NAME'" | grep -q 1 || psql "$ADMIN_URL" -qc "CREATE DATABASE $DB_NAME"
-DATABASE_URL="$DB_URL" node dist/scripts/migrate.js >/dev/null
+DATABASE_URL="$DB_URL" node dist/scripts/migrate.js >/dev/null # creates the database when missing
 psql "$DB_URL" -q <<SQL
 DELETE FROM devices WHERE account_id = 'acc_bench';
 DELETE FROM accounts WHERE id = 'acc_bench';
@@ -83,10 +81,9 @@ run_step() {
       -trace_rtt -rtt_freq 1 >/dev/null 2>&1 ) || true
   local stat="$dir/stat.csv"
   local ok failed retrans
-  col() { awk -F';' -v name="$1" 'NR==1 {for (i=1;i<=NF;i++) if ($i==name) c=i} END {print $c+0}' "$stat"; }
-  ok=$(awk -F';' 'NR==1 {for (i=1;i<=NF;i++) if ($i=="SuccessfulCall(C)") c=i} {v=$c} END {print v+0}' "$stat")
-  failed=$(awk -F';' 'NR==1 {for (i=1;i<=NF;i++) if ($i=="FailedCall(C)") c=i} {v=$c} END {print v+0}' "$stat")
-  retrans=$(awk -F';' 'NR==1 {for (i=1;i<=NF;i++) if ($i=="Retransmissions(C)") c=i} {v=$c} END {print v+0}' "$stat")
+  # A cumulative column of SIPp's statistics file, as of its last line.
+  col() { awk -F';' -v name="$1" 'NR==1 {for (i=1;i<=NF;i++) if ($i==name) c=i} {v=$c} END {print v+0}' "$stat"; }
+  ok=$(col 'SuccessfulCall(C)'); failed=$(col 'FailedCall(C)'); retrans=$(col 'Retransmissions(C)')
   local rtt; rtt=$(ls "$dir"/*_rtt.csv 2>/dev/null | head -1)
   local p50=NA p99=NA
   if [ -n "$rtt" ]; then
