@@ -4,7 +4,7 @@ import { parseSection } from '../shared/config/env';
 import { commonSection } from '../shared/config/common';
 import { createPool } from '../shared/db';
 import { ensureDatabase, migrate } from '../shared/migrate';
-import { createAccountWithKey, listAccounts } from '../api/accounts-repo';
+import { accountExists, createAccountWithKey, listAccounts } from '../api/accounts-repo';
 import { createApiKey, listApiKeys, revokeApiKey } from '../api/api-keys';
 import { ACCOUNT_ID, API_KEY_ID } from '../api/ids';
 import { SipDomain } from '../api/schemas';
@@ -90,10 +90,7 @@ export async function runCli(pool: Pool, argv: string[], defaultDomain: string, 
     }
     case 'keys:create': {
       const accountId = owner(flags);
-      if (accountId) {
-        const { rowCount } = await pool.query('SELECT 1 FROM accounts WHERE id = $1', [accountId]);
-        if (!rowCount) throw new UsageError(`no such account: ${accountId}`);
-      }
+      if (accountId && !(await accountExists(pool, accountId))) throw new UsageError(`no such account: ${accountId}`);
       const { record, key } = await createApiKey(pool, accountId, str(flags, 'name') ?? (accountId ? 'cli' : 'operator'));
       print(`api key ${record.id} (${accountId ?? 'operator'}): ${key}`);
       print('The key is shown once; send it as the X-Auth-Token header.');
