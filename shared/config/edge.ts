@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineSection, port, positiveInt, str } from './env';
+import { defineSection, logLevel, port, positiveInt, str } from './env';
 
 /** The SIP edge (edge/): SIP listeners, their limits, and the metrics listener. Defaults match edge/options.ts DEFAULT_LIMITS. */
 export const edgeSection = defineSection('Edge (SIP engine)', {
@@ -18,5 +18,5 @@ export const edgeSection = defineSection('Edge (SIP engine)', {
   EDGE_METRICS_HOST: { schema: str, default: '127.0.0.1', doc: 'Address of the edge metrics HTTP listener (GET /metrics, Prometheus text).' },
   EDGE_METRICS_PORT: { schema: port, default: '9092', doc: 'Port of the edge metrics HTTP listener.' },
   EDGE_CONTROL_MAX_FRAME_BYTES: { schema: positiveInt, default: '16777216', doc: 'Largest drachtio control frame accepted from an authenticated app; a larger one closes its connection.' },
-  EDGE_LOG_LEVEL: { schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), doc: 'Log level of the edge; unset: LOG_LEVEL. At info the edge logs one line per SIP transaction, at debug one per message.' },
+  EDGE_LOG_LEVEL: { schema: logLevel, doc: 'Log level of the edge; unset: LOG_LEVEL. At info the edge logs one line per SIP transaction, at debug one per message.' },
 });
