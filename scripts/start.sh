@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `npm start`: the whole stack on one machine. Installs dependencies if missing,
-# makes sure PostgreSQL and Redis answer (starting local ones if needed), applies
-# migrations, then runs the edge, the API (which bootstraps a first account and
-# key) and the registrar, and prints where each part listens.
+# makes sure PostgreSQL and Redis answer (starting local ones if needed), then runs
+# the edge, the API (which creates the database if missing, applies migrations and
+# bootstraps a first account and key; the registrar starts once it is up) and the
+# registrar, and prints where each part listens.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/services.sh
@@ -13,5 +14,4 @@ ensure_postgres "$DATABASE_URL"
 ensure_redis "$REDIS_URL"
 echo "build: compiling TypeScript" >&2
 npx tsc -p tsconfig.json --incremental --tsBuildInfoFile dist/.tsbuildinfo
-node dist/scripts/migrate.js
 exec node --enable-source-maps dist/scripts/stack.js
