@@ -116,9 +116,10 @@ export interface RegistrationStoreOptions {
   prefix: string;
   /** Injected clock (ms); Date.now by default. */
   now?: () => number;
-  /** Approximate cap on the events stream length. */
-  maxEvents?: number;
 }
+
+/** Approximate cap on the events stream's length (XADD MAXLEN ~). */
+const MAX_EVENTS = 100_000;
 
 /** Keeps a binding hash this long past its newest binding's expiry, so late readers see a consistent state. */
 const BINDINGS_GRACE_MS = 60_000;
@@ -321,13 +322,11 @@ export class RegistrationStore {
   readonly keys: ReturnType<typeof registrationKeys>;
   private readonly redis: Scripted;
   private readonly now: () => number;
-  private readonly maxEvents: number;
 
   constructor(redis: Redis, opts: RegistrationStoreOptions) {
     this.redis = defineScripts(redis);
     this.keys = registrationKeys(opts.prefix);
     this.now = opts.now ?? Date.now;
-    this.maxEvents = opts.maxEvents ?? 100_000;
   }
 
   /** The live status of one device (one round trip). */
@@ -516,6 +515,6 @@ export class RegistrationStore {
     const fields: string[] = [];
     for (const [k, v] of Object.entries(event)) if (v !== undefined) fields.push(k, v);
     fields.push('at', String(this.now()));
-    return ['MAXLEN', '~', this.maxEvents, '*', ...fields];
+    return ['MAXLEN', '~', MAX_EVENTS, '*', ...fields];
   }
 }
