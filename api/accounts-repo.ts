@@ -1,4 +1,5 @@
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
+import { withTransaction } from '../shared/db';
 import { ApiKeyRecord, createApiKey } from './api-keys';
 import { newAccountId } from './ids';
 
@@ -77,28 +78,28 @@ export async function accountExists(pool: Pool, id: string): Promise<boolean> {
 }
 
 /** Creates an account and its first API key in one transaction; the key is returned once. */
-export async function createAccountWithKey(
+/** Inserts a new account (`sipDomain` already lower-cased by its schema). */
+export async function insertAccount(
+  client: PoolClient,
+  fields: { name: string; sipDomain: string } & Partial<AccountSipSettings>,
+): Promise<AccountRecord> {
+  const { rows } = await client.query<AccountRow>(
+    `INSERT INTO accounts (id, name, sip_domain, sip_server, sip_port, outbound_proxy, transport_protocol)
+     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${ACCOUNT_COLUMNS}`,
+    [newAccountId(), fields.name, fields.sipDomain, fields.sipServer ?? null, fields.sipPort ?? null, fields.outboundProxy ?? null, fields.transportProtocol ?? null],
+  );
+  return toAccountRecord(rows[0]!);
+}
+
+export function createAccountWithKey(
   pool: Pool,
   fields: { name: string; sipDomain: string; keyName: string } & Partial<AccountSipSettings>,
 ): Promise<{ account: AccountRecord; apiKey: ApiKeyRecord; key: string }> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    const { rows } = await client.query<AccountRow>(
-      `INSERT INTO accounts (id, name, sip_domain, sip_server, sip_port, outbound_proxy, transport_protocol)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${ACCOUNT_COLUMNS}`,
-      [newAccountId(), fields.name, fields.sipDomain, fields.sipServer ?? null, fields.sipPort ?? null, fields.outboundProxy ?? null, fields.transportProtocol ?? null],
-    );
-    const account = toAccountRecord(rows[0]!);
+  return withTransaction(pool, async (client) => {
+    const account = await insertAccount(client, fields);
     const { record, key } = await createApiKey(client, account.id, fields.keyName);
-    await client.query('COMMIT');
     return { account, apiKey: record, key };
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /** Applies `patch` to an account; null when there is no such account. */

@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
+import { withTransaction } from '../shared/db';
 import { createApiKey } from './api-keys';
-import { ACCOUNT_COLUMNS, AccountRecord, AccountRow, toAccountRecord } from './accounts-repo';
-import { newAccountId } from './ids';
+import { AccountRecord, insertAccount } from './accounts-repo';
 
 /** Arbitrary constant: the advisory lock that makes concurrent bootstraps create one account. */
 const BOOTSTRAP_LOCK = 4_215_061;
@@ -20,32 +20,14 @@ export interface BootstrapResult {
  * run from several processes at once.
  */
 export async function bootstrap(pool: Pool, opts: { sipDomain: string; accountName?: string }): Promise<BootstrapResult | null> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return withTransaction(pool, async (client) => {
     await client.query('SELECT pg_advisory_xact_lock($1)', [BOOTSTRAP_LOCK]);
     const { rowCount } = await client.query('SELECT 1 FROM accounts LIMIT 1');
-    if (rowCount) {
-      await client.query('ROLLBACK');
-      return null;
-    }
-    const { rows } = await client.query<AccountRow>(
-      `INSERT INTO accounts (id, name, sip_domain) VALUES ($1, $2, $3) RETURNING ${ACCOUNT_COLUMNS}`,
-      [newAccountId(), opts.accountName ?? 'Bootstrap account', opts.sipDomain],
-    );
+    if (rowCount) return null;
+    const account = await insertAccount(client, { name: opts.accountName ?? 'Bootstrap account', sipDomain: opts.sipDomain });
     const { record, key } = await createApiKey(client, null, 'bootstrap admin');
-    await client.query('COMMIT');
-    return {
-      account: toAccountRecord(rows[0]!),
-      adminKeyId: record.id,
-      adminKey: key,
-    };
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+    return { account, adminKeyId: record.id, adminKey: key };
+  });
 }
 
 /** The text printed once on stdout after a bootstrap: the key and how to use it. */

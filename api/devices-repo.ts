@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import { CredentialCipher, generateSipPassword, storedCredentials } from '../shared/credentials';
+import { withTransaction } from '../shared/db';
 import type { AccountSipSettings } from './accounts-repo';
 import { mapUniqueViolation } from './db-errors';
 import { newDeviceId } from './ids';
@@ -209,18 +210,13 @@ export class DevicesRepo {
    * password stops at once. The row is locked so concurrent resets serialise.
    */
   async resetPassword(accountId: string, deviceId: string, expiresAt: Date, keepPrevious: boolean): Promise<{ password: string; sipUsername: string; sipDomain: string } | null> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    return withTransaction(this.pool, async (client) => {
       const { rows } = await client.query<{ sip_username: string; sip_domain: string }>(
         'SELECT sip_username, sip_domain FROM devices WHERE id = $1 AND account_id = $2 FOR UPDATE',
         [deviceId, accountId],
       );
       const r = rows[0];
-      if (!r) {
-        await client.query('ROLLBACK');
-        return null;
-      }
+      if (!r) return null;
       const password = generateSipPassword();
       const creds = storedCredentials(this.cipher, { id: deviceId, sipUsername: r.sip_username, sipDomain: r.sip_domain }, password);
       await client.query(
@@ -231,14 +227,8 @@ export class DevicesRepo {
                password_enc = $2, ha1_md5 = $3, ha1_sha256 = $4, updated_at = now() WHERE id = $1`,
         keepPrevious ? [deviceId, creds.passwordEnc, creds.ha1Md5, creds.ha1Sha256, expiresAt] : [deviceId, creds.passwordEnc, creds.ha1Md5, creds.ha1Sha256],
       );
-      await client.query('COMMIT');
       return { password, sipUsername: r.sip_username, sipDomain: r.sip_domain };
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   /**

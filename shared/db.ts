@@ -1,4 +1,4 @@
-import { Pool, PoolConfig } from 'pg';
+import { Pool, PoolClient, PoolConfig } from 'pg';
 
 /** A PostgreSQL pool. `schema`, when given, becomes the search_path (tests isolate themselves that way). */
 export function createPool(databaseUrl: string, opts: { max?: number; schema?: string } = {}): Pool {
@@ -20,4 +20,20 @@ const UNIQUE_VIOLATION = '23505';
 
 export function isUniqueViolation(err: unknown): err is { code: string; constraint?: string } {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === UNIQUE_VIOLATION;
+}
+
+/** Runs `fn` in one transaction on one pooled connection: committed when it returns, rolled back when it throws. */
+export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
 }
