@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import { withTransaction } from '../shared/db';
+import { setClause, withTransaction } from '../shared/db';
 import { ApiKeyRecord, createApiKey } from './api-keys';
 import { newAccountId } from './ids';
 
@@ -104,15 +104,9 @@ export function createAccountWithKey(
 
 /** Applies `patch` to an account; null when there is no such account. */
 export async function updateAccount(pool: Pool, id: string, patch: AccountPatch): Promise<AccountRecord | null> {
-  const sets: string[] = [];
   const values: unknown[] = [id];
-  for (const [field, column] of Object.entries(PATCH_COLUMNS) as [keyof AccountPatch, string][]) {
-    if (patch[field] === undefined) continue;
-    values.push(patch[field]);
-    sets.push(`${column} = $${values.length}`);
-  }
-  sets.push('updated_at = now()');
-  const { rows } = await pool.query<AccountRow>(`UPDATE accounts SET ${sets.join(', ')} WHERE id = $1 RETURNING ${ACCOUNT_COLUMNS}`, values);
+  const sets = setClause(patch, PATCH_COLUMNS, values);
+  const { rows } = await pool.query<AccountRow>(`UPDATE accounts SET ${sets} WHERE id = $1 RETURNING ${ACCOUNT_COLUMNS}`, values);
   return rows[0] ? toAccountRecord(rows[0]) : null;
 }
 

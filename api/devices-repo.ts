@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import { CredentialCipher, generateSipPassword, storedCredentials } from '../shared/credentials';
-import { withTransaction } from '../shared/db';
+import { setClause, withTransaction } from '../shared/db';
 import type { AccountSipSettings } from './accounts-repo';
 import { mapUniqueViolation } from './db-errors';
 import { newDeviceId } from './ids';
@@ -127,17 +127,11 @@ export class DevicesRepo {
 
   /** Applies `patch`; returns the updated row, or null when there is no such device. */
   async update(accountId: string, deviceId: string, patch: DevicePatch): Promise<DeviceRow | null> {
-    const sets: string[] = [];
     const values: unknown[] = [deviceId, accountId];
-    for (const [field, column] of Object.entries(PATCH_COLUMNS) as [keyof DevicePatch, string][]) {
-      if (patch[field] === undefined) continue;
-      values.push(patch[field]);
-      sets.push(`${column} = $${values.length}`);
-    }
-    sets.push('updated_at = now()');
+    const sets = setClause(patch, PATCH_COLUMNS, values);
     try {
       const { rows } = await this.pool.query<DeviceRow>(
-        `UPDATE devices SET ${sets.join(', ')} WHERE id = $1 AND account_id = $2 RETURNING ${COLUMNS}`,
+        `UPDATE devices SET ${sets} WHERE id = $1 AND account_id = $2 RETURNING ${COLUMNS}`,
         values,
       );
       return rows[0] ?? null;

@@ -37,3 +37,18 @@ export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) =>
     client.release();
   }
 }
+
+/**
+ * The SET list of a partial update: `column = $n` for each field of `patch` that is
+ * not undefined (its value appended to `values`), then `updated_at = now()`.
+ */
+export function setClause<P extends object>(patch: P, columns: Record<keyof P, string>, values: unknown[]): string {
+  const sets: string[] = [];
+  for (const [field, column] of Object.entries(columns) as [keyof P, string][]) {
+    if (patch[field] === undefined) continue;
+    values.push(patch[field]);
+    sets.push(`${column} = $${values.length}`);
+  }
+  sets.push('updated_at = now()');
+  return sets.join(', ');
+}
