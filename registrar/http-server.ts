@@ -1,5 +1,6 @@
 import { createServer, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { withTimeout } from '../shared/with-timeout';
 
 /** One readiness dependency: resolves true when usable. */
 export type ReadyCheck = () => Promise<boolean>;
@@ -9,21 +10,6 @@ export interface HealthServerOptions {
   port: number;
   checks: Record<string, ReadyCheck>;
   metrics: () => Promise<string>;
-}
-
-/** Bounds a check so /readyz answers within its timeout even when a dependency hangs. */
-async function withTimeout(check: ReadyCheck, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      check().catch(() => false),
-      new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(false), ms);
-      }),
-    ]);
-  } finally {
-    if (timer) clearTimeout(timer);
-  }
 }
 
 /**
@@ -44,7 +30,7 @@ export async function startHealthServer(opts: HealthServerOptions): Promise<{ se
     if (path === '/readyz') {
       void (async () => {
         const results: Record<string, boolean> = {};
-        await Promise.all(Object.entries(opts.checks).map(async ([name, check]) => (results[name] = await withTimeout(check, 1_500))));
+        await Promise.all(Object.entries(opts.checks).map(async ([name, check]) => (results[name] = await withTimeout(check(), 1_500).catch(() => false))));
         const ok = Object.values(results).every(Boolean);
         res.writeHead(ok ? 200 : 503, { 'Content-Type': 'application/json' }).end(JSON.stringify({ status: ok ? 'ok' : 'unavailable', checks: results }));
       })();

@@ -1,16 +1,9 @@
+import { withTimeout } from '../../shared/with-timeout';
 import { Router } from 'express';
 import type { AppDeps } from '../context';
 
 /** How long /readyz waits for each backing service. */
 const READY_CHECK_TIMEOUT_MS = 1000;
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error('timeout')), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
 
 /** Liveness (the process answers) and readiness (PostgreSQL and Redis answer). No authentication. */
 export function healthRouter(deps: AppDeps): Router {
