@@ -3,8 +3,10 @@ import pino from 'pino';
 import { DevicesRepo } from '../../api/devices-repo';
 import { announceAuthChange } from '../../api/live';
 import { CredentialCipher } from '../../shared/credentials';
-import { RegistrationStore } from '../../shared/registration-store';
-import { buildRegister, DOMAIN, md5, Phone, sha256, SipClient, Stack, startStack } from './support';
+import { buildRegister, digestAuthorization, DOMAIN, md5, Phone, sha256, SipClient, Stack, startStack } from './support';
+
+/** A 401's challenges with the nonce blanked: what must not differ between an unknown user and a wrong password. */
+const challengeShape = (r: Awaited<ReturnType<Phone['register']>>): string[] => r.final!.all('www-authenticate').map((c) => c.replace(/nonce="[^"]+"/, 'nonce=""'));
 
 /** Digest replay, stale nonces, brute force and password resets, asserted on the wire. */
 describe('registrar security', () => {
@@ -40,7 +42,6 @@ describe('registrar security', () => {
     const replay = await phone.send({ authorization });
     expect(replay?.status).toBe(401);
     // The same nonce with a higher nonce-count is a legitimate reuse (RFC 7616 §3.4).
-    const { digestAuthorization } = await import('./support');
     const next = digestAuthorization(phone.lastChallenge!, { user: 'dave', password: 'dave-secret-1', uri: `sip:${DOMAIN}`, nc: 2 });
     expect((await phone.send({ authorization: next }))?.status).toBe(200);
   });
@@ -49,7 +50,6 @@ describe('registrar security', () => {
     const phone = new Phone(client, 'dave', 'dave-secret-1');
     const challenge = await phone.send();
     expect(challenge?.status).toBe(401);
-    const { digestAuthorization } = await import('./support');
     const auth = digestAuthorization(phone.pickChallenge(challenge!), { user: 'dave', password: 'dave-secret-1', uri: `sip:${DOMAIN}` });
     offsetMs += 301_000; // nonce lifetime is 300 s
     try {
@@ -67,7 +67,6 @@ describe('registrar security', () => {
   it('refuses an Authorization whose uri is not the Request-URI (400)', async () => {
     const phone = new Phone(client, 'dave', 'dave-secret-1');
     const challenge = await phone.send();
-    const { digestAuthorization } = await import('./support');
     const auth = digestAuthorization(phone.pickChallenge(challenge!), { user: 'dave', password: 'dave-secret-1', uri: 'sip:other.example' });
     expect((await phone.send({ authorization: auth }))?.status).toBe(400);
   });
@@ -77,8 +76,7 @@ describe('registrar security', () => {
     const unknown = await new Phone(client, 'nobody', 'whatever').register();
     expect(wrong.final?.status).toBe(401);
     expect(unknown.final?.status).toBe(401);
-    const shape = (r: typeof wrong) => r.final!.all('www-authenticate').map((c) => c.replace(/nonce="[^"]+"/, 'nonce=""'));
-    expect(shape(unknown)).toEqual(shape(wrong));
+    expect(challengeShape(unknown)).toEqual(challengeShape(wrong));
     await stack.redis.del(`${stack.prefix}fail:src:127.0.0.1`);
   });
 
@@ -165,8 +163,7 @@ describe('registrar security', () => {
       const unknown = await new Phone(natted, 'nobody-at-all', 'whatever').register();
       expect(wrong.final?.status).toBe(401);
       expect(unknown.final?.status).toBe(401);
-      const shape = (r: typeof wrong) => r.final!.all('www-authenticate').map((c) => c.replace(/nonce="[^"]+"/, 'nonce=""'));
-      expect(shape(wrong)).toEqual(shape(unknown));
+        expect(challengeShape(wrong)).toEqual(challengeShape(unknown));
       expect(await stack.redis.get(failSrc)).toBe('2');
       expect(await stack.redis.get(failUser)).toBe('1');
     } finally {
@@ -189,7 +186,7 @@ describe('registrar security', () => {
       expect((await new Phone(client, 'dave', 'dave-secret-1').register()).final?.status).toBe(200);
       const blocks = await stack.redis.zrange(`${stack.prefix}blocks`, 0, -1);
       expect(blocks).toEqual(['127.0.0.3']);
-      const events = await stack.redis.xrange(new RegistrationStore(stack.redis, { prefix: stack.prefix }).keys.events, '-', '+');
+      const events = await stack.redis.xrange(stack.store.keys.events, '-', '+');
       const types = events.map(([, f]) => f[f.indexOf('type') + 1]);
       expect(types).toEqual(expect.arrayContaining(['auth_failed', 'blocked', 'registered']));
     } finally {
