@@ -130,11 +130,6 @@ describe('fixed-delay queue', () => {
     jest.advanceTimersByTime(2000);
     expect(fired).toEqual(['a', 'c']);
   });
-});
-
-describe('fixed-delay queue ring', () => {
-  beforeEach(() => jest.useFakeTimers());
-  afterEach(() => jest.useRealTimers());
 
   it('wraps, grows while wrapped, and cancels by ticket across the growth', () => {
     const q = new DelayQueue(1000);
