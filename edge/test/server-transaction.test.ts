@@ -2,7 +2,7 @@ import { createTimers, ServerTransaction, TransactionHooks } from '../transactio
 import { DelayQueue } from '../transaction/delay-queue';
 import { TransactionLayer } from '../transaction/transaction-layer';
 import { CompletedTable } from '../transaction/completed-table';
-import type { ReplyChannel } from '../transaction/reply-channel';
+import type { ChannelOrigin, DatagramChannel, ReplyChannel, StreamChannel } from '../transaction/reply-channel';
 import { readDatagram } from '../sip/datagram';
 import { checkRequest, InboundRequest } from '../sip/request';
 import { DEFAULT_LIMITS } from '../options';
@@ -16,9 +16,15 @@ function request(method = 'REGISTER'): InboundRequest {
   return c.request;
 }
 
+/** A fake reply channel recording what is sent to it (UDP: its origin makes channels recording into the same list). */
+function channel(reliable: true): StreamChannel & { sent: Buffer[] };
+function channel(reliable: false): DatagramChannel & { sent: Buffer[] };
 function channel(reliable: boolean): ReplyChannel & { sent: Buffer[] } {
   const sent: Buffer[] = [];
-  return { transport: reliable ? 'tcp' : 'udp', reliable, remoteAddress: '127.0.0.1', remotePort: 5999, localAddress: '127.0.0.1', localPort: 5060, sent, send: (d) => (sent.push(d), true) };
+  const common = { remoteAddress: '127.0.0.1', remotePort: 5999, localAddress: '127.0.0.1', localPort: 5060, sent, send: (d: Buffer) => (sent.push(d), true) };
+  if (reliable) return { ...common, transport: 'tcp', reliable };
+  const origin: ChannelOrigin = { reopen: (wireAddress, remotePort) => ({ ...common, transport: 'udp', reliable, origin, wireAddress, remotePort }) };
+  return origin.reopen('127.0.0.1', 5999) as DatagramChannel & { sent: Buffer[] };
 }
 
 describe('server transaction timers (RFC 3261 §17.2)', () => {
@@ -27,7 +33,7 @@ describe('server transaction timers (RFC 3261 §17.2)', () => {
   const events: string[] = [];
   const hooks: TransactionHooks = {
     sent: (_t, s, re) => events.push(`${s}${re ? ' again' : ''}`),
-    completed: (_t, response, s) => events.push(`completed ${s} ${response.toString('latin1')}`),
+    completed: (_t, _c, response, s) => events.push(`completed ${s} ${response.toString('latin1')}`),
     terminated: (_t, a) => events.push(a ? 'done' : 'expired'),
   };
   beforeEach(() => (events.length = 0));
@@ -189,5 +195,60 @@ describe('completed-transaction table', () => {
     table.clear();
     expect(table.size).toBe(0);
     expect(table.get('e0')).toBeUndefined();
+  });
+
+  it('keeps the bytes exactly while its byte ring wraps and grows, and gives back a channel to the same source', () => {
+    const table = new CompletedTable(1000);
+    const sources = [channel(false).origin.reopen('::ffff:10.0.0.7', 40000), channel(false).origin.reopen('fe80::1%eth0', 5062)];
+    // Responses of every byte value and of sizes up to 60 KB, keys up to 5,000 characters (longer than the lookup scratch).
+    const response = (i: number): Buffer => {
+      const b = Buffer.allocUnsafe(((i * 7919) % 60_000) + 1);
+      for (let j = 0; j < b.length; j++) b[j] = (i + j) % 256;
+      return b;
+    };
+    const key = (i: number): string => `3261\0z9hG4bK${'x'.repeat(i % 5000)}${i}\0host:5060\0REGISTER\u00ff`;
+    for (let i = 0; i < 300; i++) {
+      table.add(key(i), response(i), sources[i % 2]!, i % 3 ? 'REGISTER' : 'OPTIONS', 200 + i);
+      if (i === 150) jest.advanceTimersByTime(500);
+    }
+    jest.advanceTimersByTime(500); // the first 151 expire; the ring has wrapped and grown on the way
+    expect(table.size).toBe(149);
+    for (let i = 140; i < 300; i++) {
+      const got = table.get(key(i));
+      if (i <= 150) {
+        expect(got).toBeUndefined();
+        continue;
+      }
+      expect(got?.response.equals(response(i))).toBe(true);
+      expect(got).toMatchObject({ method: i % 3 ? 'REGISTER' : 'OPTIONS', status: 200 + i });
+      expect(got?.channel).toMatchObject({ wireAddress: sources[i % 2]!.wireAddress, remotePort: sources[i % 2]!.remotePort, reliable: false });
+    }
+    expect(table.get(key(299).slice(0, -1))).toBeUndefined(); // a prefix of a key is another key
+  });
+
+  it('starts a record that would straddle the end of its byte ring over at the beginning', () => {
+    const table = new CompletedTable(1000);
+    const ch = channel(false);
+    const big = (fill: number): Buffer => Buffer.alloc(100 * 1024, fill);
+    for (let i = 0; i < 4; i++) table.add(`a${i}`, big(i), ch, 'REGISTER', 200); // 0–400 KiB of the first 512 KiB
+    jest.advanceTimersByTime(500);
+    table.add('b', big(9), ch, 'REGISTER', 200); // 400–500 KiB
+    jest.advanceTimersByTime(500); // the a's expire: only b's bytes are live
+    table.add('c', big(7), ch, 'REGISTER', 200); // does not fit before the end: at 0, no growth needed
+    expect(table.get('b')?.response.equals(big(9))).toBe(true);
+    expect(table.get('c')?.response.equals(big(7))).toBe(true);
+  });
+
+  it('finds entries after more than 2^32 of them were added (entry numbers are not 32-bit)', () => {
+    const table = new CompletedTable(1000);
+    const counters = table as unknown as { head: number; tail: number };
+    counters.head = counters.tail = 2 ** 32 - 1500;
+    const ch = channel(false);
+    for (let i = 0; i < 3000; i++) table.add(`k${i}`, Buffer.from(`r${i}`), ch, 'REGISTER', 200);
+    expect(table.size).toBe(3000);
+    for (const i of [0, 1499, 1500, 2999]) expect(table.get(`k${i}`)?.response.toString()).toBe(`r${i}`);
+    jest.advanceTimersByTime(1250);
+    expect(table.size).toBe(0);
+    expect(table.get('k2999')).toBeUndefined();
   });
 });

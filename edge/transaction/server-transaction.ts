@@ -12,7 +12,7 @@ import {
 } from '../sip/constants';
 import type { InboundRequest } from '../sip/request';
 import { newTag } from '../sip/response-builder';
-import type { ReplyChannel } from './reply-channel';
+import type { DatagramChannel, ReplyChannel } from './reply-channel';
 import { DelayQueue, Expirable } from './delay-queue';
 
 /** RFC 3261 Figures 7 and 8. */
@@ -37,7 +37,7 @@ export interface TransactionHooks {
    * owner keeps the response to answer retransmissions (CompletedTable); this object is
    * done with and holds no timer.
    */
-  completed(txn: ServerTransaction, response: Buffer, status: number): void;
+  completed(txn: ServerTransaction, channel: DatagramChannel, response: Buffer, status: number): void;
   /** The transaction reached Terminated; `answered` is false when it expired without a final response. */
   terminated(txn: ServerTransaction, answered: boolean): void;
 }
@@ -155,7 +155,7 @@ export class ServerTransaction implements Expirable {
     } else if (this.channel.reliable) {
       this.terminate(); // Timer J is zero on reliable transports
     } else {
-      this.hooks.completed(this, data, status); // Timer J runs in the owner's CompletedTable
+      this.hooks.completed(this, this.channel, data, status); // Timer J runs in the owner's CompletedTable
     }
     return data;
   }

@@ -33,9 +33,9 @@ export class TransactionLayer {
     this.txnHooks = {
       sent: hooks.sent,
       finished: (t) => this.byId.delete(t.id),
-      completed: (t, response, status) => {
+      completed: (t, channel, response, status) => {
         if (this.byKey.get(t.key) === t) this.byKey.delete(t.key);
-        this.completed.add(t.key, response, t.channel, t.method, status);
+        this.completed.add(t.key, response, channel, t.method, status);
       },
       terminated: (t, answered) => {
         if (this.byKey.get(t.key) === t) this.byKey.delete(t.key);

@@ -6,7 +6,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
-import type { ReplyChannel } from '../transaction/reply-channel';
+import type { StreamChannel } from '../transaction/reply-channel';
 import { MessageHead, ParseLimits } from '../sip/message';
 import { SipStreamFramer } from '../sip/stream-framer';
 import { KEEPALIVE_PONG } from '../sip/constants';
@@ -35,7 +35,7 @@ export interface StreamHandlers {
 }
 
 /** One accepted TCP or TLS connection; also the reply channel of its requests. */
-export class StreamConnection implements ReplyChannel {
+export class StreamConnection implements StreamChannel {
   readonly reliable = true;
   readonly remoteAddress: string;
   readonly remotePort: number;

@@ -3,24 +3,38 @@
  * to the source address and port (RFC 3581 §4).
  */
 import dgram from 'node:dgram';
+import dns from 'node:dns';
+import { isIP } from 'node:net';
 import type { Logger } from 'pino';
-import type { ReplyChannel } from '../transaction/reply-channel';
+import type { ChannelOrigin, DatagramChannel } from '../transaction/reply-channel';
 import { BoundAddress, normalizeAddress } from './address';
 
 /** Socket receive buffer asked of the kernel, so that bursts are not dropped (the kernel may cap it). */
 const RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
 
+/**
+ * Every response goes to an address literal (the source of its request), which
+ * dns.lookup answers only on the next tick, after allocating for it; a literal
+ * is answered here at once, anything else goes to dns.lookup.
+ */
+const literalFirst: NonNullable<dgram.SocketOptions['lookup']> = (host, options, callback) => {
+  const family = isIP(host);
+  if (family) callback(null, host, family);
+  else dns.lookup(host, options, callback);
+};
+
 /** Reply channel to one UDP source. */
-export class UdpChannel implements ReplyChannel {
+class UdpChannel implements DatagramChannel {
   readonly transport = 'udp' as const;
   readonly reliable = false;
   constructor(
+    readonly origin: ChannelOrigin,
     private readonly socket: dgram.Socket,
     readonly remoteAddress: string,
     readonly remotePort: number,
     readonly localAddress: string,
     readonly localPort: number,
-    private readonly wireAddress: string,
+    readonly wireAddress: string,
   ) {}
 
   send(data: Buffer): boolean {
@@ -49,10 +63,10 @@ export class UdpTransport {
     port: number,
     advertised: string,
     log: Logger,
-    onDatagram: (data: Buffer, channel: UdpChannel) => void,
+    onDatagram: (data: Buffer, channel: DatagramChannel) => void,
   ): Promise<UdpTransport> {
     const type = address.indexOf(':') === -1 ? 'udp4' : 'udp6';
-    const socket = dgram.createSocket({ type, recvBufferSize: RECEIVE_BUFFER_BYTES, sendBufferSize: RECEIVE_BUFFER_BYTES });
+    const socket = dgram.createSocket({ type, recvBufferSize: RECEIVE_BUFFER_BYTES, sendBufferSize: RECEIVE_BUFFER_BYTES, lookup: literalFirst });
     return new Promise((resolve, reject) => {
       const onError = (err: Error): void => reject(err);
       socket.once('error', onError);
@@ -61,10 +75,10 @@ export class UdpTransport {
         socket.on('error', (err) => log.warn({ err: err.message }, 'udp socket error'));
         const bound = socket.address();
         const t = new UdpTransport(socket, { address: bound.address, port: bound.port }, advertised);
-        socket.on('message', (data, rinfo) => {
-          const remote = normalizeAddress(rinfo.address);
-          onDatagram(data, new UdpChannel(socket, remote, rinfo.port, advertised, bound.port, rinfo.address));
-        });
+        const origin: ChannelOrigin = {
+          reopen: (wire, remotePort) => new UdpChannel(origin, socket, normalizeAddress(wire), remotePort, advertised, bound.port, wire),
+        };
+        socket.on('message', (data, rinfo) => onDatagram(data, origin.reopen(rinfo.address, rinfo.port)));
         resolve(t);
       });
     });
