@@ -5,7 +5,7 @@
 //
 // Usage: node dist/bench/latency-probe.js <sipPort> <user> <password> <domain> <seconds> [ratePerSecond] [single]
 // With `single`, each sample is one REGISTER answered by any final response (an app that never challenges).
-// Prints one line: "probe n=<count> lost=<count> p50_ms=<x> p99_ms=<y> max_ms=<z>".
+// Prints one line: "probe n=<count> lost=<count> p50_ms=<x> p90_ms=<x> p99_ms=<y> max_ms=<z> over_10ms_pct=<share of samples over 10 ms>".
 import { createHash, randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 
@@ -106,7 +106,10 @@ async function main(): Promise<void> {
   socket.close();
   times.sort((a, b) => a - b);
   const at = (q: number): string => (times.length ? times[Math.min(times.length - 1, Math.floor(times.length * q))]!.toFixed(2) : 'NA');
-  console.log(`probe n=${times.length} lost=${lost} p50_ms=${at(0.5)} p99_ms=${at(0.99)} max_ms=${times.length ? times[times.length - 1]!.toFixed(2) : 'NA'}`);
+  const over10 = times.length ? ((times.filter((t) => t > 10).length / times.length) * 100).toFixed(2) : 'NA';
+  console.log(
+    `probe n=${times.length} lost=${lost} p50_ms=${at(0.5)} p90_ms=${at(0.9)} p99_ms=${at(0.99)} max_ms=${times.length ? times[times.length - 1]!.toFixed(2) : 'NA'} over_10ms_pct=${over10}`,
+  );
 }
 
 void main();

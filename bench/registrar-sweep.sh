@@ -65,7 +65,7 @@ redis_mem() { redis-cli -p "$REDIS_PORT" info memory | awk -F: '/^used_memory:/ 
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
-# One SIPp step; prints "rate ok failed retrans p50 p99 registrar_cpu_us_per_reg edge_cpu_us_per_reg".
+# One SIPp step; prints "rate ok failed retrans p50 p99 probe_p50 probe_p99 registrar_cpu_us_per_reg edge_cpu_us_per_reg probe_over_10ms_%".
 run_step() {
   local rate=$1 calls=$2 tag=$3
   local r0 e0 hz; r0=$(cpu_ticks "$REG_PID"); e0=$(cpu_ticks "$EDGE_PID"); hz=$(getconf CLK_TCK)
@@ -91,9 +91,10 @@ run_step() {
   fi
   local r1 e1; r1=$(cpu_ticks "$REG_PID"); e1=$(cpu_ticks "$EDGE_PID")
   wait "$probe_pid" 2>/dev/null || true
-  local pp50 pp99; pp50=$(grep -oE 'p50_ms=[^ ]+' "$dir/probe.txt" | cut -d= -f2); pp99=$(grep -oE 'p99_ms=[^ ]+' "$dir/probe.txt" | cut -d= -f2)
+  probe_field() { grep -oE "$1=[^ ]+" "$dir/probe.txt" | cut -d= -f2; }
+  local pp50 pp99 pover; pp50=$(probe_field p50_ms); pp99=$(probe_field p99_ms); pover=$(probe_field over_10ms_pct)
   local den=$(( ok > 0 ? ok : 1 ))
-  echo "$rate $ok $failed $retrans $p50 $p99 ${pp50:-NA} ${pp99:-NA} $(( (r1 - r0) * 1000000 / hz / den )) $(( (e1 - e0) * 1000000 / hz / den ))"
+  echo "$rate $ok $failed $retrans $p50 $p99 ${pp50:-NA} ${pp99:-NA} $(( (r1 - r0) * 1000000 / hz / den )) $(( (e1 - e0) * 1000000 / hz / den )) ${pover:-NA}"
 }
 
 echo "== memory: $DEVICES registrations at 1000/s into an empty Redis" >&2
@@ -109,7 +110,7 @@ echo "memory: $OK0 ok / $FAIL0 failed; registered devices $DEVS; used_memory del
 echo "memory: one device: bindings hash $SAMPLE_B B + status hash $SAMPLE_S B + nonce-count hash $SAMPLE_N B (expires after the nonce lifetime)"
 
 echo "== sweep (${SECONDS_PER_STEP}s per rate)" >&2
-echo "rate ok failed retransmissions sipp_p50_ms sipp_p99_ms probe_p50_ms probe_p99_ms registrar_cpu_us/reg edge_cpu_us/reg"
+echo "rate ok failed retransmissions sipp_p50_ms sipp_p99_ms probe_p50_ms probe_p99_ms registrar_cpu_us/reg edge_cpu_us/reg probe_over_10ms_%"
 for rate in "${RATES[@]}"; do
   run_step "$rate" $((rate * SECONDS_PER_STEP)) "r$rate"
 done
