@@ -10,8 +10,9 @@ import { InboundRequest, tagOf } from '../sip/request';
 /**
  * A flat copy of a key, for keys that are kept. A key built by concatenation is, in
  * V8, a rope of its parts, and the parts (the branch, the Call-ID...) are slices of
- * the whole request text: a key kept for Timer J would keep every request's text
- * alive for 32 s, and hashing it for a Map lookup does not always flatten it. The
+ * the whole request text: the key of an INVITE transaction kept for Timer H or I
+ * (non-INVITE ones go to the CompletedTable as bytes) would keep its request's text
+ * alive for up to 32 s, and hashing it for a Map lookup does not always flatten it. The
  * text is latin1, so the copy is exact. Keys only looked up need no copy.
  */
 export function flatCopy(key: string): string {

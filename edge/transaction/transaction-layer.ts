@@ -72,7 +72,7 @@ export class TransactionLayer {
 
   /** Creates and registers a transaction for a request that matched none. */
   create(lookupKey: string, request: InboundRequest, channel: ReplyChannel): ServerTransaction {
-    const key = flatCopy(lookupKey); // kept up to Timer J: must not keep the request text alive
+    const key = flatCopy(lookupKey); // an INVITE's is kept up to Timer H/I: must not keep the request text alive
     const txn = new ServerTransaction(key, request, channel, this.txnHooks, this.timers);
     this.byKey.set(key, txn);
     this.byId.set(txn.id, txn);
