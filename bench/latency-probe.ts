@@ -8,6 +8,7 @@
 // Prints one line: "probe n=<count> lost=<count> p50_ms=<x> p90_ms=<x> p99_ms=<y> max_ms=<z> over_10ms_pct=<share of samples over 10 ms>".
 import { createHash, randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
+import { writeFileSync } from 'node:fs';
 
 const [portArg, user, password, domain, secondsArg, rateArg, mode] = process.argv.slice(2);
 if (!portArg || !user || !password || !domain || !secondsArg) {
@@ -17,6 +18,9 @@ if (!portArg || !user || !password || !domain || !secondsArg) {
 const port = Number(portArg);
 const seconds = Number(secondsArg);
 const rate = Number(rateArg ?? 50);
+/** PROBE_SAMPLES_FILE: also write each sample as "<start, ms since epoch> <latency ms | lost>". */
+const samplesFile = process.env.PROBE_SAMPLES_FILE;
+const samples: string[] = [];
 const md5 = (s: string): string => createHash('md5').update(s).digest('hex');
 
 const socket = createSocket('udp4');
@@ -96,14 +100,17 @@ async function main(): Promise<void> {
   const interval = 1000 / rate;
   const end = Date.now() + seconds * 1000;
   for (let next = Date.now(); Date.now() < end; ) {
+    const startedAt = Date.now();
     const ms = await registerOnce();
     if (ms === null) lost++;
     else times.push(ms);
+    if (samplesFile) samples.push(`${startedAt} ${ms ?? 'lost'}`);
     next += interval;
     const wait = next - Date.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   }
   socket.close();
+  if (samplesFile) writeFileSync(samplesFile, samples.join('\n') + '\n');
   times.sort((a, b) => a - b);
   const at = (q: number): string => (times.length ? times[Math.min(times.length - 1, Math.floor(times.length * q))]!.toFixed(2) : 'NA');
   const over10 = times.length ? ((times.filter((t) => t > 10).length / times.length) * 100).toFixed(2) : 'NA';
