@@ -42,7 +42,7 @@ trap stop_stack EXIT
 start_stack() {
   SIP_BIND=127.0.0.1 SIP_PORT="$SIP_PORT" DRACHTIO_HOST=127.0.0.1 DRACHTIO_PORT="$CONTROL_PORT" \
     DRACHTIO_SECRET="$SECRET" EDGE_METRICS_PORT=0 EDGE_LOG_LEVEL="$LEVEL" \
-    node dist/edge/main.js >"$WORK/edge.log" 2>&1 &
+    node ${NODE_GC_FLAGS---heap-growing-percent=300} dist/edge/main.js >"$WORK/edge.log" 2>&1 &
   EDGE_PID=$!
   for _ in $(seq 50); do grep -q 'control listening' "$WORK/edge.log" && break; sleep 0.1; done
   DRACHTIO_HOST=127.0.0.1 DRACHTIO_PORT="$CONTROL_PORT" DRACHTIO_SECRET="$SECRET" \

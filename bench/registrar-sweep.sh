@@ -8,7 +8,8 @@
 # Env:   BENCH_SECONDS (per step, default 10), BENCH_DEVICES (default 10000),
 #        BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/sipreg_bench),
 #        BENCH_EDGE_NODE_ARGS / BENCH_REGISTRAR_NODE_ARGS (extra node flags, e.g. --trace-gc),
-#        NODE_GC_FLAGS (extra V8 flags for edge and registrar, as for npm start; default none),
+#        NODE_GC_FLAGS (V8 flags for edge and registrar, as for npm start: unset means
+#        --heap-growing-percent=300, empty means V8's defaults),
 #        BENCH_TAIL_ATTRIBUTION=1 (log GC pauses and stalls of edge and registrar, bench/gc-log.ts, and
 #        match them against the probe's registrations over 10 ms, bench/tail-attribution.ts)
 # Uses its own redis-server on a free port and its own database; kills only the PIDs it started.
@@ -28,7 +29,7 @@ trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 wait_port() { for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 did not open" >&2; return 1; }
 
-GC_FLAGS="${NODE_GC_FLAGS:-}"
+GC_FLAGS="${NODE_GC_FLAGS---heap-growing-percent=300}"
 TAIL_ARGS=""
 [ "${BENCH_TAIL_ATTRIBUTION:-0}" = 1 ] && TAIL_ARGS="-r ./dist/bench/gc-log.js"
 echo "== build (GC flags: ${GC_FLAGS:-V8 defaults})" >&2
