@@ -1,7 +1,8 @@
 import type { Pool, PoolClient } from 'pg';
 import { setClause, withTransaction } from '../shared/db';
 import { ApiKeyRecord, createApiKey } from './api-keys';
-import { newAccountId } from './ids';
+import { NotFoundError } from './errors';
+import { ACCOUNT_ID, newAccountId } from './ids';
 
 /** An account as the API returns it. */
 export interface AccountRecord extends AccountSipSettings {
@@ -73,8 +74,14 @@ export async function getAccount(pool: Pool, id: string): Promise<AccountRecord 
 
 /** Whether an account exists (one indexed lookup). */
 export async function accountExists(pool: Pool, id: string): Promise<boolean> {
+  if (!ACCOUNT_ID.test(id)) return false;
   const { rowCount } = await pool.query({ name: 'account-exists', text: 'SELECT 1 FROM accounts WHERE id = $1', values: [id] });
   return rowCount === 1;
+}
+
+/** 404 `account-not-found` unless the account exists: what the account's sub-resources answer an operator. */
+export async function requireAccount(pool: Pool, id: string): Promise<void> {
+  if (!(await accountExists(pool, id))) throw new NotFoundError('account-not-found', 'No such account.');
 }
 
 /** Creates an account and its first API key in one transaction; the key is returned once. */

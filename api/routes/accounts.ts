@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { ApiKeyRecord, ApiKeyVerifier, createApiKey, listApiKeys, revokeApiKey } from '../api-keys';
-import { AccountRecord, accountExists, createAccountWithKey, getAccount, listAccounts, updateAccount } from '../accounts-repo';
+import { AccountRecord, createAccountWithKey, getAccount, listAccounts, requireAccount, updateAccount } from '../accounts-repo';
 import { AppDeps, param, requireAccountAccess, requireOperator } from '../context';
 import { NotFoundError } from '../errors';
 import { ACCOUNT_ID, API_KEY_ID } from '../ids';
@@ -45,9 +45,6 @@ export function accountsRouter(deps: AppDeps, verifier: ApiKeyVerifier): Router 
   const r = Router();
   const { pool, log } = deps;
 
-  const accountScope = async (accountId: string): Promise<void> => {
-    if (!ACCOUNT_ID.test(accountId) || !(await accountExists(pool, accountId))) throw new NotFoundError('account-not-found', 'No such account.');
-  };
 
   r.post('/accounts', async (req, res) => {
     requireOperator(res);
@@ -96,7 +93,7 @@ export function accountsRouter(deps: AppDeps, verifier: ApiKeyVerifier): Router 
     const accountId = param(req, 'accountId');
     requireAccountAccess(res, accountId);
     const body = parseOr422(ApiKeyCreateBody, req.body ?? {});
-    await accountScope(accountId);
+    await requireAccount(pool, accountId);
     const { record, key } = await createApiKey(pool, accountId, body.name ?? 'api key');
     log.info({ accountId, keyId: record.id }, 'api key created');
     res.status(201).set('Cache-Control', 'no-store').json({ ...apiKeyJson(record), key });
@@ -105,7 +102,7 @@ export function accountsRouter(deps: AppDeps, verifier: ApiKeyVerifier): Router 
   r.get('/accounts/:accountId/api-keys', async (req, res) => {
     const accountId = param(req, 'accountId');
     requireAccountAccess(res, accountId);
-    await accountScope(accountId);
+    await requireAccount(pool, accountId);
     res.json({ data: (await listApiKeys(pool, accountId)).map(apiKeyJson) });
   });
 

@@ -1,6 +1,6 @@
 import { Request, Response, Router } from 'express';
 import type { DeviceLiveStatus } from '../../shared/registration-store';
-import { accountExists } from '../accounts-repo';
+import { requireAccount } from '../accounts-repo';
 import { AppDeps, canSeeAccount, param, principalOf, requireAccountAccess } from '../context';
 import { DeviceCursor, DeviceRow, DevicesRepo } from '../devices-repo';
 import { NotFoundError, ValidationError } from '../errors';
@@ -112,9 +112,7 @@ export function devicesRouter(deps: AppDeps, repo: DevicesRepo): Router {
   r.get('/accounts/:accountId/devices/sip', async (req, res) => {
     const accountId = collectionScope(req, res);
     const q = parseOr422(DeviceListQuery, req.query);
-    if (principalOf(res).kind === 'operator' && !(await accountExists(deps.pool, accountId))) {
-      throw new NotFoundError('account-not-found', 'No such account.');
-    }
+    if (principalOf(res).kind === 'operator') await requireAccount(deps.pool, accountId);
     const page = await repo.list(
       accountId,
       { status: q.status, assignedUser: q.assignedUser, macAddress: q.macAddress ?? undefined, sipUsername: q.sipUsername, name: q.name },

@@ -160,7 +160,11 @@ describe('accounts', () => {
     expect(bad.body.errors[0].field).toBe('sipDomain');
     expect((await h.req('POST', '/v2/accounts', { body: { name: 'x', plan: 'gold' } })).status).toBe(422);
     expect((await h.req('GET', '/v2/accounts/acc_doesnotexist')).status).toBe(404);
-    expect((await h.req('GET', '/v2/accounts/acc_doesnotexist/devices/sip')).status).toBe(404);
+    // Sub-resources of an unknown (or malformed) account id: the same problem for operators.
+    for (const path of ['/v2/accounts/acc_doesnotexist/devices/sip', '/v2/accounts/acc_doesnotexist/api-keys', '/v2/accounts/not-an-id/api-keys']) {
+      const r = await h.req('GET', path, { skipOpenApi: path.includes('not-an-id') });
+      expect([path, r.status, r.body.type]).toEqual([path, 404, expect.stringContaining('account-not-found')]);
+    }
   });
 
   it('operators list accounts with cursor pagination', async () => {
