@@ -239,6 +239,31 @@ describe('completed-transaction table', () => {
     expect(table.get('c')?.response.equals(big(7))).toBe(true);
   });
 
+  it('gives memory back once a burst has expired, and keeps what is live', () => {
+    const table = new CompletedTable(1000);
+    const ch = channel(false);
+    const response = (i: number): Buffer => Buffer.alloc(1000, i % 256);
+    for (let i = 0; i < 10_000; i++) table.add(`burst${i}`, response(i), ch, 'REGISTER', 200); // ~10 MB
+    const peak = table.reservedBytes;
+    const peakSlots = table.reservedSlots;
+    expect(peak).toBeGreaterThanOrEqual(10_000_000);
+    expect(peakSlots).toBeGreaterThanOrEqual(10_000);
+    jest.advanceTimersByTime(500);
+    for (let i = 0; i < 50; i++) table.add(`after${i}`, response(i), ch, 'REGISTER', 200);
+    jest.advanceTimersByTime(500); // the burst expires; a check every 4,096 expiries finds the ring mostly empty
+    expect(table.size).toBe(50);
+    expect(table.reservedBytes).toBeLessThan(peak);
+    expect(table.reservedSlots).toBeLessThan(peakSlots);
+    for (const i of [0, 49]) expect(table.get(`after${i}`)?.response.equals(response(i))).toBe(true);
+    expect(table.get('burst9999')).toBeUndefined();
+    jest.advanceTimersByTime(500); // empty: back to the initial size
+    expect(table.size).toBe(0);
+    expect(table.reservedBytes).toBeLessThanOrEqual(peak / 16);
+    expect(table.reservedSlots).toBeLessThanOrEqual(peakSlots / 8);
+    for (let i = 0; i < 3000; i++) table.add(`more${i}`, response(i), ch, 'REGISTER', 200); // and it grows again
+    for (const i of [0, 1234, 2999]) expect(table.get(`more${i}`)?.response.equals(response(i))).toBe(true);
+  });
+
   it('finds entries after more than 2^32 of them were added (entry numbers are not 32-bit)', () => {
     const table = new CompletedTable(1000);
     const counters = table as unknown as { head: number; tail: number };

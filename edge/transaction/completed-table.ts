@@ -29,6 +29,15 @@ const INITIAL_BYTES = 512 * 1024;
 /** Keys up to this length are encoded for a lookup without allocating. */
 const SCRATCH_BYTES = 2048;
 const NONE = -1;
+/** Every this many expiries (and whenever it empties), the table checks whether it is mostly empty and gives memory back. */
+const SHRINK_CHECK_EVERY = 4096;
+
+/** The smallest power of two that is at least `n` and at least `floor`. */
+function powerOfTwoAtLeast(n: number, floor: number): number {
+  let size = floor;
+  while (size < n) size *= 2;
+  return size;
+}
 
 /** What a retransmission of a completed request gets resent. */
 export interface CompletedEntry {
@@ -77,6 +86,9 @@ export class CompletedTable implements Expirable {
    */
   private data = Buffer.allocUnsafe(INITIAL_BYTES);
   private writeAt = 0;
+  /** Bytes of the live records, and expiries so far (for the shrink check). */
+  private liveBytes = 0;
+  private expiries = 0;
   private readonly scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
 
   /** The listening sockets whose channels are kept (a handful). */
@@ -91,13 +103,24 @@ export class CompletedTable implements Expirable {
     return this.tail - this.head;
   }
 
+  /** Bytes reserved for records (the ring), live or not. */
+  get reservedBytes(): number {
+    return this.data.length;
+  }
+
+  /** Entries the slot arrays have room for. */
+  get reservedSlots(): number {
+    return this.mask + 1;
+  }
+
   /** Keeps `response` for retransmissions of the request with `key` (latin1 text), for the lifetime. */
   add(key: string, response: Buffer, channel: DatagramChannel, method: string, status: number): void {
     // A key is never added twice: a retransmission is answered from here, it makes no new transaction.
-    if (this.size > this.mask) this.growSlots();
+    if (this.size > this.mask) this.resizeSlots((this.mask + 1) * 2);
     const keyBytes = key.length; // latin1: one byte per character
     const recordBytes = keyBytes + channel.wireAddress.length + method.length + response.length;
     const at = this.reserve(recordBytes);
+    this.liveBytes += recordBytes;
     const n = this.tail++;
     const slot = n & this.mask;
     const start = at % this.data.length;
@@ -136,13 +159,30 @@ export class CompletedTable implements Expirable {
 
   /** Timer J of the oldest entry fired (Expirable). */
   expire(): void {
-    if (this.tail > this.head) this.head++;
+    if (this.tail === this.head) return;
+    this.liveBytes -= this.recordBytes(this.head & this.mask);
+    this.head++;
+    if (++this.expiries % SHRINK_CHECK_EVERY === 0 || this.tail === this.head) this.shrinkIfSparse();
   }
 
   /** Forgets everything and stops the timer. */
   clear(): void {
     this.timerJ.clear();
     this.head = this.tail;
+    this.liveBytes = 0;
+  }
+
+  /**
+   * After a burst the ring and the slots are sized for its peak; once an eighth or
+   * less of them is in use, they shrink to four times what is in use (never below
+   * their initial sizes), so that a quiet edge gives the memory back.
+   */
+  private shrinkIfSparse(): void {
+    if (this.data.length > INITIAL_BYTES && this.liveBytes * 8 <= this.data.length) {
+      this.resizeData(powerOfTwoAtLeast(4 * this.liveBytes, INITIAL_BYTES));
+    }
+    const slots = this.mask + 1;
+    if (slots > INITIAL_SLOTS && this.size * 8 <= slots) this.resizeSlots(powerOfTwoAtLeast(4 * this.size, INITIAL_SLOTS));
   }
 
   private entry(slot: number, addressAt: number): CompletedEntry {
@@ -170,19 +210,15 @@ export class CompletedTable implements Expirable {
     if ((at % size) + bytes > size) at += size - (at % size); // would straddle the end: start over
     const oldest = this.size > 0 ? this.recordAt[this.head & this.mask]! : at;
     if (at + bytes - oldest > size) {
-      this.growData(bytes);
+      this.resizeData(powerOfTwoAtLeast(2 * (this.liveBytes + bytes), 2 * size));
       return this.reserve(bytes);
     }
     this.writeAt = at + bytes;
     return at;
   }
 
-  /** A bigger ring with the live records packed at its start, oldest first. */
-  private growData(extra: number): void {
-    let live = 0;
-    for (let n = this.head; n < this.tail; n++) live += this.recordBytes(n & this.mask);
-    let size = this.data.length * 2;
-    while (size < 2 * (live + extra)) size *= 2;
+  /** A ring of `size` bytes (at least the live bytes) with the live records packed at its start, oldest first. */
+  private resizeData(size: number): void {
     const data = Buffer.allocUnsafe(size);
     let at = 0;
     for (let n = this.head; n < this.tail; n++) {
@@ -209,10 +245,9 @@ export class CompletedTable implements Expirable {
     this.buckets[bucket] = n;
   }
 
-  /** Twice the slots and buckets; entry numbers stay, so slots and chains are laid out again. */
-  private growSlots(): void {
+  /** `slots` slots (a power of two, at least the live entries) and twice as many buckets; entry numbers stay, so slots and chains are laid out again. */
+  private resizeSlots(slots: number): void {
     const oldMask = this.mask;
-    const slots = (oldMask + 1) * 2;
     const move = <A extends SlotArray>(from: A, to: A): A => {
       for (let n = this.head; n < this.tail; n++) to[n & (slots - 1)] = from[n & oldMask]!;
       return to;
