@@ -1,7 +1,7 @@
 /**
  * Payloads the edge sends to apps, field for field as drachtio-server v0.9.4
- * writes them (see shared/drachtio-protocol.md). All text is latin1, so SIP
- * bytes pass through unchanged.
+ * writes them (each function shows its frame's layout; control-protocol tests
+ * check them). All text is latin1, so SIP bytes pass through unchanged.
  */
 import { randomUUID } from 'node:crypto';
 
