@@ -8,7 +8,7 @@ import { BRANCH_MAGIC_COOKIE } from '../sip/constants';
 import { InboundRequest, tagOf } from '../sip/request';
 
 /**
- * A flat copy of a key, for keys that are kept. A key built by concatenation is, in
+ * A flat copy of a key, for keys kept after their request. A key built by concatenation is, in
  * V8, a rope of its parts, and the parts (the branch, the Call-ID...) are slices of
  * the whole request text: the key of an INVITE transaction kept for Timer H or I
  * (non-INVITE ones go to the CompletedTable as bytes) would keep its request's text

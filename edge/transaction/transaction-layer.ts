@@ -72,7 +72,9 @@ export class TransactionLayer {
 
   /** Creates and registers a transaction for a request that matched none. */
   create(lookupKey: string, request: InboundRequest, channel: ReplyChannel): ServerTransaction {
-    const key = flatCopy(lookupKey); // an INVITE's is kept up to Timer H/I: must not keep the request text alive
+    // An INVITE's key outlives its request (Timer H/I run after the final response released it),
+    // so it must not keep the request text alive; any other key lives no longer than its request.
+    const key = request.method === 'INVITE' ? flatCopy(lookupKey) : lookupKey;
     const txn = new ServerTransaction(key, request, channel, this.txnHooks, this.timers);
     this.byKey.set(key, txn);
     this.byId.set(txn.id, txn);
