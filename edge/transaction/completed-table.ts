@@ -86,9 +86,8 @@ export class CompletedTable implements Expirable {
    */
   private data = Buffer.allocUnsafe(INITIAL_BYTES);
   private writeAt = 0;
-  /** Bytes of the live records, and expiries so far (for the shrink check). */
+  /** Bytes of the live records. */
   private liveBytes = 0;
-  private expiries = 0;
   private readonly scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
 
   /** The listening sockets whose channels are kept (a handful). */
@@ -162,7 +161,7 @@ export class CompletedTable implements Expirable {
     if (this.tail === this.head) return;
     this.liveBytes -= this.recordBytes(this.head & this.mask);
     this.head++;
-    if (++this.expiries % SHRINK_CHECK_EVERY === 0 || this.tail === this.head) this.shrinkIfSparse();
+    if (this.head % SHRINK_CHECK_EVERY === 0 || this.tail === this.head) this.shrinkIfSparse();
   }
 
   /** Forgets everything and stops the timer. */
