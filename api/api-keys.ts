@@ -93,9 +93,6 @@ export async function revokeApiKey(db: Queryable, accountId: string | null, keyI
 
 const sha256 = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
 
-/** The digest of a presented key: what verifyCached and verify look it up by. */
-export const keyDigest = sha256;
-
 interface CacheEntry {
   readonly principal: Principal;
   /** When PostgreSQL last confirmed the key is not revoked (ms). */
@@ -141,8 +138,9 @@ export class ApiKeyVerifier {
   }
 
   /** The principal of `presented`, or null when it is not a valid, unrevoked key. */
-  async verify(presented: string, digest: Buffer = sha256(presented)): Promise<Principal | null> {
-    const known = this.verifyCached(digest);
+  async verify(presented: string): Promise<Principal | null> {
+    const digest = sha256(presented);
+    const known = this.cachedByDigest(digest);
     if (known) return known;
     const cacheKey = digest.toString('base64');
     const running = this.inflight.get(cacheKey);
@@ -157,7 +155,12 @@ export class ApiKeyVerifier {
    * verified before (at most a revocation lookup remains), undefined for any other
    * key. Lets callers keep serving known keys while throttling unknown ones.
    */
-  verifyCached(digest: Buffer): Promise<Principal | null> | undefined {
+  verifyCached(presented: string): Promise<Principal | null> | undefined {
+    return this.cachedByDigest(sha256(presented));
+  }
+
+  /** verifyCached() for the SHA-256 of the presented key (what the cache is keyed by). */
+  private cachedByDigest(digest: Buffer): Promise<Principal | null> | undefined {
     if (this.adminDigest && timingSafeEqual(digest, this.adminDigest)) return Promise.resolve({ kind: 'operator', keyId: 'admin-env' });
     const cacheKey = digest.toString('base64');
     const hit = this.cache.get(cacheKey);

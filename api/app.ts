@@ -1,5 +1,5 @@
 import express, { Express, NextFunction, Request, Response } from 'express';
-import { ApiKeyVerifier, keyDigest, Principal } from './api-keys';
+import { ApiKeyVerifier, Principal } from './api-keys';
 import { AuthFailureLimiter, ConcurrencyLimiter, QueueFullError } from './auth-failure-limiter';
 import type { AppDeps } from './context';
 import { DevicesRepo } from './devices-repo';
@@ -86,8 +86,7 @@ export function createApp(deps: AppDeps): Express {
     const token = typeof header === 'string' && header.length > 0 && header.length <= 512 ? header : undefined;
     const address = req.ip ?? req.socket.remoteAddress ?? 'unknown';
     let principal: Principal | null;
-    const digest = token !== undefined ? keyDigest(token) : undefined;
-    const known = digest && verifier.verifyCached(digest);
+    const known = token !== undefined ? verifier.verifyCached(token) : undefined;
     if (known) {
       principal = await known;
     } else {
@@ -100,7 +99,7 @@ export function createApp(deps: AppDeps): Express {
       try {
         principal = await verifySlots.run(async () => {
           refuseIfOverLimit(); // failures may have crossed the limit while this request waited
-          return verifier.verify(token, digest);
+          return verifier.verify(token);
         });
       } catch (err) {
         if (err instanceof QueueFullError) throw new ServiceUnavailableError('API key verification', VERIFY_BUSY_RETRY_AFTER_S);
