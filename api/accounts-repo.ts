@@ -30,8 +30,8 @@ export interface AccountPatch {
   transportProtocol?: 'UDP' | 'TCP' | 'TLS' | null;
 }
 
-/** The accounts row as selected (exported for the bootstrap, which inserts one). */
-export interface AccountRow {
+/** The accounts row as selected. */
+interface AccountRow {
   id: string;
   name: string;
   sip_domain: string;
@@ -44,7 +44,7 @@ export interface AccountRow {
 }
 
 /** Maps an accounts row to its record. */
-export const toAccountRecord = (r: AccountRow): AccountRecord => ({
+const toAccountRecord = (r: AccountRow): AccountRecord => ({
   id: r.id,
   name: r.name,
   sipDomain: r.sip_domain,
@@ -56,7 +56,7 @@ export const toAccountRecord = (r: AccountRow): AccountRecord => ({
   updatedAt: r.updated_at,
 });
 /** Every column of an account response. */
-export const ACCOUNT_COLUMNS = 'id, name, sip_domain, sip_server, sip_port, outbound_proxy, transport_protocol, created_at, updated_at';
+const ACCOUNT_COLUMNS = 'id, name, sip_domain, sip_server, sip_port, outbound_proxy, transport_protocol, created_at, updated_at';
 
 const PATCH_COLUMNS: Record<keyof AccountPatch, string> = {
   name: 'name',
@@ -79,12 +79,14 @@ export async function accountExists(pool: Pool, id: string): Promise<boolean> {
   return rowCount === 1;
 }
 
+/** The 404 of an account that does not exist. */
+export const accountNotFound = (): NotFoundError => new NotFoundError('account-not-found', 'No such account.');
+
 /** 404 `account-not-found` unless the account exists: what the account's sub-resources answer an operator. */
 export async function requireAccount(pool: Pool, id: string): Promise<void> {
-  if (!(await accountExists(pool, id))) throw new NotFoundError('account-not-found', 'No such account.');
+  if (!(await accountExists(pool, id))) throw accountNotFound();
 }
 
-/** Creates an account and its first API key in one transaction; the key is returned once. */
 /** Inserts a new account (`sipDomain` already lower-cased by its schema). */
 export async function insertAccount(
   client: PoolClient,
@@ -98,6 +100,7 @@ export async function insertAccount(
   return toAccountRecord(rows[0]!);
 }
 
+/** Creates an account and its first API key in one transaction; the key is returned once. */
 export function createAccountWithKey(
   pool: Pool,
   fields: { name: string; sipDomain: string; keyName: string } & Partial<AccountSipSettings>,

@@ -70,8 +70,9 @@ export async function runCli(pool: Pool, argv: string[], defaultDomain: string, 
     case 'accounts:create': {
       const name = str(flags, 'name');
       if (!name) throw new UsageError('accounts:create needs --name');
-      const domain = SipDomain.safeParse(str(flags, 'sip-domain') ?? defaultDomain);
-      if (!domain.success) throw new UsageError(`not a SIP domain: ${str(flags, 'sip-domain') ?? defaultDomain}`);
+      const given = str(flags, 'sip-domain') ?? defaultDomain;
+      const domain = SipDomain.safeParse(given);
+      if (!domain.success) throw new UsageError(`not a SIP domain: ${given}`);
       const sipDomain = domain.data;
       const r = await createAccountWithKey(pool, { name, sipDomain, keyName: 'default' });
       print(`account ${r.account.id}  name=${JSON.stringify(r.account.name)}  sipDomain=${r.account.sipDomain}`);

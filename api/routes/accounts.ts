@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { ApiKeyRecord, ApiKeyVerifier, createApiKey, listApiKeys, revokeApiKey } from '../api-keys';
-import { AccountRecord, createAccountWithKey, getAccount, listAccounts, requireAccount, updateAccount } from '../accounts-repo';
+import { AccountRecord, accountNotFound, createAccountWithKey, getAccount, listAccounts, requireAccount, updateAccount } from '../accounts-repo';
 import { AppDeps, param, requireAccountAccess, requireOperator } from '../context';
 import { NotFoundError } from '../errors';
 import { ACCOUNT_ID, API_KEY_ID } from '../ids';
@@ -75,7 +75,7 @@ export function accountsRouter(deps: AppDeps, verifier: ApiKeyVerifier): Router 
     const accountId = param(req, 'accountId');
     requireAccountAccess(res, accountId);
     const account = ACCOUNT_ID.test(accountId) ? await getAccount(pool, accountId) : null;
-    if (!account) throw new NotFoundError('account-not-found', 'No such account.');
+    if (!account) throw accountNotFound();
     res.json(accountJson(account));
   });
 
@@ -84,7 +84,7 @@ export function accountsRouter(deps: AppDeps, verifier: ApiKeyVerifier): Router 
     const accountId = param(req, 'accountId');
     const body = parseOr422(AccountPatchBody, req.body ?? {});
     const account = ACCOUNT_ID.test(accountId) ? await updateAccount(pool, accountId, body) : null;
-    if (!account) throw new NotFoundError('account-not-found', 'No such account.');
+    if (!account) throw accountNotFound();
     log.info({ accountId, fields: Object.keys(body) }, 'account updated');
     res.json(accountJson(account));
   });

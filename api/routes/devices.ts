@@ -1,6 +1,6 @@
 import { Request, Response, Router } from 'express';
 import type { DeviceLiveStatus } from '../../shared/registration-store';
-import { requireAccount } from '../accounts-repo';
+import { accountNotFound, requireAccount } from '../accounts-repo';
 import { AppDeps, canSeeAccount, param, principalOf, requireAccountAccess } from '../context';
 import { DeviceCursor, DeviceRow, DevicesRepo } from '../devices-repo';
 import { NotFoundError, ValidationError } from '../errors';
@@ -99,7 +99,7 @@ export function devicesRouter(deps: AppDeps, repo: DevicesRepo): Router {
       displayName: body.displayName ?? null,
       assignedUser: body.assignedUser ?? null,
     });
-    if (!created) throw new NotFoundError('account-not-found', 'No such account.');
+    if (!created) throw accountNotFound();
     // Registrars may have cached this identity as unknown (or as a deleted device's tombstone): drop that now.
     await announceAuthChange(registrations, log, {
       invalidation: { deviceId: created.row.id, sipUsername: created.row.sip_username, sipDomain: created.row.sip_domain },
@@ -115,7 +115,7 @@ export function devicesRouter(deps: AppDeps, repo: DevicesRepo): Router {
     if (principalOf(res).kind === 'operator') await requireAccount(deps.pool, accountId);
     const page = await repo.list(
       accountId,
-      { status: q.status, assignedUser: q.assignedUser, macAddress: q.macAddress ?? undefined, sipUsername: q.sipUsername, name: q.name },
+      { status: q.status, assignedUser: q.assignedUser, macAddress: q.macAddress, sipUsername: q.sipUsername, name: q.name },
       q.cursor !== undefined ? decodeCursor(q.cursor) : null,
       q.limit ?? DEFAULT_PAGE_LIMIT,
     );
