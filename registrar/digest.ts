@@ -88,12 +88,17 @@ function hashHex(algorithm: DigestAlgorithm, data: string): string {
   return createHash(algorithm === 'MD5' ? 'md5' : 'sha256').update(data, 'utf8').digest('hex');
 }
 
+/** HA2 of `cred` for a request with `method` (RFC 7616 §3.4.3, qop=auth or none). */
+export function ha2Of(cred: DigestCredentials, method: string): string {
+  return hashHex(cred.algorithm, `${method}:${cred.uri}`);
+}
+
 /**
- * The expected `response` for `cred` given the stored HA1 (RFC 7616 §3.4.1;
- * without qop, the RFC 2069 form RFC 3261 §22.4 still allows). HA1 is what the
- * devices table stores (shared/credentials.ts). `ha2` can be passed when known.
+ * The expected `response` for `cred` given the stored HA1 and the request's HA2
+ * (RFC 7616 §3.4.1; without qop, the RFC 2069 form RFC 3261 §22.4 still allows).
+ * HA1 is what the devices table stores (shared/credentials.ts).
  */
-export function expectedResponse(cred: DigestCredentials, ha1: string, method: string, ha2 = hashHex(cred.algorithm, `${method}:${cred.uri}`)): string {
+export function expectedResponse(cred: DigestCredentials, ha1: string, ha2: string): string {
   if (cred.qop === DIGEST_QOP) {
     return hashHex(cred.algorithm, `${ha1}:${cred.nonce}:${cred.nc ?? ''}:${cred.cnonce ?? ''}:${cred.qop}:${ha2}`);
   }
@@ -115,10 +120,10 @@ export function responsesMatch(expected: string, given: string): boolean {
 /** True when any of the candidate HA1s produces the client's response (current and grace-period credentials). */
 export function verifyResponse(cred: DigestCredentials, ha1Candidates: readonly string[], method: string): boolean {
   let ok = false;
-  const ha2 = hashHex(cred.algorithm, `${method}:${cred.uri}`);
+  const ha2 = ha2Of(cred, method); // once for every candidate
   for (const ha1 of ha1Candidates) {
     // No early exit: every candidate costs the same, whatever matches.
-    if (responsesMatch(expectedResponse(cred, ha1, method, ha2), cred.response)) ok = true;
+    if (responsesMatch(expectedResponse(cred, ha1, ha2), cred.response)) ok = true;
   }
   return ok;
 }

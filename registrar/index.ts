@@ -2,6 +2,7 @@ import type { Pool } from 'pg';
 import { createPool } from '../shared/db';
 import type { Logger } from '../shared/logger';
 import { coalesceWrites } from '../shared/coalesce-writes';
+import { commonSection } from '../shared/config/common';
 import { parseSection } from '../shared/config/env';
 import { registrarSection } from '../shared/config/registrar';
 import { createRedis, Redis } from '../shared/redis';
@@ -14,10 +15,10 @@ import { startHealthServer } from './http-server';
 import { Gauge, RegistrarMetrics } from './metrics';
 import { RegisterHandler } from './register-handler';
 
-/** Everything startRegistrar needs; main.ts fills it from the environment, tests directly. */
-/** The documented defaults (shared/config/registrar.ts) for options a caller leaves out. */
-const DEFAULTS = parseSection(registrarSection, {});
+/** The documented defaults (shared/config/) for options a caller leaves out. */
+const DEFAULTS = { ...parseSection(commonSection, {}), ...parseSection(registrarSection, {}) };
 
+/** Everything startRegistrar needs; main.ts fills it from the environment, tests directly. */
 export interface RegistrarOptions {
   databaseUrl: string;
   /** PostgreSQL schema (tests isolate themselves this way). */
@@ -70,7 +71,7 @@ export async function startRegistrar(opts: RegistrarOptions): Promise<RunningReg
   const now = opts.now ?? Date.now;
   const log = opts.log;
   const retryAfterS = opts.retryAfterS ?? DEFAULTS.REGISTRAR_RETRY_AFTER_S;
-  const pool: Pool = createPool(opts.databaseUrl, { max: opts.databasePoolSize ?? 10, schema: opts.databaseSchema });
+  const pool: Pool = createPool(opts.databaseUrl, { max: opts.databasePoolSize ?? DEFAULTS.DATABASE_POOL_SIZE, schema: opts.databaseSchema });
   // No auto-pipelining (ioredis enableAutoPipelining): it saves socket writes, but in ioredis 5
   // each finished auto-pipeline stays referenced from the next one, so every pipeline, its
   // commands and their replies survive young-generation GC and are promoted. Measured at 1,000

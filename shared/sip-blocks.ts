@@ -81,12 +81,12 @@ interface StoredBlock {
   failures: number;
 }
 
-/** Counts failed SIP authentications and holds blocks. Note: the four keys of a failure are not in one Redis Cluster slot; run this part on a single Redis or a hash-tagged prefix. */
 /** The client with the failure-counting script defined (sent as EVALSHA, not the whole script each time). */
 type Scripted = Redis & {
   sipRecordFailure(src: string, user: string, block: string, index: string, ...args: (string | number)[]): Promise<number[]>;
 };
 
+/** Counts failed SIP authentications and holds blocks. Note: the four keys of a failure are not in one Redis Cluster slot; run this part on a single Redis or a hash-tagged prefix. */
 export class SipBlocks {
   private readonly redis: Scripted;
   private readonly prefix: string;

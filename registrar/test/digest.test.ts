@@ -2,6 +2,7 @@ import { ha1Md5, ha1Sha256 } from '../../shared/credentials';
 import {
   buildChallenges,
   expectedResponse,
+  ha2Of,
   NonceService,
   parseAuthorization,
   parseNonceCount,
@@ -28,7 +29,7 @@ describe('digest (RFC 7616 / RFC 8760)', () => {
   it('reproduces the RFC 7616 §3.9.1 MD5 response', () => {
     const [cred] = parseAuthorization(rfcHeader('MD5', '8ca523f5e9506fed4657c9700eebdbec'));
     const ha1 = ha1Md5(rfc7616.username, rfc7616.realm, rfc7616.password);
-    expect(expectedResponse(cred!, ha1, 'GET')).toBe('8ca523f5e9506fed4657c9700eebdbec');
+    expect(expectedResponse(cred!, ha1, ha2Of(cred!, 'GET'))).toBe('8ca523f5e9506fed4657c9700eebdbec');
     expect(verifyResponse(cred!, [ha1], 'GET')).toBe(true);
   });
 
