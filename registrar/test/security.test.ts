@@ -182,6 +182,11 @@ describe('registrar security', () => {
       expect(answers.slice(3)).toEqual([null, null, null]);
       // Even the right password from the blocked source gets nothing.
       expect((await new Phone(attacker, 'dave', 'dave-secret-1').send({}, 500))).toBeNull();
+      // Nor anything else it sends: no 404 for a domain not served, no 420 for an unknown extension.
+      expect(await new Phone(attacker, 'dave', 'x').send({ domain: 'unserved.example' }, 500)).toBeNull();
+      const require420 = buildRegister({ user: 'dave', callId: 'blocked-420@test', cseq: 1, transport: 'UDP', localPort: attacker.localPort, expires: 3600 });
+      attacker.send(require420.replace('Max-Forwards: 70\r\n', 'Max-Forwards: 70\r\nRequire: no-such-extension\r\n'));
+      expect(await attacker.next('blocked-420@test', 1, 500)).toBeNull();
       // The real phone, from its own address, is not affected.
       expect((await new Phone(client, 'dave', 'dave-secret-1').register()).final?.status).toBe(200);
       const blocks = await stack.redis.zrange(`${stack.prefix}blocks`, 0, -1);
