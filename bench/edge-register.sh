@@ -5,9 +5,11 @@
 #
 # Usage: bash bench/edge-register.sh [rates...]      (default: 2000 3000 3500 4000 5000 6000 7000 8000 9000)
 # Env:   EDGE_LOG_LEVEL (default info), BENCH_SECONDS per rate (default 10), BENCH_RUNS (default 1),
-#        BENCH_TRANSPORT u1|t1 (default u1), BENCH_SIP_PORT / BENCH_CONTROL_PORT / BENCH_SIPP_PORT.
+#        BENCH_TRANSPORT u1|t1 (default u1), BENCH_SIP_PORT / BENCH_CONTROL_PORT / BENCH_SIPP_PORT,
+#        NODE_GC_FLAGS (V8 flags of the edge, as for npm run edge).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/services.sh # NODE_GC_FLAGS default (docs/operations.md)
 ROOT="$(pwd)"
 
 RATES=("$@")
@@ -42,7 +44,7 @@ trap stop_stack EXIT
 start_stack() {
   SIP_BIND=127.0.0.1 SIP_PORT="$SIP_PORT" DRACHTIO_HOST=127.0.0.1 DRACHTIO_PORT="$CONTROL_PORT" \
     DRACHTIO_SECRET="$SECRET" EDGE_METRICS_PORT=0 EDGE_LOG_LEVEL="$LEVEL" \
-    node ${NODE_GC_FLAGS---heap-growing-percent=300} dist/edge/main.js >"$WORK/edge.log" 2>&1 &
+    node $NODE_GC_FLAGS dist/edge/main.js >"$WORK/edge.log" 2>&1 &
   EDGE_PID=$!
   for _ in $(seq 50); do grep -q 'control listening' "$WORK/edge.log" && break; sleep 0.1; done
   DRACHTIO_HOST=127.0.0.1 DRACHTIO_PORT="$CONTROL_PORT" DRACHTIO_SECRET="$SECRET" \

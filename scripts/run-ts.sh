@@ -6,7 +6,6 @@ source scripts/services.sh
 ensure_node_modules
 npx tsc -p tsconfig.json --incremental --tsBuildInfoFile dist/.tsbuildinfo
 entry="$1"; shift
-# NODE_GC_FLAGS: V8 flags (docs/operations.md, "Garbage collection"); unset: fewer major GCs
-# (--heap-growing-percent=300); set but empty: V8's own defaults.
+# NODE_GC_FLAGS: V8 flags, defaulted by scripts/services.sh.
 # shellcheck disable=SC2086 # zero or more flags
-exec node --enable-source-maps ${NODE_GC_FLAGS---heap-growing-percent=300} "dist/${entry%.ts}.js" "$@"
+exec node --enable-source-maps $NODE_GC_FLAGS "dist/${entry%.ts}.js" "$@"

@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# Sourced by start.sh and test.sh: makes sure PostgreSQL and Redis answer at the
+# Sourced by start.sh, run-ts.sh, test.sh and the benchmarks: makes sure PostgreSQL and Redis answer at the
 # configured URLs. When they do not and the URL points at this machine, starts the
 # local ones from Debian's packages (installing them with apt when run as root).
+
+# V8 flags of the Node services (docs/operations.md, "Garbage collection"). Unset: major GCs
+# only once the old generation has grown 4x; set, even empty, it is used as given.
+# docker-compose.yml writes the same flag on its command lines (compose cannot split a variable).
+export NODE_GC_FLAGS="${NODE_GC_FLAGS---heap-growing-percent=300}"
 
 _url_host() { node -e 'const u=new URL(process.argv[1]);process.stdout.write(u.hostname.replace(/^\[|\]$/g,""))' "$1"; }
 _url_port() { node -e 'const u=new URL(process.argv[1]);process.stdout.write(u.port||process.argv[2])' "$1" "$2"; }

@@ -17,8 +17,6 @@ interface Part {
   ready: () => Promise<boolean>;
 }
 
-/** V8 flags when NODE_GC_FLAGS is unset: major GCs only once the old generation has grown 4x (docs/operations.md). */
-const DEFAULT_GC_FLAGS = '--heap-growing-percent=300';
 const api = parseSection(apiSection);
 const drachtio = parseSection(drachtioSection);
 const edge = parseSection(edgeSection);
@@ -84,9 +82,9 @@ function stopAll(code: number): void {
   }, 100);
 }
 
-/** V8 flags from NODE_GC_FLAGS, with the same default as scripts/run-ts.sh (docs/operations.md). */
+/** V8 flags from NODE_GC_FLAGS (defaulted by scripts/services.sh, which start.sh sources). */
 function gcFlags(): string[] {
-  return (process.env.NODE_GC_FLAGS ?? DEFAULT_GC_FLAGS).split(/\s+/).filter(Boolean);
+  return (process.env.NODE_GC_FLAGS ?? '').split(/\s+/).filter(Boolean);
 }
 
 async function waitReady(part: Part): Promise<void> {
