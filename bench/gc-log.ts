@@ -30,7 +30,7 @@ if (dir) {
   let last = performance.now();
   setInterval(() => {
     const now = performance.now();
-    if (now - last > 10) lines.push(`${at(last)} ${(now - last - 5).toFixed(2)} stall`);
+    if (now - last > 10) lines.push(`${at(last + 5)} ${(now - last - 5).toFixed(2)} stall`); // late from when it was due
     last = now;
   }, 5).unref();
   setInterval(() => {

@@ -1,8 +1,9 @@
 // Which slow registrations of the latency probe overlapped a GC pause or a stall of the
 // edge or the registrar (bench/gc-log.ts), and how often a fast one did, for comparison.
 //
-// Usage: node dist/bench/tail-attribution.js <probe samples file> <gc log>... [--over <ms>]
-// Prints one line per slow sample and a summary line starting "attribution:".
+// Usage: node dist/bench/tail-attribution.js <probe samples file> <gc log>...
+// Prints one line per slow sample (over 10 ms, the floor the probe reports against) and a
+// summary line starting "attribution:".
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 
@@ -13,12 +14,10 @@ interface Pause {
   kind: string;
 }
 
-const args = process.argv.slice(2);
-const overAt = args.indexOf('--over');
-const thresholdMs = overAt === -1 ? 10 : Number(args.splice(overAt, 2)[1]);
-const [samplesFile, ...logs] = args;
+const thresholdMs = 10;
+const [samplesFile, ...logs] = process.argv.slice(2);
 if (!samplesFile || logs.length === 0) {
-  console.error('usage: tail-attribution <probe samples> <gc log>... [--over ms]');
+  console.error('usage: tail-attribution <probe samples> <gc log>...');
   process.exit(2);
 }
 
