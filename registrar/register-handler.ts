@@ -221,6 +221,8 @@ export class RegisterHandler {
           continue;
         }
         bindings = result.bindings;
+        // The 200 does not wait for the reaper index and the events: the bindings are committed.
+        result.indexed.catch((err: Error) => deps.log.warn({ err: err.message, deviceId: device.id }, 'committed, but the reaper index or events were not written'));
       }
       // RFC 3261 §10.3 step 8: 200 with every current binding, Date, and (RFC 3327 §5.3) the Path when supported.
       const headers: Header[] = [];

@@ -92,7 +92,18 @@ export interface CommitChange {
 }
 
 export type CommitResult =
-  | { ok: true; version: number; bindings: Binding[] }
+  | {
+      ok: true;
+      version: number;
+      bindings: Binding[];
+      /**
+       * The reaper-index and event-stream writes that follow a commit (sent at once,
+       * settled later). Callers need not wait for them: the bindings are committed
+       * already, and a failure leaves only the index hint and events missing. Never
+       * reported as unhandled when nobody awaits it.
+       */
+      indexed: Promise<void>;
+    }
   | { ok: false; reason: 'conflict' };
 
 /** `rejected`: a correctly authenticated REGISTER refused by policy (reason says why, e.g. `deleted_device`). */
@@ -124,10 +135,17 @@ const MAX_EVENTS = 100_000;
 /** Keeps a binding hash this long past its newest binding's expiry, so late readers see a consistent state. */
 const BINDINGS_GRACE_MS = 60_000;
 
+// A stored binding's expiresAt (ms), read without decoding its JSON: inside a JSON string
+// every quote is escaped, so '"expiresAt":' can only be the object's own key. A value
+// without it (corrupted) counts as expired, so the scripts drop it instead of failing.
+const EXPIRY_OF_LUA = `
+local function expiryOf(json) return tonumber(string.match(json, '"expiresAt":(%d+)')) or 0 end
+`;
+
 // Atomic commit. KEYS: bindings hash, status hash. ARGV: expectedVersion, now,
 // nUpserts, (id, json)*, nRemovals, id*, source fields (ip, port, tr, ua) or ''.
 // Drops bindings that have expired by `now`; returns {version, json...} or {-1} on a version conflict.
-const COMMIT_LUA = `
+const COMMIT_LUA = `${EXPIRY_OF_LUA}
 local b, s = KEYS[1], KEYS[2]
 local expected = tonumber(ARGV[1])
 local now = tonumber(ARGV[2])
@@ -146,7 +164,7 @@ local all = redis.call('HGETALL', b)
 local out = {}
 local maxExp = 0
 for j = 1, #all, 2 do
-  local exp = cjson.decode(all[j + 1]).expiresAt
+  local exp = expiryOf(all[j + 1])
   if exp <= now then
     redis.call('HDEL', b, all[j])
   else
@@ -170,14 +188,14 @@ return out
 
 // Atomic reap of expired bindings. KEYS: bindings hash, status hash. ARGV: now.
 // Returns {earliestRemainingExpiry or 0, removedJson...}.
-const REAP_LUA = `
+const REAP_LUA = `${EXPIRY_OF_LUA}
 local b, s = KEYS[1], KEYS[2]
 local now = tonumber(ARGV[1])
 local all = redis.call('HGETALL', b)
 local removed = {}
 local minExp, maxExp = 0, 0
 for j = 1, #all, 2 do
-  local exp = cjson.decode(all[j + 1]).expiresAt
+  local exp = expiryOf(all[j + 1])
   if exp <= now then
     redis.call('HDEL', b, all[j])
     removed[#removed + 1] = all[j + 1]
@@ -209,10 +227,12 @@ return vals
 // version and bindings, atomically. KEYS: status hash, bindings hash, nonce hash.
 // ARGV: nonce, nonce issue time (ms), nonce-count, nonce lifetime (ms).
 // The nonce hash maps each recently answered nonce to "<nc>:<issued>"; a count not
-// higher than the one recorded is a replay. It keeps the NONCES_KEPT newest nonces:
-// older ones are evicted and `_floor` remembers the newest evicted issue time, so
-// an unknown nonce issued at or before it is refused too (the client gets a fresh
-// challenge). The hash expires a nonce lifetime after its last use.
+// higher than the one recorded is a replay. It keeps at least the NONCES_KEPT newest
+// nonces: once it holds twice as many, the older ones are evicted (in batches, so a
+// client that answers every challenge once, as SIPp does, does not sort the hash on
+// every REGISTER) and `_floor` remembers the newest evicted issue time, so an unknown
+// nonce issued at or before it is refused too (the client gets a fresh challenge).
+// The hash expires a nonce lifetime after its last use.
 // Returns {accepted (0/1), version, json...}.
 const NONCES_KEPT = 8;
 const LOAD_LUA = `
@@ -228,7 +248,7 @@ end
 if accepted == 1 then
   redis.call('HSET', n, nonce, nc .. ':' .. issued)
   redis.call('PEXPIRE', n, lifetime)
-  if redis.call('HLEN', n) > ${NONCES_KEPT} + 1 then
+  if redis.call('HLEN', n) > ${2 * NONCES_KEPT} + 1 then
     local all = redis.call('HGETALL', n)
     local entries = {}
     for j = 1, #all, 2 do
@@ -402,7 +422,8 @@ export class RegistrationStore {
   /**
    * Applies a request's changes atomically if nobody wrote since `expectedVersion`
    * (optimistic concurrency: the caller re-loads and retries on conflict).
-   * Keeps the reaper index current. Returns the device's bindings after the change.
+   * Returns the device's bindings after the change as soon as they are committed;
+   * the reaper index and the events follow (`indexed`).
    */
   async commit(deviceId: string, expectedVersion: number, change: CommitChange): Promise<CommitResult> {
     const now = this.now();
@@ -428,8 +449,9 @@ export class RegistrationStore {
       min > 0 ? this.redis.zadd(this.keys.expiryIndex, min, deviceId) : this.redis.zrem(this.keys.expiryIndex, deviceId),
     ];
     for (const e of change.events ?? []) writes.push(this.redis.xadd(this.keys.events, ...this.eventArgs(e)));
-    await Promise.all(writes);
-    return { ok: true, version: Number(reply[0]), bindings };
+    const indexed = Promise.all(writes).then(() => undefined);
+    indexed.catch(() => undefined); // whoever awaits it still sees the error
+    return { ok: true, version: Number(reply[0]), bindings, indexed };
   }
 
   /** Removes every binding of a device (admin kick, deactivation, password reset). Returns how many were live. */

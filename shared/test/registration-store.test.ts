@@ -48,6 +48,17 @@ describe('registration store (real Redis)', () => {
     expect((await store.listBindings('dev_sip_b')).map((b) => b.id)).toEqual(['c1']);
   });
 
+  it('reads expiries only from the key itself, and drops a corrupted binding instead of failing', async () => {
+    // Contact parameters that spell the key (stored before the real one) are not taken for the expiry.
+    const tricky = binding('c1', now + 60_000, { params: ';x="expiresAt":1;y={"expiresAt":2}' });
+    expect((await store.commit('dev_sip_d', 0, { upserts: [tricky], removals: [], source })).ok).toBe(true);
+    await redis.hset(store.keys.bindings('dev_sip_d'), 'junk', 'not json', 'old', '{"id":"old","expiresAt":1}');
+    const result = await store.commit('dev_sip_d', 1, { upserts: [binding('c2', now + 30_000)], removals: [], source });
+    expect(result.ok && result.bindings.map((b) => b.id).sort()).toEqual(['c1', 'c2']);
+    expect((await redis.hkeys(store.keys.bindings('dev_sip_d'))).sort()).toEqual(['c1', 'c2']);
+    expect(Number(await redis.hget(store.keys.status('dev_sip_d'), 'exp'))).toBe(now + 60_000);
+  });
+
   it('lists many statuses in one call', async () => {
     const map = await store.getStatuses(['dev_sip_b', 'dev_sip_never']);
     expect(map.get('dev_sip_b')?.registrationStatus).toBe('registered');
@@ -92,13 +103,20 @@ describe('registration store (real Redis)', () => {
   it('keeps the newest nonces only, and refuses unknown nonces older than the evicted ones', async () => {
     const load = (value: string, issuedAt: number, nc: number) =>
       store.loadAuthenticated('dev_sip_evict', { value, issuedAt, nc, lifetimeMs: 300_000 });
-    for (let i = 1; i <= 20; i++) expect((await load(`n${i}`, now + i, 1)).replay).toBe(false);
-    const kept = (await redis.hkeys(store.keys.nonces('dev_sip_evict'))).filter((k) => k !== '_floor');
-    expect(kept.sort()).toEqual(['n13', 'n14', 'n15', 'n16', 'n17', 'n18', 'n19', 'n20']);
-    // An evicted nonce cannot be replayed, even with a count it never used...
+    const keptAfter = async () => (await redis.hkeys(store.keys.nonces('dev_sip_evict'))).filter((k) => k !== '_floor');
+    for (let i = 1; i <= 17; i++) expect((await load(`n${i}`, now + i, 1)).replay).toBe(false);
+    expect(await keptAfter()).toHaveLength(17); // twice NONCES_KEPT (8), plus the newest
+    // One more: evicted in one batch down to the 8 newest.
+    expect((await load('n18', now + 18, 1)).replay).toBe(false);
+    expect((await keptAfter()).sort()).toEqual(['n11', 'n12', 'n13', 'n14', 'n15', 'n16', 'n17', 'n18']);
+    for (let i = 19; i <= 20; i++) expect((await load(`n${i}`, now + i, 1)).replay).toBe(false);
+    // A kept nonce still counts, an evicted one cannot be replayed, even with a count it never used...
+    expect((await load('n11', now + 11, 1)).replay).toBe(true);
+    expect((await load('n11', now + 11, 2)).replay).toBe(false);
     expect((await load('n3', now + 3, 5)).replay).toBe(true);
-    // ...nor can an unknown nonce from before the eviction; a newer one is fine.
-    expect((await load('old', now + 12, 1)).replay).toBe(true);
+    expect((await load('n10', now + 10, 5)).replay).toBe(true);
+    // ...nor can an unknown nonce issued before the newest evicted one; a newer one is fine.
+    expect((await load('old', now + 10, 1)).replay).toBe(true);
     expect((await load('new', now + 21, 1)).replay).toBe(false);
   });
 
