@@ -13,8 +13,8 @@ import type { Redis } from './redis';
  * - `P{d}:s`  hash: device status: `v` version (bumped by every write),
  *             `last` last successful registration (ms), `ip`, `port`, `tr`
  *             transport, `ua` user agent, `exp` expiry of the newest binding (ms, 0 when none).
- * - `P{d}:n`  hash: digest nonce → `<highest nonce-count>:<issue time>` of the 8 nonces the
- *             device answered last, and `_floor`, the newest issue time evicted (replay
+ * - `P{d}:n`  hash: digest nonce → `<highest nonce-count>:<issue time>` of the 4 to 9 nonces
+ *             the device answered last, and `_floor`, the newest issue time evicted (replay
  *             protection, RFC 7616 §3.4); expires a nonce lifetime after its last use.
  * - `Pexp`    sorted set: device id scored by its earliest binding expiry
  *             (reaper index; a hint, re-checked atomically per device when reaped).
@@ -228,13 +228,13 @@ return vals
 // ARGV: nonce, nonce issue time (ms), nonce-count, nonce lifetime (ms).
 // The nonce hash maps each recently answered nonce to "<nc>:<issued>"; a count not
 // higher than the one recorded is a replay. It keeps at least the NONCES_KEPT newest
-// nonces: once it holds twice as many, the older ones are evicted (in batches, so a
-// client that answers every challenge once, as SIPp does, does not sort the hash on
-// every REGISTER) and `_floor` remembers the newest evicted issue time, so an unknown
-// nonce issued at or before it is refused too (the client gets a fresh challenge).
-// The hash expires a nonce lifetime after its last use.
+// nonces: once it holds more than twice as many, the older ones are evicted in one
+// batch (so a client that answers every challenge once, as SIPp does, does not sort
+// the hash on every REGISTER) and `_floor` remembers the newest evicted issue time, so
+// an unknown nonce issued at or before it is refused too (the client gets a fresh
+// challenge). The hash expires a nonce lifetime after its last use.
 // Returns {accepted (0/1), version, json...}.
-const NONCES_KEPT = 8;
+const NONCES_KEPT = 4;
 const LOAD_LUA = `
 local s, b, n = KEYS[1], KEYS[2], KEYS[3]
 local nonce, issued, nc, lifetime = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
