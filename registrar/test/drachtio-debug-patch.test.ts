@@ -1,0 +1,64 @@
+/**
+ * patches/drachtio-srf+5.0.29.patch (applied by `patch-package` after every install):
+ * drachtio-srf builds its debug messages, JSON.stringify of the request meta and of
+ * every response included, even when debug output is off. The patch builds them only
+ * when their debug namespace is enabled. These tests fail when the patch is missing.
+ */
+/* eslint-disable @typescript-eslint/no-require-imports */
+const createDebug = require('debug') as { enable(ns: string): void; disable(): string; log: (...args: unknown[]) => void };
+const SipMessage = require('drachtio-srf/lib/sip-parser/message');
+const SrfRequest = require('drachtio-srf/lib/request');
+const SrfResponse = require('drachtio-srf/lib/response');
+const DrachtioAgent = require('drachtio-srf/lib/drachtio-agent');
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+const REGISTER =
+  'REGISTER sip:example.com SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK-1\r\n' +
+  'From: <sip:alice@example.com>;tag=1\r\nTo: <sip:alice@example.com>\r\nCall-ID: c1\r\n' +
+  'CSeq: 1 REGISTER\r\nContent-Length: 0\r\n\r\n';
+
+/** Counts how often JSON.stringify reaches `target`. */
+function counted<T extends object>(target: T, counter: { n: number }): T {
+  Object.defineProperty(target, 'toJSON', { value: () => ++counter.n, enumerable: false });
+  return target;
+}
+
+/** One request in and its response out through drachtio-srf's own objects; returns how many stringifications happened. */
+function exercise(): number {
+  const counter = { n: 0 };
+  const meta = counted({ source: 'network', address: '192.0.2.1', port: '5060', protocol: 'udp', transactionId: 't1' }, counter);
+  const req = new SrfRequest(new SipMessage(REGISTER), meta);
+  const sent: unknown[] = [];
+  const res = new SrfResponse({ sendResponse: (...args: unknown[]) => sent.push(args) });
+  res.req = req;
+  counted(res.msg, counter);
+  res.send(200, 'OK', counted({ headers: { Expires: '60' } }, counter));
+  expect(sent).toHaveLength(1); // the response did go to the agent
+  // The agent's own sendResponse, on a socket it no longer knows (answers through the callback).
+  let agentError: Error | undefined;
+  DrachtioAgent.prototype.sendResponse.call({ mapServer: new Map() }, res, {}, (err: Error) => (agentError = err));
+  expect(agentError?.message).toMatch(/socket connection closed/);
+  return counter.n;
+}
+
+describe('drachtio-srf debug patch', () => {
+  const log = createDebug.log;
+  afterEach(() => {
+    createDebug.disable();
+    createDebug.log = log;
+  });
+
+  it('serialises nothing for debug output while debug is off', () => {
+    createDebug.disable();
+    expect(exercise()).toBe(0);
+  });
+
+  it('still writes the same debug output when drachtio debug is enabled', () => {
+    const lines: string[] = [];
+    createDebug.log = (...args: unknown[]) => lines.push(args.map(String).join(' '));
+    createDebug.enable('drachtio:*');
+    // meta (Request), opts and msg (Response#send), msg (agent#sendResponse)
+    expect(exercise()).toBe(4);
+    expect(lines.some((l) => l.includes('Response#send: msg'))).toBe(true);
+  });
+});
