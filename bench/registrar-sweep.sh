@@ -70,11 +70,12 @@ curl -sf "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null || { echo "registrar no
 redis_mem() { redis-cli -p "$REDIS_PORT" info memory | awk -F: '/^used_memory:/ {print $2+0}'; }
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+redis_cpu_us() { redis-cli -p "$REDIS_PORT" info cpu | awk -F: '/^used_cpu_(user|sys):/ {s += $2} END {printf "%d\n", s * 1000000}'; }
 
-# One SIPp step; prints "rate ok failed retrans p50 p99 probe_p50 probe_p99 registrar_cpu_us_per_reg edge_cpu_us_per_reg probe_over_10ms_%".
+# One SIPp step; prints "rate ok failed retrans p50 p99 probe_p50 probe_p99 registrar_cpu_us_per_reg edge_cpu_us_per_reg probe_over_10ms_% redis_cpu_us_per_reg".
 run_step() {
   local rate=$1 calls=$2 tag=$3
-  local r0 e0 hz; r0=$(cpu_ticks "$REG_PID"); e0=$(cpu_ticks "$EDGE_PID"); hz=$(getconf CLK_TCK)
+  local r0 e0 d0 hz; r0=$(cpu_ticks "$REG_PID"); e0=$(cpu_ticks "$EDGE_PID"); d0=$(redis_cpu_us); hz=$(getconf CLK_TCK)
   local dir="$WORK/$tag"; mkdir -p "$dir"
   # The probe times registrations precisely while SIPp loads (SIPp's own times move in kernel ticks).
   local probe_secs=$(( calls / rate > 3 ? calls / rate - 2 : 1 ))
@@ -95,7 +96,7 @@ run_step() {
   if [ -n "$rtt" ]; then
     read -r p50 p99 < <(awk -F';' 'NR>1 && $2!="" {print $2}' "$rtt" | sort -g | awk '{a[NR]=$1} END {if (NR==0) {print "NA NA"; exit} i50=int(NR*0.50); if(i50<1)i50=1; i99=int(NR*0.99); if(i99<1)i99=1; printf "%.2f %.2f\n", a[i50], a[i99]}')
   fi
-  local r1 e1; r1=$(cpu_ticks "$REG_PID"); e1=$(cpu_ticks "$EDGE_PID")
+  local r1 e1 d1; r1=$(cpu_ticks "$REG_PID"); e1=$(cpu_ticks "$EDGE_PID"); d1=$(redis_cpu_us)
   wait "$probe_pid" 2>/dev/null || true
   probe_field() { grep -oE "$1=[^ ]+" "$dir/probe.txt" | cut -d= -f2; }
   local pp50 pp99 pover; pp50=$(probe_field p50_ms); pp99=$(probe_field p99_ms); pover=$(probe_field over_10ms_pct)
@@ -105,7 +106,7 @@ run_step() {
     echo "$rate/s $(grep '^attribution:' "$dir/tail.txt")" >&2
   fi
   local den=$(( ok > 0 ? ok : 1 ))
-  echo "$rate $ok $failed $retrans $p50 $p99 ${pp50:-NA} ${pp99:-NA} $(( (r1 - r0) * 1000000 / hz / den )) $(( (e1 - e0) * 1000000 / hz / den )) ${pover:-NA}"
+  echo "$rate $ok $failed $retrans $p50 $p99 ${pp50:-NA} ${pp99:-NA} $(( (r1 - r0) * 1000000 / hz / den )) $(( (e1 - e0) * 1000000 / hz / den )) ${pover:-NA} $(( (d1 - d0) / den ))"
 }
 
 echo "== memory: $DEVICES registrations at 1000/s into an empty Redis" >&2
@@ -121,7 +122,7 @@ echo "memory: $OK0 ok / $FAIL0 failed; registered devices $DEVS; used_memory del
 echo "memory: one device: bindings hash $SAMPLE_B B + status hash $SAMPLE_S B + nonce-count hash $SAMPLE_N B (expires after the nonce lifetime)"
 
 echo "== sweep (${SECONDS_PER_STEP}s per rate)" >&2
-echo "rate ok failed retransmissions sipp_p50_ms sipp_p99_ms probe_p50_ms probe_p99_ms registrar_cpu_us/reg edge_cpu_us/reg probe_over_10ms_%"
+echo "rate ok failed retransmissions sipp_p50_ms sipp_p99_ms probe_p50_ms probe_p99_ms registrar_cpu_us/reg edge_cpu_us/reg probe_over_10ms_% redis_cpu_us/reg"
 for rate in "${RATES[@]}"; do
   run_step "$rate" $((rate * SECONDS_PER_STEP)) "r$rate"
 done

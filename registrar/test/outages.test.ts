@@ -1,15 +1,6 @@
 import { createServer, connect, Server, Socket } from 'node:net';
 import { testDatabaseUrl } from '../../shared/testing/env';
-import { freePort, Phone, SipClient, Stack, startPrivateRedis, startStack } from './support';
-
-async function waitFor(check: () => Promise<boolean>, ms = 8000): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return true;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return false;
-}
+import { freePort, Phone, SipClient, Stack, startPrivateRedis, startStack, waitFor } from './support';
 
 describe('when Redis goes down', () => {
   let stack: Stack;

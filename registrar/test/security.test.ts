@@ -3,7 +3,7 @@ import pino from 'pino';
 import { DevicesRepo } from '../../api/devices-repo';
 import { announceAuthChange } from '../../api/live';
 import { CredentialCipher } from '../../shared/credentials';
-import { buildRegister, digestAuthorization, DOMAIN, md5, Phone, sha256, SipClient, Stack, startStack } from './support';
+import { buildRegister, digestAuthorization, DOMAIN, md5, Phone, sha256, SipClient, Stack, startStack, waitFor } from './support';
 
 /** A 401's challenges with the nonce blanked: what must not differ between an unknown user and a wrong password. */
 const challengeShape = (r: Awaited<ReturnType<Phone['register']>>): string[] => r.final!.all('www-authenticate').map((c) => c.replace(/nonce="[^"]+"/, 'nonce=""'));
@@ -191,9 +191,10 @@ describe('registrar security', () => {
       expect((await new Phone(client, 'dave', 'dave-secret-1').register()).final?.status).toBe(200);
       const blocks = await stack.redis.zrange(`${stack.prefix}blocks`, 0, -1);
       expect(blocks).toEqual(['127.0.0.3']);
-      const events = await stack.redis.xrange(stack.store.keys.events, '-', '+');
-      const types = events.map(([, f]) => f[f.indexOf('type') + 1]);
-      expect(types).toEqual(expect.arrayContaining(['auth_failed', 'blocked', 'registered']));
+      // The registered event follows the 200 (it is written right after the commit, not before the answer).
+      const eventTypes = async () => (await stack.redis.xrange(stack.store.keys.events, '-', '+')).map(([, f]) => f[f.indexOf('type') + 1]);
+      await waitFor(async () => (await eventTypes()).includes('registered'), 2000, 20);
+      expect(await eventTypes()).toEqual(expect.arrayContaining(['auth_failed', 'blocked', 'registered']));
     } finally {
       attacker.close();
     }

@@ -65,6 +65,17 @@ describe('registration store (real Redis)', () => {
     expect(map.get('dev_sip_never')?.registrationStatus).toBe('pending');
   });
 
+  it('writes the reaper index and the events along with a commit', async () => {
+    const result = await store.commit('dev_sip_f', 0, {
+      upserts: [binding('c1', now + 60_000)], removals: [], source, events: [{ type: 'registered', deviceId: 'dev_sip_f' }],
+    });
+    expect(result.ok).toBe(true);
+    await (result.ok && result.indexed);
+    const events = (await redis.xrange(store.keys.events, '-', '+')).filter(([, f]) => f.includes('dev_sip_f'));
+    expect(events.map(([, f]) => f[f.indexOf('type') + 1])).toEqual(['registered']);
+    expect(Number(await redis.zscore(store.keys.expiryIndex, 'dev_sip_f'))).toBe(now + 60_000);
+  });
+
   it('reaps expired bindings and records expired events', async () => {
     await store.commit('dev_sip_c', 0, { upserts: [binding('c1', now + 1_000), binding('c2', now + 100_000)], removals: [], source });
     now += 2_000;
