@@ -1,4 +1,4 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomFillSync, timingSafeEqual } from 'node:crypto';
 import { DIGEST_QOP } from './constants';
 import { splitHeaderList } from './sip-syntax';
 
@@ -142,6 +142,9 @@ const NONCE_BYTES = NONCE_TS_BYTES + NONCE_RANDOM_BYTES + NONCE_MAC_BYTES;
 /** base64url length of a nonce (no padding). */
 const NONCE_CHARS = Math.ceil((NONCE_BYTES * 4) / 3);
 
+/** Random bytes drawn this many at a time: one randomBytes() call per nonce cost more than its HMAC. */
+const RANDOM_POOL_BYTES = 4096;
+
 export type NonceCheck =
   | { ok: true; issuedAt: number }
   | { ok: false; reason: 'malformed' | 'forged' | 'expired'; issuedAt?: number };
@@ -155,6 +158,9 @@ export class NonceService {
   private readonly secret: Buffer;
   /** opaque() by realm; realms are the served domains (others get 404 before any challenge). */
   private readonly opaques = new Map<string, string>();
+  /** CSPRNG output not handed out yet: bytes from `randomAt` on; each byte is used once. */
+  private readonly random = Buffer.alloc(RANDOM_POOL_BYTES);
+  private randomAt = RANDOM_POOL_BYTES;
 
   constructor(secret: string, private readonly lifetimeMs: number) {
     this.secret = Buffer.from(secret, 'utf8');
@@ -165,9 +171,16 @@ export class NonceService {
   }
 
   issue(realm: string, now: number): string {
-    const body = randomBytes(NONCE_TS_BYTES + NONCE_RANDOM_BYTES);
-    body.writeUIntBE(Math.max(0, Math.floor(now)), 0, NONCE_TS_BYTES);
-    return Buffer.concat([body, this.mac(realm, body)]).toString('base64url');
+    const nonce = Buffer.allocUnsafe(NONCE_BYTES);
+    nonce.writeUIntBE(Math.max(0, Math.floor(now)), 0, NONCE_TS_BYTES);
+    if (this.randomAt + NONCE_RANDOM_BYTES > RANDOM_POOL_BYTES) {
+      randomFillSync(this.random);
+      this.randomAt = 0;
+    }
+    this.randomAt += this.random.copy(nonce, NONCE_TS_BYTES, this.randomAt, this.randomAt + NONCE_RANDOM_BYTES);
+    const body = nonce.subarray(0, NONCE_TS_BYTES + NONCE_RANDOM_BYTES);
+    this.mac(realm, body).copy(nonce, body.length);
+    return nonce.toString('base64url');
   }
 
   check(nonce: string, realm: string, now: number): NonceCheck {

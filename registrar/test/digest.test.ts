@@ -102,6 +102,11 @@ describe('digest (RFC 7616 / RFC 8760)', () => {
 
     it('issues different nonces in the same millisecond (each has its own nonce-count)', () => {
       expect(nonces.issue('example.com', t0)).not.toBe(nonces.issue('example.com', t0));
+      // Across several refills of the random pool (4 KiB, 6 bytes per nonce): all distinct, all valid.
+      const many = Array.from({ length: 3_000 }, () => nonces.issue('example.com', t0));
+      expect(new Set(many).size).toBe(many.length);
+      expect(new Set(many.map((n) => Buffer.from(n, 'base64url').subarray(6, 12).toString('hex'))).size).toBe(many.length);
+      expect(many.every((n) => nonces.check(n, 'example.com', t0).ok)).toBe(true);
     });
 
     it('does not accept nonces of another secret', () => {
