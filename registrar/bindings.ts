@@ -252,7 +252,12 @@ export function contactsForResponse(bindings: readonly Binding[], now: number): 
     .map((b) => `<${b.uri}>${b.params};expires=${Math.ceil((b.expiresAt - now) / 1000)}`);
 }
 
+/** The last Date value built, and the second it is for (every 200 of that second carries the same text). */
+let lastDate = { second: NaN, text: '' };
+
 /** RFC 7231 §7.1.1.1 IMF-fixdate, as RFC 3261 §20.17 Date requires (always GMT). */
 export function sipDate(now: number): string {
-  return new Date(now).toUTCString();
+  const second = Math.floor(now / 1000);
+  if (second !== lastDate.second) lastDate = { second, text: new Date(second * 1000).toUTCString() };
+  return lastDate.text;
 }

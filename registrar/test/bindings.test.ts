@@ -180,5 +180,9 @@ describe('binding updates (RFC 3261 §10.3 step 7, RFC 5626 §6)', () => {
     expect(contactsForResponse([b], now)).toEqual(['<sip:a@192.0.2.1;transport=TCP>;+sip.instance="<urn:uuid:1>";expires=1800']);
     expect(contactsForResponse([b], now + 1_799_500)).toEqual(['<sip:a@192.0.2.1;transport=TCP>;+sip.instance="<urn:uuid:1>";expires=1']);
     expect(sipDate(now)).toBe('Tue, 14 Nov 2023 22:13:20 GMT');
+    // Within the same second the same text; the next second a new one (and back again).
+    expect(sipDate(now + 999)).toBe('Tue, 14 Nov 2023 22:13:20 GMT');
+    expect(sipDate(now + 1_000)).toBe('Tue, 14 Nov 2023 22:13:21 GMT');
+    expect(sipDate(now - 1)).toBe('Tue, 14 Nov 2023 22:13:19 GMT');
   });
 });
