@@ -1,9 +1,12 @@
 /**
  * patches/drachtio-srf+5.0.29.patch (applied by `patch-package` after every install):
  * drachtio-srf builds its debug messages, JSON.stringify of the request meta and of
- * every response included, even when debug output is off. The patch builds them only
+ * every response and the whole text of every message it sends included, even when
+ * debug output is off. The patch builds them only
  * when their debug namespace is enabled. These tests fail when the patch is missing.
  */
+import { Socket } from 'node:net';
+
 /* eslint-disable @typescript-eslint/no-require-imports */
 const createDebug = require('debug') as { enable(ns: string): void; disable(): string; log: (...args: unknown[]) => void };
 const SipMessage = require('drachtio-srf/lib/sip-parser/message');
@@ -38,6 +41,15 @@ function exercise(): number {
   let agentError: Error | undefined;
   DrachtioAgent.prototype.sendResponse.call({ mapServer: new Map() }, res, {}, (err: Error) => (agentError = err));
   expect(agentError?.message).toMatch(/socket connection closed/);
+  // The agent's sendMessage: it sends a copy with the headers added, and (patched) renders the
+  // message itself to text only for debug output. The socket is never connected: wp.send captures the frame.
+  const frames: string[] = [];
+  const agent = { wp: { send: (_socket: unknown, frame: string) => frames.push(frame) } };
+  const message = new SipMessage(REGISTER);
+  Object.defineProperty(message, 'toString', { value: () => `${++counter.n}`, enumerable: false });
+  DrachtioAgent.prototype.sendMessage.call(agent, new Socket(), message, counted({ headers: { Expires: '60' }, stackTxnId: 't1' }, counter));
+  expect(frames).toHaveLength(1);
+  expect(frames[0]).toMatch(/^sip\|t1\|\r\nREGISTER sip:example.com SIP\/2.0\r\n[^]*expires: 60\r\n/i);
   return counter.n;
 }
 
@@ -57,8 +69,8 @@ describe('drachtio-srf debug patch', () => {
     const lines: string[] = [];
     createDebug.log = (...args: unknown[]) => lines.push(args.map(String).join(' '));
     createDebug.enable('drachtio:*');
-    // meta (Request), opts and msg (Response#send), msg (agent#sendResponse)
-    expect(exercise()).toBe(4);
+    // meta (Request), opts and msg (Response#send), msg (agent#sendResponse), opts and the message's text (agent#sendMessage)
+    expect(exercise()).toBe(6);
     expect(lines.some((l) => l.includes('Response#send: msg'))).toBe(true);
   });
 });
