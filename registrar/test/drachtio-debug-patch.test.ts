@@ -2,8 +2,10 @@
  * patches/drachtio-srf+5.0.29.patch (applied by `patch-package` after every install):
  * drachtio-srf builds its debug messages, JSON.stringify of the request meta and of
  * every response and the whole text of every message it sends included, even when
- * debug output is off. The patch builds them only
- * when their debug namespace is enabled. These tests fail when the patch is missing.
+ * debug output is off. The patch builds them only when their debug namespace is
+ * enabled. These tests drive the patched request, response and agent send paths (not
+ * the agent's frame reader, which needs a live engine socket) and fail when the patch
+ * is missing.
  */
 import { Socket } from 'node:net';
 
@@ -55,13 +57,17 @@ function exercise(): number {
 
 describe('drachtio-srf debug patch', () => {
   const log = createDebug.log;
+  let namespaces = '';
+  beforeEach(() => {
+    namespaces = createDebug.disable(); // whatever DEBUG asked for, restored after each test
+  });
   afterEach(() => {
     createDebug.disable();
+    if (namespaces) createDebug.enable(namespaces);
     createDebug.log = log;
   });
 
   it('serialises nothing for debug output while debug is off', () => {
-    createDebug.disable();
     expect(exercise()).toBe(0);
   });
 
