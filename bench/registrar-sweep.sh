@@ -70,11 +70,16 @@ curl -sf "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null || { echo "registrar no
 redis_mem() { redis-cli -p "$REDIS_PORT" info memory | awk -F: '/^used_memory:/ {print $2+0}'; }
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# How fast this machine is right now: ms for a fixed single-threaded loop (100,000 MD5s of
+# short strings), run just before each step. This machine's speed moves by a factor of two
+# within a day; compare latencies only between runs with similar figures.
+calibrate_ms() { node -e 'const c=require("crypto");const t=process.hrtime.bigint();for(let i=0;i<100000;i++)c.createHash("md5").update("calibration"+i).digest("hex");console.log(Math.round(Number(process.hrtime.bigint()-t)/1e6))'; }
 redis_cpu_us() { redis-cli -p "$REDIS_PORT" info cpu | awk -F: '/^used_cpu_(user|sys):/ {s += $2} END {printf "%d\n", s * 1000000}'; }
 
-# One SIPp step; prints "rate ok failed retrans p50 p99 probe_p50 probe_p99 registrar_cpu_us_per_reg edge_cpu_us_per_reg probe_over_10ms_% redis_cpu_us_per_reg".
+# One SIPp step; prints "rate ok failed retrans p50 p99 probe_p50 probe_p99 registrar_cpu_us_per_reg edge_cpu_us_per_reg probe_over_10ms_% redis_cpu_us_per_reg calibration_ms".
 run_step() {
   local rate=$1 calls=$2 tag=$3
+  local calib; calib=$(calibrate_ms)
   local r0 e0 d0 hz; r0=$(cpu_ticks "$REG_PID"); e0=$(cpu_ticks "$EDGE_PID"); d0=$(redis_cpu_us); hz=$(getconf CLK_TCK)
   local dir="$WORK/$tag"; mkdir -p "$dir"
   # The probe times registrations precisely while SIPp loads (SIPp's own times move in kernel ticks).
@@ -106,7 +111,7 @@ run_step() {
     echo "$rate/s $(grep '^attribution:' "$dir/tail.txt")" >&2
   fi
   local den=$(( ok > 0 ? ok : 1 ))
-  echo "$rate $ok $failed $retrans $p50 $p99 ${pp50:-NA} ${pp99:-NA} $(( (r1 - r0) * 1000000 / hz / den )) $(( (e1 - e0) * 1000000 / hz / den )) ${pover:-NA} $(( (d1 - d0) / den ))"
+  echo "$rate $ok $failed $retrans $p50 $p99 ${pp50:-NA} ${pp99:-NA} $(( (r1 - r0) * 1000000 / hz / den )) $(( (e1 - e0) * 1000000 / hz / den )) ${pover:-NA} $(( (d1 - d0) / den )) $calib"
 }
 
 echo "== memory: $DEVICES registrations at 1000/s into an empty Redis" >&2
@@ -122,7 +127,7 @@ echo "memory: $OK0 ok / $FAIL0 failed; registered devices $DEVS; used_memory del
 echo "memory: one device: bindings hash $SAMPLE_B B + status hash $SAMPLE_S B + nonce-count hash $SAMPLE_N B (expires after the nonce lifetime)"
 
 echo "== sweep (${SECONDS_PER_STEP}s per rate)" >&2
-echo "rate ok failed retransmissions sipp_p50_ms sipp_p99_ms probe_p50_ms probe_p99_ms registrar_cpu_us/reg edge_cpu_us/reg probe_over_10ms_% redis_cpu_us/reg"
+echo "rate ok failed retransmissions sipp_p50_ms sipp_p99_ms probe_p50_ms probe_p99_ms registrar_cpu_us/reg edge_cpu_us/reg probe_over_10ms_% redis_cpu_us/reg calibration_ms"
 for rate in "${RATES[@]}"; do
   run_step "$rate" $((rate * SECONDS_PER_STEP)) "r$rate"
 done
