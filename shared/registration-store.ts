@@ -13,7 +13,7 @@ import type { Redis } from './redis';
  * - `P{d}:s`  hash: device status: `v` version (bumped by every write),
  *             `last` last successful registration (ms), `ip`, `port`, `tr`
  *             transport, `ua` user agent, `exp` expiry of the newest binding (ms, 0 when none).
- * - `P{d}:n`  hash: digest nonce → `<highest nonce-count>:<issue time>` of the 4 to 9 nonces
+ * - `P{d}:n`  hash: digest nonce → `<highest nonce-count>:<issue time>` of the 4 to 8 nonces
  *             the device answered last, and `_floor`, the newest issue time evicted (replay
  *             protection, RFC 7616 §3.4); expires a nonce lifetime after its last use.
  * - `Pexp`    sorted set: device id scored by its earliest binding expiry
@@ -228,7 +228,7 @@ return vals
 // ARGV: nonce, nonce issue time (ms), nonce-count, nonce lifetime (ms).
 // The nonce hash maps each recently answered nonce to "<nc>:<issued>"; a count not
 // higher than the one recorded is a replay. It keeps at least the NONCES_KEPT newest
-// nonces: once it holds more than twice as many, the older ones are evicted in one
+// nonces: once it holds more than twice as many, all but those are evicted in one
 // batch (so a client that answers every challenge once, as SIPp does, does not sort
 // the hash on every REGISTER) and `_floor` remembers the newest evicted issue time, so
 // an unknown nonce issued at or before it is refused too (the client gets a fresh
@@ -248,7 +248,9 @@ end
 if accepted == 1 then
   redis.call('HSET', n, nonce, nc .. ':' .. issued)
   redis.call('PEXPIRE', n, lifetime)
-  if redis.call('HLEN', n) > ${2 * NONCES_KEPT} + 1 then
+  local held = redis.call('HLEN', n)
+  if held > ${2 * NONCES_KEPT} and redis.call('HEXISTS', n, '_floor') == 1 then held = held - 1 end
+  if held > ${2 * NONCES_KEPT} then
     local all = redis.call('HGETALL', n)
     local entries = {}
     for j = 1, #all, 2 do

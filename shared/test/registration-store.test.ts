@@ -115,20 +115,24 @@ describe('registration store (real Redis)', () => {
     const load = (value: string, issuedAt: number, nc: number) =>
       store.loadAuthenticated('dev_sip_evict', { value, issuedAt, nc, lifetimeMs: 300_000 });
     const keptAfter = async () => (await redis.hkeys(store.keys.nonces('dev_sip_evict'))).filter((k) => k !== '_floor');
-    for (let i = 1; i <= 9; i++) expect((await load(`n${i}`, now + i, 1)).replay).toBe(false);
-    expect(await keptAfter()).toHaveLength(9); // twice NONCES_KEPT (4), plus the newest
+    for (let i = 1; i <= 8; i++) expect((await load(`n${i}`, now + i, 1)).replay).toBe(false);
+    expect(await keptAfter()).toHaveLength(8); // twice NONCES_KEPT (4)
     // One more: evicted in one batch down to the 4 newest.
-    expect((await load('n10', now + 10, 1)).replay).toBe(false);
-    expect((await keptAfter()).sort()).toEqual(['n10', 'n7', 'n8', 'n9']);
-    for (let i = 11; i <= 12; i++) expect((await load(`n${i}`, now + i, 1)).replay).toBe(false);
+    expect((await load('n9', now + 9, 1)).replay).toBe(false);
+    expect((await keptAfter()).sort()).toEqual(['n6', 'n7', 'n8', 'n9']);
+    // With the floor recorded, the same bounds: 8 kept, the 9th prunes again.
+    for (let i = 10; i <= 13; i++) expect((await load(`n${i}`, now + i, 1)).replay).toBe(false);
+    expect(await keptAfter()).toHaveLength(8);
+    expect((await load('n14', now + 14, 1)).replay).toBe(false);
+    expect((await keptAfter()).sort()).toEqual(['n11', 'n12', 'n13', 'n14']);
     // A kept nonce still counts, an evicted one cannot be replayed, even with a count it never used...
-    expect((await load('n7', now + 7, 1)).replay).toBe(true);
-    expect((await load('n7', now + 7, 2)).replay).toBe(false);
+    expect((await load('n11', now + 11, 1)).replay).toBe(true);
+    expect((await load('n11', now + 11, 2)).replay).toBe(false);
     expect((await load('n3', now + 3, 5)).replay).toBe(true);
-    expect((await load('n6', now + 6, 5)).replay).toBe(true);
+    expect((await load('n10', now + 10, 5)).replay).toBe(true);
     // ...nor can an unknown nonce issued before the newest evicted one; a newer one is fine.
-    expect((await load('old', now + 6, 1)).replay).toBe(true);
-    expect((await load('new', now + 13, 1)).replay).toBe(false);
+    expect((await load('old', now + 10, 1)).replay).toBe(true);
+    expect((await load('new', now + 15, 1)).replay).toBe(false);
   });
 
   it('delivers invalidations to subscribers', async () => {
