@@ -5,6 +5,7 @@ import tls from 'node:tls';
 import { randomBytes } from 'node:crypto';
 import { startEdge, Edge, EdgeOptions } from '../index';
 import { FrameDecoder } from '../control/frame-decoder';
+import { sleep, until } from '../../shared/testing/wait';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const Srf = require('drachtio-srf');
@@ -45,20 +46,7 @@ export function testEdge(extra: Partial<EdgeOptions> = {}): Promise<Edge> {
   });
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-/** Polls until `fn` is truthy (or fails after `timeoutMs`). */
-export async function until<T>(fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 5000, what = 'condition'): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
+export { sleep, until };
 
 /** A drachtio-srf app connected to the edge, routes registered. `setup` installs its handlers; `tls` connects over TLS. */
 export async function connectApp(edge: Edge, setup: (srf: SrfApp) => void, secret = SECRET, opts: { tls?: boolean } = {}): Promise<SrfApp> {

@@ -3,7 +3,8 @@ import pino from 'pino';
 import { DevicesRepo } from '../../api/devices-repo';
 import { announceAuthChange } from '../../api/live';
 import { CredentialCipher } from '../../shared/credentials';
-import { buildRegister, digestAuthorization, DOMAIN, md5, Phone, sha256, SipClient, Stack, startStack, waitFor } from './support';
+import { until } from '../../shared/testing/wait';
+import { buildRegister, digestAuthorization, DOMAIN, md5, Phone, sha256, SipClient, Stack, startStack } from './support';
 
 /** A 401's challenges with the nonce blanked: what must not differ between an unknown user and a wrong password. */
 const challengeShape = (r: Awaited<ReturnType<Phone['register']>>): string[] => r.final!.all('www-authenticate').map((c) => c.replace(/nonce="[^"]+"/, 'nonce=""'));
@@ -193,7 +194,7 @@ describe('registrar security', () => {
       expect(blocks).toEqual(['127.0.0.3']);
       // The registered event follows the 200 (it is written right after the commit, not before the answer).
       const eventTypes = async () => (await stack.redis.xrange(stack.store.keys.events, '-', '+')).map(([, f]) => f[f.indexOf('type') + 1]);
-      await waitFor(async () => (await eventTypes()).includes('registered'), 2000, 20);
+      await until(async () => (await eventTypes()).includes('registered'), 2000, 'the registered event');
       expect(await eventTypes()).toEqual(expect.arrayContaining(['auth_failed', 'blocked', 'registered']));
     } finally {
       attacker.close();

@@ -20,16 +20,6 @@ import { startRegistrar, RegistrarOptions, RunningRegistrar } from '../index';
 
 export const DOMAIN = 'sip.test.example';
 
-/** Polls `check` (every `everyMs`) until it holds or `ms` have passed; says which. */
-export async function waitFor(check: () => Promise<boolean>, ms = 8000, everyMs = 200): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return true;
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-  return false;
-}
-
 export function md5(s: string): string {
   return createHash('md5').update(s).digest('hex');
 }

@@ -1,5 +1,6 @@
 import { SipBlocks } from '../sip-blocks';
 import { clearPrefix, testKeyPrefix, testRedis } from '../testing/redis';
+import { until } from '../testing/wait';
 
 describe('SIP brute-force blocks (real Redis)', () => {
   const redis = testRedis();
@@ -43,9 +44,9 @@ describe('SIP brute-force blocks (real Redis)', () => {
       // 203.0.113.5 was blocked above, before the mirror started: the first load has it.
       expect(mirrored.isBlockedMirrored('203.0.113.5')).toBe(true);
       for (let i = 0; i < 3; i++) await blocks.recordFailure('198.51.100.9', 'erin@example.com');
-      await waitFor(() => mirrored.isBlockedMirrored('198.51.100.9'));
+      await until(() => mirrored.isBlockedMirrored('198.51.100.9'), 1000, 'the block in the mirror');
       await blocks.unblock('198.51.100.9');
-      await waitFor(() => !mirrored.isBlockedMirrored('198.51.100.9'));
+      await until(() => !mirrored.isBlockedMirrored('198.51.100.9'), 1000, 'the lifted block gone from the mirror');
       expect(await mirrored.isBlocked('198.51.100.10')).toBe(false);
     } finally {
       mirrored.stopMirror();
@@ -53,8 +54,3 @@ describe('SIP brute-force blocks (real Redis)', () => {
     }
   });
 });
-
-async function waitFor(cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 100 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
-  expect(cond()).toBe(true);
-}
