@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Registrar benchmark: full digest registrations (REGISTER, 401, REGISTER, 200) over
 # 10,000 seeded devices through edge + registrar, at increasing SIPp rates.
-# Prints, per rate: successful/failed calls, retransmissions, p50/p99 of the whole
-# registration (first REGISTER to 200), and Redis memory per binding.
+# Prints Redis memory per binding, then per rate: successful/failed calls, retransmissions,
+# p50/p99 of the whole registration (first REGISTER to 200) from SIPp and from the latency
+# probe, CPU per registration of registrar, edge and Redis, and a machine-speed calibration.
 #
 # Usage: bash bench/registrar-sweep.sh [rates...]   (default: 500 1000 2000 3000 4000 5000 6000 7000)
 # Env:   BENCH_SECONDS (per step, default 10), BENCH_DEVICES (default 10000),
@@ -30,10 +31,10 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 wait_port() { for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 did not open" >&2; return 1; }
 
 source scripts/services.sh # NODE_GC_FLAGS default
-GC_FLAGS="$NODE_GC_FLAGS"
+TAIL=0; [ "${BENCH_TAIL_ATTRIBUTION:-0}" = 1 ] && TAIL=1
 TAIL_ARGS=""
-if [ "${BENCH_TAIL_ATTRIBUTION:-0}" = 1 ]; then TAIL_ARGS="-r ./dist/bench/gc-log.js"; export GC_LOG_DIR="$WORK"; fi
-echo "== build (GC flags: ${GC_FLAGS:-V8 defaults})" >&2
+if [ "$TAIL" = 1 ]; then TAIL_ARGS="-r ./dist/bench/gc-log.js"; export GC_LOG_DIR="$WORK"; fi
+echo "== build (GC flags: ${NODE_GC_FLAGS:-V8 defaults})" >&2
 npx tsc -p tsconfig.json --incremental --tsBuildInfoFile dist/.tsbuildinfo >/dev/null || true
 
 echo "== database $DB_URL: migrate and seed $DEVICES devices" >&2
@@ -59,11 +60,11 @@ redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no >/d
 wait_port "$REDIS_PORT"
 export DATABASE_URL="$DB_URL" REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" REDIS_KEY_PREFIX="bench:" LOG_LEVEL=warn \
   DRACHTIO_HOST=127.0.0.1 DRACHTIO_PORT="$CTRL_PORT" DRACHTIO_SECRET="$SECRET" SIP_DEFAULT_DOMAIN="$DOMAIN"
-SIP_BIND=127.0.0.1 SIP_PORT="$SIP_PORT" SIP_TLS_PORT=0 EDGE_METRICS_PORT="$METRICS_PORT" EDGE_LOG_LEVEL=warn node $GC_FLAGS $TAIL_ARGS ${BENCH_EDGE_NODE_ARGS:-} dist/edge/main.js > "$WORK/edge.log" 2>&1 & PIDS+=($!); EDGE_PID=$!
+SIP_BIND=127.0.0.1 SIP_PORT="$SIP_PORT" SIP_TLS_PORT=0 EDGE_METRICS_PORT="$METRICS_PORT" EDGE_LOG_LEVEL=warn node $NODE_GC_FLAGS $TAIL_ARGS ${BENCH_EDGE_NODE_ARGS:-} dist/edge/main.js > "$WORK/edge.log" 2>&1 & PIDS+=($!); EDGE_PID=$!
 wait_port "$CTRL_PORT"
 REGISTRAR_HTTP_PORT="$HTTP_PORT" REGISTRAR_MD5_ONLY=true REGISTRAR_NONCE_SECRET="bench-nonce-secret-0123456789" \
   REGISTRAR_BLOCK_SOURCE_THRESHOLD=1000000 REGISTRAR_BLOCK_USER_THRESHOLD=1000000 \
-  node $GC_FLAGS $TAIL_ARGS ${BENCH_REGISTRAR_NODE_ARGS:-} dist/registrar/main.js > "$WORK/registrar.log" 2>&1 & PIDS+=($!); REG_PID=$!
+  node $NODE_GC_FLAGS $TAIL_ARGS ${BENCH_REGISTRAR_NODE_ARGS:-} dist/registrar/main.js > "$WORK/registrar.log" 2>&1 & PIDS+=($!); REG_PID=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null && break; sleep 0.1; done
 curl -sf "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null || { echo "registrar not ready" >&2; cat "$WORK/registrar.log" >&2; exit 1; }
 
@@ -84,7 +85,7 @@ run_step() {
   local dir="$WORK/$tag"; mkdir -p "$dir"
   # The probe times registrations precisely while SIPp loads (SIPp's own times move in kernel ticks).
   local probe_secs=$(( calls / rate > 3 ? calls / rate - 2 : 1 ))
-  PROBE_SAMPLES_FILE="${TAIL_ARGS:+$dir/probe.samples}" node dist/bench/latency-probe.js "$SIP_PORT" probe probe-pw "$DOMAIN" "$probe_secs" 50 > "$dir/probe.txt" 2>&1 &
+  PROBE_SAMPLES_FILE="$([ "$TAIL" = 1 ] && echo "$dir/probe.samples")" node dist/bench/latency-probe.js "$SIP_PORT" probe probe-pw "$DOMAIN" "$probe_secs" 50 > "$dir/probe.txt" 2>&1 &
   local probe_pid=$!
   ( cd "$dir" && sipp "127.0.0.1:$SIP_PORT" -sf "$OLDPWD/sipp-scenarios/register-bench.xml" -inf "$WORK/users.csv" \
       -auth_uri "$DOMAIN" -i 127.0.0.1 -p "$(free_port)" -t u1 -r "$rate" -m "$calls" -l $((rate * 2)) -buff_size 4194304 \
@@ -105,12 +106,14 @@ run_step() {
   wait "$probe_pid" 2>/dev/null || true
   probe_field() { grep -oE "$1=[^ ]+" "$dir/probe.txt" | cut -d= -f2; }
   local pp50 pp99 pover; pp50=$(probe_field p50_ms); pp99=$(probe_field p99_ms); pover=$(probe_field over_10ms_pct)
-  if [ -n "$TAIL_ARGS" ]; then
+  if [ "$TAIL" = 1 ]; then
     sleep 1 # the GC logs are flushed every 500 ms
     node dist/bench/tail-attribution.js "$dir/probe.samples" "$WORK"/*.gc > "$dir/tail.txt" 2>&1 || true
     echo "$rate/s $(grep '^attribution:' "$dir/tail.txt")" >&2
   fi
-  local den=$(( ok > 0 ? ok : 1 ))
+  # CPU is shared out over every registration of the step: SIPp's and the probe's (50/s).
+  local pn plost; pn=$(probe_field n); plost=$(probe_field lost)
+  local regs=$(( ok + ${pn:-0} + ${plost:-0} )); local den=$(( regs > 0 ? regs : 1 ))
   echo "$rate $ok $failed $retrans $p50 $p99 ${pp50:-NA} ${pp99:-NA} $(( (r1 - r0) * 1000000 / hz / den )) $(( (e1 - e0) * 1000000 / hz / den )) ${pover:-NA} $(( (d1 - d0) / den )) $calib"
 }
 

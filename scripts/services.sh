@@ -58,7 +58,9 @@ ensure_redis() {
 }
 
 ensure_node_modules() {
-  if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  # Reinstalled when the lock file or a dependency patch (patches/, applied by postinstall) is newer than the install.
+  if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ] \
+    || [ -n "$(find patches -newer node_modules/.package-lock.json -print -quit 2>/dev/null)" ]; then
     echo "deps: installing npm dependencies" >&2
     npm ci --no-audit --no-fund >&2
   fi
