@@ -222,6 +222,7 @@ describe('completed-transaction table', () => {
       expect(got?.response.equals(response(i))).toBe(true);
       expect(got).toMatchObject({ method: i % 3 ? 'REGISTER' : 'OPTIONS', status: 200 + i });
       expect(got?.channel).toMatchObject({ wireAddress: sources[i % 2]!.wireAddress, remotePort: sources[i % 2]!.remotePort, reliable: false });
+      expect(got?.channel.origin).toBe(sources[i % 2]!.origin); // re-made through the socket it came from
     }
     expect(table.get(key(299).slice(0, -1))).toBeUndefined(); // a prefix of a key is another key
   });
@@ -235,8 +236,22 @@ describe('completed-transaction table', () => {
     table.add('b', big(9), ch, 'REGISTER', 200); // 400–500 KiB
     jest.advanceTimersByTime(500); // the a's expire: only b's bytes are live
     table.add('c', big(7), ch, 'REGISTER', 200); // does not fit before the end: at 0, no growth needed
+    expect(table.reservedBytes).toBe(512 * 1024);
     expect(table.get('b')?.response.equals(big(9))).toBe(true);
     expect(table.get('c')?.response.equals(big(7))).toBe(true);
+  });
+
+  it('hands out a copy of a response: reusing its bytes in the ring later does not change it', () => {
+    const table = new CompletedTable(1000);
+    const ch = channel(false);
+    const filler = (i: number): Buffer => Buffer.alloc(1000, i % 256);
+    table.add('k', Buffer.from('the kept response'), ch, 'REGISTER', 200); // at the start of the 512 KiB ring
+    for (let i = 0; i < 400; i++) table.add(`f${i}`, filler(i), ch, 'REGISTER', 200);
+    const held = table.get('k')!.response;
+    jest.advanceTimersByTime(1250); // all expire
+    for (let i = 0; i < 200; i++) table.add(`g${i}`, filler(255 - i), ch, 'REGISTER', 200); // wraps to the start, over k's bytes
+    expect(table.reservedBytes).toBe(512 * 1024); // reused, not grown
+    expect(held.toString()).toBe('the kept response');
   });
 
   it('gives memory back once a burst has expired, and keeps what is live', () => {
@@ -264,16 +279,27 @@ describe('completed-transaction table', () => {
     for (const i of [0, 1234, 2999]) expect(table.get(`more${i}`)?.response.equals(response(i))).toBe(true);
   });
 
-  it('finds entries after more than 2^32 of them were added (entry numbers are not 32-bit)', () => {
+  it('finds entries after more than 2^32 of them, and 2^32 bytes, were added (positions are not 32-bit)', () => {
     const table = new CompletedTable(1000);
-    const counters = table as unknown as { head: number; tail: number };
+    const counters = table as unknown as { head: number; tail: number; writeAt: number };
     counters.head = counters.tail = 2 ** 32 - 1500;
+    counters.writeAt = 2 ** 32 - 10_000; // byte positions pass 2^32 too (after 4 GiB of responses)
     const ch = channel(false);
-    for (let i = 0; i < 3000; i++) table.add(`k${i}`, Buffer.from(`r${i}`), ch, 'REGISTER', 200);
+    const add = (from: number, to: number) => {
+      for (let i = from; i < to; i++) table.add(`k${i}`, Buffer.from(`r${i}`), ch, 'REGISTER', 200);
+    };
+    add(0, 1500);
+    jest.advanceTimersByTime(500);
+    add(1500, 3000);
     expect(table.size).toBe(3000);
     for (const i of [0, 1499, 1500, 2999]) expect(table.get(`k${i}`)?.response.toString()).toBe(`r${i}`);
+    jest.advanceTimersByTime(500); // the first half expires: the oldest live record now lies past 2^32 bytes
+    add(3000, 3100);
+    expect(table.size).toBe(1600);
+    expect(table.reservedBytes).toBe(512 * 1024); // positions past 2^32 did not make the ring look full
+    for (const i of [1500, 3099]) expect(table.get(`k${i}`)?.response.toString()).toBe(`r${i}`);
     jest.advanceTimersByTime(1250);
     expect(table.size).toBe(0);
-    expect(table.get('k2999')).toBeUndefined();
+    expect(table.get('k3099')).toBeUndefined();
   });
 });
