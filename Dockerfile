@@ -22,4 +22,5 @@ COPY --from=build /app/dist ./dist
 COPY migrations ./migrations
 COPY package.json ./
 USER node
-CMD ["node", "dist/api/main.js"]
+# Same V8 flag as npm start and docker-compose.yml (docs/operations.md, "Garbage collection").
+CMD ["node", "--heap-growing-percent=300", "dist/api/main.js"]
