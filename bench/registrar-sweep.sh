@@ -78,8 +78,20 @@ calibrate_ms() { node -e 'const c=require("crypto");const t=process.hrtime.bigin
 redis_cpu_us() { redis-cli -p "$REDIS_PORT" info cpu | awk -F: '/^used_cpu_(user|sys):/ {s += $2} END {printf "%d\n", s * 1000000}'; }
 
 # One SIPp step; prints "rate ok failed retrans p50 p99 probe_p50 probe_p99 registrar_cpu_us_per_reg edge_cpu_us_per_reg probe_over_10ms_% redis_cpu_us_per_reg calibration_ms".
+# Waits (at most 5 s) until edge and registrar use under 10 % of a core over 200 ms, so that
+# a step's calibration and CPU figures do not include the previous step's backlog.
+wait_quiet() {
+  local hz; hz=$(getconf CLK_TCK)
+  for _ in $(seq 1 25); do
+    local a b; a=$(( $(cpu_ticks "$REG_PID") + $(cpu_ticks "$EDGE_PID") )); sleep 0.2
+    b=$(( $(cpu_ticks "$REG_PID") + $(cpu_ticks "$EDGE_PID") ))
+    [ $(( (b - a) * 100 / hz )) -lt 2 ] && return 0
+  done
+}
+
 run_step() {
   local rate=$1 calls=$2 tag=$3
+  wait_quiet
   local calib; calib=$(calibrate_ms)
   local r0 e0 d0 hz; r0=$(cpu_ticks "$REG_PID"); e0=$(cpu_ticks "$EDGE_PID"); d0=$(redis_cpu_us); hz=$(getconf CLK_TCK)
   local dir="$WORK/$tag"; mkdir -p "$dir"
