@@ -159,6 +159,28 @@ describe('fixed-delay queue', () => {
     expect(q.length).toBe(0);
     q.cancel(c[0]!); // long gone: ignored
   });
+
+  it('gives the slots of a burst back as its entries expire, keeping later tickets valid', () => {
+    const q = new DelayQueue(1000);
+    const fired: string[] = [];
+    const push = (name: string): number => q.push({ expire: () => fired.push(name) });
+    for (let i = 0; i < 5000; i++) push(`burst${i}`);
+    jest.advanceTimersByTime(500);
+    const late = Array.from({ length: 1000 }, (_, i) => push(`late${i}`));
+    expect(q.capacity).toBe(8192);
+    jest.advanceTimersByTime(500); // the burst expires: 1,000 entries left in 8,192 slots
+    expect(fired).toHaveLength(5000);
+    expect(q.length).toBe(1000);
+    expect(q.capacity).toBe(2048); // the smallest ring at least a quarter full
+    q.cancel(late[10]!); // tickets name the same entries after the copy
+    jest.advanceTimersByTime(500);
+    expect(fired.slice(5000)).toEqual(Array.from({ length: 1000 }, (_, i) => `late${i}`).filter((n) => n !== 'late10'));
+    expect(q.length).toBe(0);
+    expect(q.capacity).toBe(1024); // empty: back to the initial size, never below
+    push('again');
+    jest.advanceTimersByTime(1000);
+    expect(fired[fired.length - 1]).toBe('again');
+  });
 });
 
 describe('completed-transaction table', () => {

@@ -56,13 +56,34 @@ export class DelayQueue {
     return this.count;
   }
 
-  /** Doubles the ring, oldest entry first at slot 0 (tickets stay valid). */
+  /** Slots allocated (grows with the entries, given back as they expire). */
+  get capacity(): number {
+    return this.items.length;
+  }
+
+  /** Doubles the ring. */
   private grow(): void {
-    const size = this.items.length;
-    const items = new Array<Expirable | undefined>(size * 2);
-    const deadlines = new Float64Array(size * 2);
+    this.resize(this.items.length * 2);
+  }
+
+  /**
+   * Gives a burst's slots back (a few thousand pushes a second for 64 s are
+   * hundreds of thousands of slots): a ring less than a quarter full is halved
+   * until it is not, or is back to its initial size, in one copy.
+   */
+  private shrinkIfSparse(): void {
+    let size = this.items.length;
+    while (size > INITIAL_SLOTS && this.count < size / 4) size /= 2;
+    if (size !== this.items.length) this.resize(size);
+  }
+
+  /** Copies the entries into a ring of `size` slots, oldest first at slot 0 (tickets stay valid). */
+  private resize(size: number): void {
+    const old = this.items.length;
+    const items = new Array<Expirable | undefined>(size);
+    const deadlines = new Float64Array(size);
     for (let i = 0; i < this.count; i++) {
-      const from = (this.head + i) % size;
+      const from = (this.head + i) % old;
       items[i] = this.items[from];
       deadlines[i] = this.deadlines[from]!;
     }
@@ -88,6 +109,7 @@ export class DelayQueue {
       this.headTicket++;
       item?.expire();
     }
+    this.shrinkIfSparse();
     if (!this.timer) this.arm(); // an expire() may have pushed and armed already
   };
 
