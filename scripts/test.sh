@@ -18,4 +18,5 @@ npx tsc -p tsconfig.json --noEmit || { echo "0 passed, 1 failed: typecheck"; exi
 echo "== lint" >&2
 npx eslint . || { echo "0 passed, 1 failed: lint"; exit 1; }
 echo "== jest" >&2
-npx jest "$@"
+# --forceExit: a failing test that leaves a socket open must not keep the run (and CI) waiting.
+npx jest --forceExit "$@"
