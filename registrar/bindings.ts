@@ -36,13 +36,21 @@ export function canonicalAor(toHeader: string | undefined): Aor | null {
   return { user: uri.user, host: uri.host };
 }
 
-/** RFC 3261 §19.1.4 comparison key of a contact URI: scheme, user, host, port, and the parameters that always count. */
+/**
+ * Comparison key of a contact URI: scheme, user, host, port, every URI parameter
+ * (names and values lower-cased, in name order) and the headers component. Two
+ * contacts that differ in any parameter (`;line=1` / `;line=2`) or header are two
+ * bindings (RFC 3261 §19.1.4: a parameter present in both must match; headers are
+ * never ignored). Stricter than §19.1.4 for a parameter present in only one of them,
+ * as Kamailio's whole-contact comparison is.
+ */
 export function contactKey(uri: SipUri): string {
-  const significant = ['transport', 'user', 'method', 'ttl', 'maddr']
-    .filter((p) => uri.params.has(p))
-    .map((p) => `;${p}=${(uri.params.get(p) ?? '').toLowerCase()}`)
+  const params = [...uri.params]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([name, value]) => (value === '' ? `;${name}` : `;${name}=${value.toLowerCase()}`))
     .join('');
-  return `${uri.scheme}:${uri.user === null ? '' : `${uri.user}@`}${uri.host}${uri.port === null ? '' : `:${uri.port}`}${significant}`;
+  const headers = uri.headers === '' ? '' : `?${uri.headers}`;
+  return `${uri.scheme}:${uri.user === null ? '' : `${uri.user}@`}${uri.host}${uri.port === null ? '' : `:${uri.port}`}${params}${headers}`;
 }
 
 /** One contact of the request, with its chosen expiry. */
@@ -63,12 +71,17 @@ export type ContactRequest =
   | { kind: 'wildcard' }
   | { kind: 'update'; contacts: RequestedContact[] };
 
-/** Parses an Expires header / `expires` parameter value (delta-seconds). */
-function parseDelta(value: string, what: string): number {
+/**
+ * Parses an Expires header / `expires` parameter value (delta-seconds). A malformed
+ * value (a date, a word, no value) is treated as absent (RFC 3261 §20.19 and §20.10:
+ * "SHOULD be treated as equivalent to 3600"; here, like Kamailio, as not given, so the
+ * next source or the configured default applies); values past 2^32-1 are lowered to it.
+ */
+function parseDelta(value: string): number | undefined {
   const v = value.trim();
-  if (!/^\d{1,20}$/.test(v)) throw new BadRequestError('INVALID_EXPIRES', `${what} is not delta-seconds`);
-  const n = Number(v);
-  return n > MAX_DELTA_SECONDS ? MAX_DELTA_SECONDS : n;
+  if (!/^\d+$/.test(v)) return undefined;
+  const digits = v.replace(/^0+(?=\d)/, '');
+  return digits.length > 10 || Number(digits) > MAX_DELTA_SECONDS ? MAX_DELTA_SECONDS : Number(digits);
 }
 
 /**
@@ -86,7 +99,7 @@ export function selectExpiry(param: number | undefined, header: number | undefin
 
 /** RFC 3261 §10.3 step 6 and §20.10: reads Contact and Expires into what the request asks. */
 export function parseContactRequest(contactHeader: string | undefined, expiresHeader: string | undefined, policy: ExpiryPolicy): ContactRequest {
-  const headerExpires = expiresHeader === undefined ? undefined : parseDelta(expiresHeader, 'Expires header');
+  const headerExpires = expiresHeader === undefined ? undefined : parseDelta(expiresHeader);
   if (contactHeader === undefined || contactHeader.trim() === '') return { kind: 'query' };
   const elements = splitHeaderList(contactHeader);
   if (!elements || elements.length === 0) throw new BadRequestError('INVALID_CONTACT', 'Contact header does not parse');
@@ -99,12 +112,14 @@ export function parseContactRequest(contactHeader: string | undefined, expiresHe
   const contacts: RequestedContact[] = [];
   const seen = new Set<string>();
   for (const el of elements) {
+    // Bounded before any parsing (the stored form is checked against MAX_CONTACT_BYTES below).
+    if (el.length > 2 * MAX_CONTACT_BYTES) throw new BadRequestError('CONTACT_TOO_LONG', `a Contact is longer than ${MAX_CONTACT_BYTES} bytes`);
     const na = parseNameAddr(el);
     if (!na) throw new BadRequestError('INVALID_CONTACT', 'a Contact element does not parse');
     const uri = parseSipUri(na.uri);
     if (!uri) throw new BadRequestError('INVALID_CONTACT_URI', 'a Contact is not a SIP URI');
     const expParam = na.params.get('expires');
-    const expires = selectExpiry(expParam === undefined ? undefined : parseDelta(expParam, 'expires parameter'), headerExpires, policy);
+    const expires = selectExpiry(expParam === undefined ? undefined : parseDelta(expParam), headerExpires, policy);
     const params = removeRawParam(na.rawParams, 'expires');
     if (Buffer.byteLength(na.uri) + Buffer.byteLength(params) > MAX_CONTACT_BYTES) {
       throw new BadRequestError('CONTACT_TOO_LONG', `a Contact is longer than ${MAX_CONTACT_BYTES} bytes`);

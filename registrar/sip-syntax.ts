@@ -14,6 +14,8 @@ export interface SipUri {
   port: number | null;
   /** URI parameters, names lower-cased; a parameter without value maps to ''. */
   params: Map<string, string>;
+  /** The headers component after `?`, as sent, or ''. */
+  headers: string;
 }
 
 const SCHEME = /^(sips?):/i;
@@ -34,9 +36,9 @@ export function parseSipUri(text: string): SipUri | null {
   if (!m) return null;
   const scheme = m[1]!.toLowerCase() as 'sip' | 'sips';
   let rest = s.slice(m[0].length);
-  const q = rest.indexOf('?');
-  if (q >= 0) rest = rest.slice(0, q);
   let user: string | null = null;
+  // '?' may appear in the user part (user-unreserved) but '@' may not appear unescaped in
+  // the headers (RFC 3261 §25.1), so the last '@' ends the userinfo wherever a '?' is.
   const at = rest.lastIndexOf('@');
   if (at >= 0) {
     const userinfo = rest.slice(0, at);
@@ -44,6 +46,12 @@ export function parseSipUri(text: string): SipUri | null {
     user = unescapeUser(colon >= 0 ? userinfo.slice(0, colon) : userinfo);
     if (user === null || user === '') return null;
     rest = rest.slice(at + 1);
+  }
+  let headers = '';
+  const q = rest.indexOf('?');
+  if (q >= 0) {
+    headers = rest.slice(q + 1);
+    rest = rest.slice(0, q);
   }
   const semi = rest.indexOf(';');
   const hostport = semi >= 0 ? rest.slice(0, semi) : rest;
@@ -72,7 +80,7 @@ export function parseSipUri(text: string): SipUri | null {
     port = Number(portText);
     if (port > 65535) return null;
   }
-  return { scheme, user, host: host.toLowerCase(), port, params };
+  return { scheme, user, host: host.toLowerCase(), port, params, headers };
 }
 
 /**
@@ -222,7 +230,7 @@ function splitParamsRaw(raw: string): { name: string; text: string }[] {
     }
     const text = raw.slice(start, i);
     const name = (/^;\s*([^=;\s]*)/.exec(text)?.[1] ?? '').toLowerCase();
-    out.push({ name, text: text.replace(/\s+$/, '') });
+    out.push({ name, text: text.trimEnd() }); // not /\s+$/: quadratic on a long inner run of spaces
   }
   return out;
 }

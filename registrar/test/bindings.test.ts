@@ -95,12 +95,51 @@ describe('Contact parsing (RFC 3261 §10.3 step 6, §20.10)', () => {
     expect(req.contacts[0]).toMatchObject({ id: '<urn:uuid:00000000-0000-1000-8000-000A95A0E128>|1', regId: 1, instance: '<urn:uuid:00000000-0000-1000-8000-000A95A0E128>' });
   });
 
-  it('refuses malformed contacts and expiry values with 400', () => {
+  it('refuses malformed contacts with 400', () => {
     expect(() => parseContactRequest('<sip:a@192.0.2.1', '60', policy)).toThrow(BadRequestError);
     expect(() => parseContactRequest('<mailto:a@example.com>', '60', policy)).toThrow(BadRequestError);
-    expect(() => parseContactRequest('<sip:a@192.0.2.1>;expires=soon', '60', policy)).toThrow(BadRequestError);
-    expect(() => parseContactRequest('<sip:a@192.0.2.1>', '-1', policy)).toThrow(BadRequestError);
     expect(() => parseContactRequest(`<sip:${'a'.repeat(600)}@192.0.2.1>`, '60', policy)).toThrow(BadRequestError);
+    // Too long before any parsing, whatever its parameters hold.
+    expect(() => parseContactRequest(`<sip:a@192.0.2.1>;a${' '.repeat(5000)}=1`, '60', policy)).toThrow(/longer than 512 bytes/);
+  });
+
+  it('treats malformed expiry values as absent (RFC 3261 §20.10, §20.19) and lowers huge ones', () => {
+    const expiries = (contact: string, header: string | undefined): number[] => {
+      const req = parseContactRequest(contact, header, policy);
+      if (req.kind !== 'update') throw new Error('expected an update');
+      return req.contacts.map((c) => c.expires);
+    };
+    expect(expiries('<sip:a@192.0.2.1>;expires=soon', '600')).toEqual([600]); // the header applies
+    expect(expiries('<sip:a@192.0.2.1>;expires', undefined)).toEqual([3600]); // the default applies
+    expect(expiries('<sip:a@192.0.2.1>;expires=600', 'Thu, 01 Dec 2040 16:00:00 GMT')).toEqual([600]);
+    expect(expiries('<sip:a@192.0.2.1>', 'Thu, 01 Dec 2040 16:00:00 GMT')).toEqual([3600]);
+    expect(expiries('<sip:a@192.0.2.1>', '-1')).toEqual([3600]);
+    expect(expiries('<sip:a@192.0.2.1>;expires=000000000000000000000120', undefined)).toEqual([120]);
+    expect(expiries('<sip:a@192.0.2.1>;expires=123456789012345678901', undefined)).toEqual([7200]); // 2^32-1, then the maximum
+    // A wildcard still needs a well-formed Expires: 0.
+    expect(() => parseContactRequest('*', 'zero', policy)).toThrow(BadRequestError);
+  });
+
+  it('keeps contacts that differ in a URI parameter or header apart, and matches the same contact however its parameters are written', () => {
+    const ids = (header: string): string[] => {
+      const req = parseContactRequest(header, '600', policy);
+      if (req.kind !== 'update') throw new Error('expected an update');
+      return req.contacts.map((c) => c.id);
+    };
+    const [line1, line2] = ids('<sip:a@192.0.2.1;line=1>, <sip:a@192.0.2.1;line=2>');
+    expect(line1).not.toBe(line2);
+    expect(ids('<sip:a@192.0.2.1;Line=ABC;transport=udp>')).toEqual(ids('<sip:a@192.0.2.1;transport=UDP;line=abc>'));
+    expect(ids('<sip:a@192.0.2.1?X=1>')[0]).not.toBe(ids('<sip:a@192.0.2.1?X=2>')[0]);
+    expect(ids('<sip:a@192.0.2.1;lr>')[0]).not.toBe(ids('<sip:a@192.0.2.1>')[0]);
+    // '?' is allowed in the user part (RFC 3261 §25.1): the host is after the '@'.
+    expect(ids('<sip:a?x@192.0.2.1>, <sip:a?y@192.0.2.9>')).toEqual(['sip:a?x@192.0.2.1', 'sip:a?y@192.0.2.9']);
+    expect(canonicalAor('<sip:alice?z@Example.com>')).toEqual({ user: 'alice?z', host: 'example.com' });
+  });
+
+  it('echoes the parameters around a removed expires exactly, trailing blanks dropped', () => {
+    const req = parseContactRequest(`<sip:a@192.0.2.1>;a="x  y";expires=600  ;b${' '.repeat(300)};c=1`, undefined, policy);
+    if (req.kind !== 'update') throw new Error('expected an update');
+    expect(req.contacts[0]).toMatchObject({ params: ';a="x  y";b;c=1', expires: 600 });
   });
 });
 
