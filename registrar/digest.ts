@@ -26,49 +26,66 @@ export interface DigestCredentials {
   nc?: string;
 }
 
-const DIGEST_PREFIX = /^\s*Digest\s+/i;
+/** The auth-scheme that opens a credential (RFC 7235 §2.1: a token, then whitespace, then not '='). */
+const SCHEME_START = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+)\s+(?!=)/;
 
 /**
  * Parses Authorization header values. drachtio-srf joins repeated headers with
- * ',', so one string may hold several Digest credentials: each is returned.
- * Elements that are not Digest, or lack a mandatory field, are skipped.
- * Unknown algorithms (e.g. `-sess`, SHA-512-256) are skipped too.
+ * ',', so one string may hold several credentials: each Digest one is returned.
+ * Commas inside quoted strings separate nothing. Credentials of other schemes,
+ * or lacking a mandatory field, are skipped; so are unknown algorithms (e.g.
+ * `-sess`, SHA-512-256).
  */
 export function parseAuthorization(value: string | undefined): DigestCredentials[] {
   if (!value) return [];
+  const elements = splitHeaderList(value);
+  if (!elements) return [];
+  // Group the comma-separated elements into credentials: each starts with its scheme.
+  const groups: { scheme: string; params: string[] }[] = [];
+  for (const el of elements) {
+    const m = SCHEME_START.exec(el);
+    if (m) groups.push({ scheme: m[1]!.toLowerCase(), params: [el.slice(m[0].length)] });
+    else if (groups.length) groups[groups.length - 1]!.params.push(el);
+  }
   const out: DigestCredentials[] = [];
-  // Split on ", Digest " boundaries, then read each credential's auth-params.
-  const chunks = value.split(/,(?=\s*Digest\s)/i);
-  for (const chunk of chunks) {
-    if (!DIGEST_PREFIX.test(chunk)) continue;
-    const params = parseAuthParams(chunk.replace(DIGEST_PREFIX, ''));
+  for (const group of groups) {
+    if (group.scheme !== 'digest') continue;
+    const params = authParams(group.params);
     if (!params) continue;
-    const username = params.get('username');
-    const realm = params.get('realm');
-    const nonce = params.get('nonce');
-    const uri = params.get('uri');
-    const response = params.get('response');
-    if (username === undefined || realm === undefined || nonce === undefined || uri === undefined || response === undefined) continue;
-    const alg = (params.get('algorithm') ?? 'MD5').toUpperCase();
-    if (alg !== 'MD5' && alg !== 'SHA-256') continue;
-    const cred: DigestCredentials = { username, realm, nonce, uri, response: response.toLowerCase(), algorithm: alg };
-    const cnonce = params.get('cnonce');
-    const opaque = params.get('opaque');
-    const qop = params.get('qop');
-    const nc = params.get('nc');
-    if (cnonce !== undefined) cred.cnonce = cnonce;
-    if (opaque !== undefined) cred.opaque = opaque;
-    if (qop !== undefined) cred.qop = qop.toLowerCase();
-    if (nc !== undefined) cred.nc = nc;
-    out.push(cred);
+    const cred = credentialsOf(params);
+    if (cred) out.push(cred);
   }
   return out;
+}
+
+function credentialsOf(params: Map<string, string>): DigestCredentials | null {
+  const username = params.get('username');
+  const realm = params.get('realm');
+  const nonce = params.get('nonce');
+  const uri = params.get('uri');
+  const response = params.get('response');
+  if (username === undefined || realm === undefined || nonce === undefined || uri === undefined || response === undefined) return null;
+  const alg = (params.get('algorithm') ?? 'MD5').toUpperCase();
+  if (alg !== 'MD5' && alg !== 'SHA-256') return null;
+  const cred: DigestCredentials = { username, realm, nonce, uri, response: response.toLowerCase(), algorithm: alg };
+  const cnonce = params.get('cnonce');
+  const opaque = params.get('opaque');
+  const qop = params.get('qop');
+  const nc = params.get('nc');
+  if (cnonce !== undefined) cred.cnonce = cnonce;
+  if (opaque !== undefined) cred.opaque = opaque;
+  if (qop !== undefined) cred.qop = qop; // as sent: the response hashes unq(qop) (RFC 7616 §3.4.1)
+  if (nc !== undefined) cred.nc = nc;
+  return cred;
 }
 
 /** Parses `a=b, c="d"` auth-params (RFC 7235 §2.1); names lower-cased. Null on bad syntax. */
 export function parseAuthParams(text: string): Map<string, string> | null {
   const elements = splitHeaderList(text);
-  if (!elements) return null;
+  return elements ? authParams(elements) : null;
+}
+
+function authParams(elements: readonly string[]): Map<string, string> | null {
   const params = new Map<string, string>();
   for (const el of elements) {
     const eq = el.indexOf('=');
@@ -82,6 +99,11 @@ export function parseAuthParams(text: string): Map<string, string> | null {
     if (!params.has(name)) params.set(name, v);
   }
   return params;
+}
+
+/** True when the credentials use qop=auth (compared case-insensitively; RFC 7616 §3.4). */
+export function usesQopAuth(cred: DigestCredentials): boolean {
+  return cred.qop !== undefined && cred.qop.toLowerCase() === DIGEST_QOP;
 }
 
 function hashHex(algorithm: DigestAlgorithm, data: string): string {
@@ -99,7 +121,7 @@ export function ha2Of(cred: DigestCredentials, method: string): string {
  * HA1 is what the devices table stores (shared/credentials.ts).
  */
 export function expectedResponse(cred: DigestCredentials, ha1: string, ha2: string): string {
-  if (cred.qop === DIGEST_QOP) {
+  if (usesQopAuth(cred)) {
     return hashHex(cred.algorithm, `${ha1}:${cred.nonce}:${cred.nc ?? ''}:${cred.cnonce ?? ''}:${cred.qop}:${ha2}`);
   }
   return hashHex(cred.algorithm, `${ha1}:${cred.nonce}:${ha2}`);
@@ -108,7 +130,8 @@ export function expectedResponse(cred: DigestCredentials, ha1: string, ha2: stri
 /** Constant-time comparison of the client's response with the expected one (both hex). */
 export function responsesMatch(expected: string, given: string): boolean {
   const a = Buffer.from(expected, 'latin1');
-  const b = Buffer.from(given, 'latin1');
+  // Only hex digits can match: latin1 would keep the low byte of any other character.
+  const b = Buffer.from(/^[0-9a-f]*$/.test(given) ? given : '', 'latin1');
   if (a.length !== b.length) {
     // Still spend a comparison so a length mismatch is not faster to detect.
     timingSafeEqual(a, a);

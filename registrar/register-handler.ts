@@ -13,10 +13,10 @@ import {
 } from './bindings';
 import { ALLOWED_METHODS, MAX_CALL_ID_BYTES, MAX_PATH_BYTES, MAX_USER_AGENT_CHARS, SUPPORTED_OPTIONS } from './constants';
 import { CredentialCache, DeviceCredentials, ha1Candidates, tombstoneHa1 } from './credential-cache';
-import { buildChallenges, DigestCredentials, NonceService, parseAuthorization, parseNonceCount, verifyResponse } from './digest';
+import { buildChallenges, DigestCredentials, NonceService, parseAuthorization, parseNonceCount, usesQopAuth, verifyResponse } from './digest';
 import { BadExtensionError, BadRequestError, ForbiddenError, RegistrarError } from './errors';
 import type { RegistrarMetrics } from './metrics';
-import { optionTags, parseSipUri, splitHeaderList } from './sip-syntax';
+import { optionTags, parseNameAddr, parseSipUri, splitHeaderList } from './sip-syntax';
 import { Header, InboundRequest, Outcome, reply } from './sip-types';
 import type { DomainSet } from './credential-cache';
 
@@ -133,9 +133,9 @@ export class RegisterHandler {
     // RFC 7616 §3.4.6: the digest-uri must be the Request-URI; a mismatch is a bad request.
     if (!sameUri(cred.uri, req.uri)) throw new BadRequestError('DIGEST_URI_MISMATCH', 'Authorization uri differs from the Request-URI');
 
-    // RFC 7616 §3.4: with qop=auth the nonce-count is mandatory; without qop a nonce is good for one use.
+    // RFC 7616 §3.4: with qop=auth the nonce-count and the cnonce are mandatory; without qop a nonce is good for one use.
     let nc: number | null = 1;
-    if (cred.qop !== undefined) nc = cred.qop === 'auth' ? parseNonceCount(cred.nc) : null;
+    if (cred.qop !== undefined) nc = usesQopAuth(cred) && cred.cnonce !== undefined ? parseNonceCount(cred.nc) : null;
     const opaqueOk = cred.opaque === undefined || cred.opaque === deps.nonces.opaque(realm);
 
     // A live device's credentials; with none, a deleted device's last HA1 (its tombstone); else a dummy.
@@ -192,7 +192,8 @@ export class RegisterHandler {
     if (pathHeader) {
       if (Buffer.byteLength(pathHeader) > MAX_PATH_BYTES) throw new BadRequestError('PATH_TOO_LONG', 'Path too long');
       const path = splitHeaderList(pathHeader);
-      if (!path) throw new BadRequestError('INVALID_PATH', 'Path does not parse');
+      // RFC 3327 §4: path-value = name-addr *( SEMI rr-param ), a SIP URI in angle brackets.
+      if (!path || !path.every(isPathValue)) throw new BadRequestError('INVALID_PATH', 'Path does not parse');
       ctx.path = path; // RFC 3327 §5.3: stored with the binding
     }
 
@@ -264,6 +265,12 @@ export class RegisterHandler {
     if (outcome.blocked) return this.blockedOutcome();
     return this.challenge(realm, false);
   }
+}
+
+/** One Path element (RFC 3327 §4): a name-addr (angle brackets) holding a SIP or SIPS URI. */
+function isPathValue(element: string): boolean {
+  const na = parseNameAddr(element);
+  return na !== null && element.includes('<') && parseSipUri(na.uri) !== null;
 }
 
 /** RFC 7616 §3.4.6: digest-uri and Request-URI are the same URI (textually, or as parsed SIP URIs). */

@@ -6,6 +6,8 @@ import {
   NonceService,
   parseAuthorization,
   parseNonceCount,
+  responsesMatch,
+  usesQopAuth,
   verifyResponse,
 } from '../digest';
 
@@ -73,6 +75,32 @@ describe('digest (RFC 7616 / RFC 8760)', () => {
     expect(parseAuthorization('Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==')).toEqual([]);
     expect(parseAuthorization('Digest username="a", realm="r"')).toEqual([]);
     expect(parseAuthorization('Digest username="a, realm=')).toEqual([]);
+  });
+
+  it('does not split credentials at a comma inside a quoted string, and keeps other schemes apart', () => {
+    const quoted = rfcHeader('MD5', '8ca523f5e9506fed4657c9700eebdbec').replace(`cnonce="${rfc7616.cnonce}"`, 'cnonce="x, Digest y"');
+    const [cred] = parseAuthorization(quoted);
+    expect(cred).toMatchObject({ username: 'Mufasa', cnonce: 'x, Digest y', nc: '00000001' });
+    const mixed = parseAuthorization(`Basic QWxh, Digest username="b, c", realm="r", nonce="n", uri="sip:r", response="AB", Other k=v, x=y`);
+    expect(mixed).toEqual([{ username: 'b, c', realm: 'r', nonce: 'n', uri: 'sip:r', response: 'ab', algorithm: 'MD5' }]);
+  });
+
+  it('hashes qop as the client sent it, compared case-insensitively (RFC 7616 §3.4.1)', () => {
+    const ha1 = ha1Md5(rfc7616.username, rfc7616.realm, rfc7616.password);
+    const [upper] = parseAuthorization(rfcHeader('MD5', 'aa').replace('qop=auth', 'qop=AUTH'));
+    const response = expectedResponse(upper!, ha1, ha2Of(upper!, 'GET'));
+    const [cred] = parseAuthorization(rfcHeader('MD5', response).replace('qop=auth', 'qop=AUTH'));
+    expect(cred!.qop).toBe('AUTH');
+    expect(usesQopAuth(cred!)).toBe(true);
+    expect(verifyResponse(cred!, [ha1], 'GET')).toBe(true);
+    // The same answer computed over "auth" is another response.
+    expect(response).not.toBe('8ca523f5e9506fed4657c9700eebdbec');
+  });
+
+  it('matches only hex responses (no character reduced to its low byte)', () => {
+    expect(responsesMatch('ab', 'ab')).toBe(true);
+    expect(responsesMatch('ab', '\u0161b')).toBe(false);
+    expect(responsesMatch('ab', 'a')).toBe(false);
   });
 
   it('reads the nonce-count as 8 hex digits only', () => {

@@ -1,4 +1,4 @@
-import { DOMAIN, Phone, SipClient, Stack, startStack } from './support';
+import { digestAuthorization, DOMAIN, Phone, SipClient, Stack, startStack } from './support';
 
 /** RFC 3261 §10.3 over real UDP through the edge: what a phone sees on the wire. */
 describe('a phone registering over UDP', () => {
@@ -132,6 +132,40 @@ describe('a phone registering over UDP', () => {
     const res = await phone.send({ extra: ['Require: path, 100rel'] });
     expect(res?.status).toBe(420);
     expect(res!.get('unsupported')).toBe('100rel');
+  });
+
+  it('stores Path with the binding and echoes it in the 200 only to a UA that supports path (RFC 3327 §5.3)', async () => {
+    const path = '<sip:proxy1.example.net;lr>, "edge" <sip:proxy2.example.net:5070;lr;transport=tcp>';
+    const phone = new Phone(client, 'bob', 'bob-secret-1');
+    const { final } = await phone.register({ extra: [`Path: ${path}`, 'Supported: path'] });
+    expect(final?.status).toBe(200);
+    expect(final!.get('path')).toBe(path);
+    const [binding] = await stack.store.listBindings('dev_sip_bob');
+    expect(binding!.path).toEqual(['<sip:proxy1.example.net;lr>', '"edge" <sip:proxy2.example.net:5070;lr;transport=tcp>']);
+    const again = await phone.register({ extra: [`Path: ${path}`] });
+    expect(again.final?.status).toBe(200);
+    expect(again.final!.get('path')).toBeUndefined();
+  });
+
+  it('refuses a Path that is not a list of SIP URIs in angle brackets with 400, changing nothing', async () => {
+    const phone = new Phone(client, 'bob', 'bob-secret-1');
+    expect((await phone.register()).final?.status).toBe(200);
+    const before = await stack.store.listBindings('dev_sip_bob');
+    for (const bad of ['not a uri, 12345', 'sip:proxy1.example.net;lr', '<mailto:a@example.net>']) {
+      const { final } = await phone.register({ extra: [`Path: ${bad}`, 'Supported: path'], expires: 1800 });
+      expect(final?.status).toBe(400);
+    }
+    expect(await stack.store.listBindings('dev_sip_bob')).toEqual(before);
+  });
+
+  it('does not accept qop=auth without a cnonce (RFC 7616 §3.4), even with the response computed over an empty one', async () => {
+    const phone = new Phone(client, 'alice', 'alice-secret-1');
+    const challenge = await phone.send();
+    expect(challenge?.status).toBe(401);
+    const authorization = digestAuthorization(phone.pickChallenge(challenge!), { user: 'alice', password: 'alice-secret-1', uri: `sip:${DOMAIN}`, cnonce: '' }).replace(', cnonce=""', '');
+    expect(authorization).not.toContain('cnonce');
+    const final = await phone.send({ authorization });
+    expect(final?.status).toBe(401);
   });
 
   it('answers OPTIONS keep-alives with 200 and Allow', async () => {
