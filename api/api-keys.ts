@@ -124,6 +124,10 @@ export interface ApiKeyVerifierOptions {
  * argon2 on a key that was already verified (a cache expiry would otherwise
  * stall every in-flight request of that key for the length of an argon2 run).
  * Concurrent checks of one key share one query or argon2 run.
+ *
+ * A revocation by this process (forgetKey) wins over a verification it
+ * overlaps: such a verification neither caches its key nor accepts it without
+ * asking PostgreSQL again, after the revocation was committed.
  */
 export class ApiKeyVerifier {
   private readonly cache = new Map<string, CacheEntry>();
@@ -131,6 +135,8 @@ export class ApiKeyVerifier {
   private readonly rechecks = new Map<string, Promise<boolean>>();
   private readonly adminDigest: Buffer | undefined;
   private readonly now: () => number;
+  /** forgetKey() calls so far: a verification that sees this change while it runs may have missed one. */
+  private forgets = 0;
 
   constructor(private readonly db: Queryable, private readonly opts: ApiKeyVerifierOptions) {
     this.adminDigest = opts.adminKey ? sha256(opts.adminKey) : undefined;
@@ -175,7 +181,18 @@ export class ApiKeyVerifier {
 
   /** Drops cached verifications of `keyId` (this process revoked it: no need to wait for the TTL). */
   forgetKey(keyId: string): void {
+    this.forgets++;
     for (const [k, v] of this.cache) if (v.principal.keyId === keyId) this.cache.delete(k);
+  }
+
+  /** Whether PostgreSQL has `keyId` as not revoked (one indexed lookup). */
+  private async isActive(keyId: string): Promise<boolean> {
+    const { rowCount } = await this.db.query({
+      name: 'api-key-active',
+      text: 'SELECT 1 FROM api_keys WHERE id = $1 AND revoked_at IS NULL',
+      values: [keyId],
+    });
+    return rowCount === 1;
   }
 
   /** Confirms a cached key is still active; drops it from the cache when not. */
@@ -183,12 +200,7 @@ export class ApiKeyVerifier {
     const running = this.rechecks.get(cacheKey);
     if (running) return running;
     const p = (async () => {
-      const { rowCount } = await this.db.query({
-        name: 'api-key-active',
-        text: 'SELECT 1 FROM api_keys WHERE id = $1 AND revoked_at IS NULL',
-        values: [entry.principal.keyId],
-      });
-      if (rowCount === 1) {
+      if (await this.isActive(entry.principal.keyId)) {
         entry.checkedAt = this.now();
         return true;
       }
@@ -202,6 +214,9 @@ export class ApiKeyVerifier {
   private async verifySlow(presented: string, cacheKey: string): Promise<Principal | null> {
     const m = PRESENTED.exec(presented);
     if (!m) return null;
+    // Taken before the row is read: a revocation committed after that read is followed by a forgetKey() (the
+    // route revokes, then forgets), either before the check below or after the cache entry exists to be forgotten.
+    const forgets = this.forgets;
     const { rows } = await this.db.query<{ account_id: string | null; secret_hash: string }>({
       name: 'api-key-by-id',
       text: 'SELECT account_id, secret_hash FROM api_keys WHERE id = $1 AND revoked_at IS NULL',
@@ -218,7 +233,11 @@ export class ApiKeyVerifier {
     if (!ok) return null;
     const keyId = m[1]!;
     const principal: Principal = row.account_id === null ? { kind: 'operator', keyId } : { kind: 'account', keyId, accountId: row.account_id };
-    if (this.opts.cacheTtlMs > 0) {
+    const overlapped = this.forgets !== forgets;
+    // A key was revoked here while this one was verified, maybe this one (its forgetKey found nothing to forget
+    // yet): ask PostgreSQL again, now that the revocation is committed, and cache nothing.
+    if (overlapped && !(await this.isActive(keyId))) return null;
+    if (this.opts.cacheTtlMs > 0 && !overlapped) {
       if (this.cache.size >= this.opts.cacheMax) {
         const oldest = this.cache.keys().next();
         if (!oldest.done) this.cache.delete(oldest.value);

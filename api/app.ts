@@ -1,9 +1,10 @@
+import { parse as parseQueryString, type ParsedUrlQuery } from 'node:querystring';
 import express, { Express, NextFunction, Request, Response } from 'express';
 import { ApiKeyVerifier, Principal } from './api-keys';
 import { AuthFailureLimiter, ConcurrencyLimiter, QueueFullError } from './auth-failure-limiter';
 import type { AppDeps } from './context';
 import { DevicesRepo } from './devices-repo';
-import { NotFoundError, ServiceUnavailableError, TooManyRequestsError, UnauthenticatedError, UnsupportedMediaTypeError } from './errors';
+import { BadRequestError, NotFoundError, ServiceUnavailableError, TooManyRequestsError, UnauthenticatedError, UnsupportedMediaTypeError } from './errors';
 import { openApiDocument } from './openapi';
 import { problemHandler } from './problem';
 import { accountsRouter } from './routes/accounts';
@@ -22,6 +23,21 @@ function hasBody(req: Request): boolean {
   if (te !== undefined) return true;
   const len = req.headers['content-length'];
   return len !== undefined && len !== '0';
+}
+
+/**
+ * The query string as the 'simple' parser reads it (node:querystring), refused
+ * with 400 when its percent-encoding is malformed or encodes invalid UTF-8,
+ * which querystring would otherwise decode to U+FFFD (or leave as is) silently.
+ */
+function parseQuery(qs: string | null | undefined): ParsedUrlQuery {
+  if (!qs) return {};
+  try {
+    decodeURIComponent(qs.replace(/\+/g, ' '));
+  } catch {
+    throw new BadRequestError('The query string is not valid percent-encoded UTF-8.');
+  }
+  return parseQueryString(qs);
 }
 
 /** Seconds a client is asked to wait when every key verification slot and the queue are taken. */
@@ -48,7 +64,7 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.set('query parser', 'simple');
+  app.set('query parser', parseQuery);
   // req.ip: the socket address unless API_TRUST_PROXY names the proxies whose X-Forwarded-For to believe.
   app.set('trust proxy', config.API_TRUST_PROXY ?? false);
 
@@ -109,7 +125,8 @@ export function createApp(deps: AppDeps): Express {
     if (!principal) {
       // A token was presented: without one the request was refused above.
       const count = failures.recordFailure(address);
-      if (count === failures.limit) {
+      // Limit 0 turns the limiter off (recordFailure then counts nothing and returns 0): nothing to report.
+      if (failures.limit > 0 && count === failures.limit) {
         log.warn({ address, failures: count, windowS: config.API_AUTH_FAILURE_WINDOW_S }, 'API key failures over the limit: address throttled until its window ends');
       }
       throw new UnauthenticatedError();

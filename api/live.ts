@@ -19,6 +19,20 @@ export async function liveStatuses(store: RegistrationStore, deviceIds: string[]
   }
 }
 
+/**
+ * liveStatus() for the answer to a change PostgreSQL has already committed: a
+ * Redis failure is logged and `fallback` answered instead of a 503, since the
+ * change stands and a retry would repeat it (as announceAuthChange does).
+ */
+export async function liveStatusAfterWrite(store: RegistrationStore, log: Logger, deviceId: string, fallback: DeviceLiveStatus): Promise<DeviceLiveStatus> {
+  try {
+    return await store.getStatus(deviceId);
+  } catch (err) {
+    log.warn({ deviceId, err: { message: (err as Error).message } }, 'could not read live registration state from Redis after a committed change; answered as pending');
+    return fallback;
+  }
+}
+
 /** Side effects on live state after a committed credential change. */
 export interface AuthChange {
   readonly invalidation: Invalidation;

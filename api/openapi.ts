@@ -96,7 +96,7 @@ function paths(): Json {
           query('sipUsername', { type: 'string' }, 'Exact SIP username.'),
           query('name', { type: 'string' }, 'Case-insensitive substring of the name.'),
         ],
-        responses: { ...ok(200, 'One page of devices.', 'DeviceList'), ...errors(401, 403, 404, 422, 503) },
+        responses: { ...ok(200, 'One page of devices.', 'DeviceList'), ...errors(400, 401, 403, 404, 422, 503) },
       },
     },
     [device]: {
@@ -135,7 +135,7 @@ function paths(): Json {
           query('limit', { type: 'integer', minimum: 1, maximum: S.MAX_PAGE_LIMIT, default: S.DEFAULT_PAGE_LIMIT }, 'Page size.'),
           query('cursor', { type: 'string' }, '`next_cursor` of the previous page.'),
         ],
-        responses: { ...ok(200, 'One page of accounts.', 'AccountList'), ...errors(401, 403, 422, 503) },
+        responses: { ...ok(200, 'One page of accounts.', 'AccountList'), ...errors(400, 401, 403, 422, 503) },
       },
     },
     '/v2/accounts/{accountId}': {

@@ -8,6 +8,7 @@ import {
   PayloadTooLargeError,
   ServiceUnavailableError,
   UnsupportedMediaTypeError,
+  ValidationError,
 } from './errors';
 
 /** Media type of every error response (RFC 9457 §3). */
@@ -48,11 +49,18 @@ function isDbUnavailable(code: string): boolean {
   return code.startsWith('08') || code.startsWith('57P0') || code.startsWith('53');
 }
 
+/**
+ * SQLSTATEs of text PostgreSQL cannot store (22021 character_not_in_repertoire, e.g. NUL; 22P05
+ * untranslatable_character): input the schemas should have refused, so a 422 rather than a 500.
+ */
+const UNSTORABLE_TEXT = new Set(['22021', '22P05']);
+
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 /**
  * Maps anything thrown in a handler to an ApiError: our own errors as they are,
- * body-parser failures to 400/413/415, infrastructure failures to 503, the rest to 500.
+ * body-parser failures to 400/413/415, text PostgreSQL cannot store to 422,
+ * infrastructure failures to 503, the rest to 500.
  */
 export function toApiError(err: unknown, bodyLimit: number): ApiError {
   if (err instanceof ApiError) return err;
@@ -74,6 +82,9 @@ export function toApiError(err: unknown, bodyLimit: number): ApiError {
   // Express/router 4xx of their own, e.g. a path with invalid percent-encoding.
   if (status !== undefined && status >= 400 && status < 500) return new BadRequestError('The request could not be understood.');
   if (typeof e.code === 'string') {
+    if (UNSTORABLE_TEXT.has(e.code)) {
+      return new ValidationError([{ field: '(request)', code: 'invalid-value', message: 'contains a character that cannot be stored (NUL or invalid Unicode)' }]);
+    }
     if (NETWORK_CODES.has(e.code) || (/^[0-9A-Z]{5}$/.test(e.code) && isDbUnavailable(e.code))) {
       return new ServiceUnavailableError('A backing service');
     }

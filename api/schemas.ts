@@ -14,7 +14,19 @@ export const DEFAULT_PAGE_LIMIT = 50;
 /** Longest grace period a password reset may grant the previous password: 7 days. */
 export const MAX_GRACE_PERIOD_SECONDS = 7 * 24 * 3600;
 
-const text = (max: number) => z.string().trim().min(1).max(max);
+/** A lone UTF-16 surrogate (with the u flag a surrogate pair is one code point and does not match). */
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
+/**
+ * Text PostgreSQL can store as given: no NUL (which it refuses) and no lone
+ * UTF-16 surrogate (which UTF-8 encoding would silently turn into U+FFFD).
+ */
+const storable = (s: z.ZodString) =>
+  s
+    .refine((v) => !v.includes('\u0000'), 'must not contain NUL characters')
+    .refine((v) => !LONE_SURROGATE.test(v), 'must not contain lone UTF-16 surrogates (not valid Unicode)');
+
+const text = (max: number) => storable(z.string().trim().min(1).max(max));
 const optionalText = (max: number) => text(max).nullable().optional();
 
 /**
@@ -75,14 +87,21 @@ export const ResetPasswordBody = z
   })
   .meta({ id: 'ResetPassword' });
 
+/** `limit` of the list endpoints: decimal digits only (Number() would also take 0x10, 1e1, +5 or ' 5'), 1 to MAX_PAGE_LIMIT. */
+export const PageLimit = z
+  .string()
+  .regex(/^[0-9]+$/, 'must be a decimal integer')
+  .transform(Number)
+  .pipe(z.number().int().min(1).max(MAX_PAGE_LIMIT));
+
 export const DeviceListQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(MAX_PAGE_LIMIT).optional(),
+  limit: PageLimit.optional(),
   cursor: z.string().max(512).optional(),
   status: DeviceStatus.optional(),
-  assignedUser: z.string().max(100).optional(),
+  assignedUser: storable(z.string().max(100)).optional(),
   macAddress: MacAddressInput.optional(),
-  sipUsername: z.string().max(64).optional(),
-  name: z.string().min(1).max(200).optional(),
+  sipUsername: storable(z.string().max(64)).optional(),
+  name: storable(z.string().min(1).max(200)).optional(),
 });
 
 const Host = z.string().max(253).regex(/^[A-Za-z0-9.:[\]-]+$/, 'must be a host name or address');

@@ -1,10 +1,10 @@
 import { Router } from 'express';
 import { ApiKeyRecord, ApiKeyVerifier, createApiKey, listApiKeys, revokeApiKey } from '../api-keys';
-import { AccountRecord, accountNotFound, createAccountWithKey, getAccount, listAccounts, requireAccount, updateAccount } from '../accounts-repo';
+import { AccountRecord, accountExists, accountNotFound, createAccountWithKey, getAccount, listAccounts, requireAccount, updateAccount } from '../accounts-repo';
 import { AppDeps, param, requireAccountAccess, requireOperator } from '../context';
-import { NotFoundError } from '../errors';
+import { NotFoundError, ValidationError } from '../errors';
 import { ACCOUNT_ID, API_KEY_ID } from '../ids';
-import { AccountCreateBody, AccountPatchBody, ApiKeyCreateBody, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from '../schemas';
+import { AccountCreateBody, AccountPatchBody, ApiKeyCreateBody, DEFAULT_PAGE_LIMIT, PageLimit } from '../schemas';
 import { parseOr422 } from '../validation';
 import { z } from 'zod';
 
@@ -36,7 +36,7 @@ export function apiKeyJson(k: ApiKeyRecord): Record<string, unknown> {
 }
 
 const AccountListQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(MAX_PAGE_LIMIT).optional(),
+  limit: PageLimit.optional(),
   cursor: z.string().regex(ACCOUNT_ID, 'not a cursor returned by this endpoint').optional(),
 });
 
@@ -67,6 +67,10 @@ export function accountsRouter(deps: AppDeps, verifier: ApiKeyVerifier): Router 
     requireOperator(res);
     const q = parseOr422(AccountListQuery, req.query);
     const page = await listAccounts(pool, q.cursor ?? null, q.limit ?? DEFAULT_PAGE_LIMIT);
+    // A cursor naming no account selects nothing: tell it from a real last page (one more lookup, on empty pages only).
+    if (q.cursor !== undefined && page.rows.length === 0 && !(await accountExists(pool, q.cursor))) {
+      throw new ValidationError([{ field: 'cursor', code: 'invalid-value', message: 'not a cursor returned by this endpoint' }]);
+    }
     const last = page.rows[page.rows.length - 1];
     res.json({ data: page.rows.map(accountJson), has_more: page.hasMore, next_cursor: page.hasMore && last ? last.id : null });
   });

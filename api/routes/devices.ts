@@ -5,7 +5,7 @@ import { AppDeps, canSeeAccount, param, principalOf, requireAccountAccess } from
 import { DeviceCursor, DeviceRow, DevicesRepo } from '../devices-repo';
 import { NotFoundError, ValidationError } from '../errors';
 import { ACCOUNT_ID, DEVICE_ID } from '../ids';
-import { announceAuthChange, liveStatus, liveStatuses } from '../live';
+import { announceAuthChange, liveStatus, liveStatusAfterWrite, liveStatuses } from '../live';
 import { DEFAULT_PAGE_LIMIT, DeviceCreateBody, DeviceListQuery, DevicePatchBody, ResetPasswordBody } from '../schemas';
 import { parseOr422 } from '../validation';
 
@@ -49,10 +49,21 @@ export function encodeCursor(c: DeviceCursor): string {
 
 const CURSOR_TS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 
+/**
+ * Whether `ts` (CURSOR_TS-shaped) is a real instant PostgreSQL can cast to timestamptz:
+ * every field in range (it survives a round trip through Date), year 1 or later (PostgreSQL has no year 0).
+ */
+function isCursorTimestamp(ts: string): boolean {
+  if (!CURSOR_TS.test(ts) || ts.startsWith('0000')) return false;
+  const ms = `${ts.slice(0, 23)}Z`;
+  const d = new Date(ms);
+  return !Number.isNaN(d.getTime()) && d.toISOString() === ms;
+}
+
 function decodeCursor(s: string): DeviceCursor {
   try {
     const v: unknown = JSON.parse(Buffer.from(s, 'base64url').toString('utf8'));
-    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && CURSOR_TS.test(v[0]) && typeof v[1] === 'string' && DEVICE_ID.test(v[1])) {
+    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && isCursorTimestamp(v[0]) && typeof v[1] === 'string' && DEVICE_ID.test(v[1])) {
       return { createdAt: v[0], id: v[1] };
     }
   } catch {
@@ -105,7 +116,8 @@ export function devicesRouter(deps: AppDeps, repo: DevicesRepo): Router {
       invalidation: { deviceId: created.row.id, sipUsername: created.row.sip_username, sipDomain: created.row.sip_domain },
     });
     log.info({ accountId, deviceId: created.row.id }, 'device created');
-    res.status(201).location(`${req.baseUrl}/accounts/${accountId}/devices/sip/${created.row.id}`)
+    // The answer carries the password: like every answer with a secret, not to be stored by any cache.
+    res.status(201).location(`${req.baseUrl}/accounts/${accountId}/devices/sip/${created.row.id}`).set('Cache-Control', 'no-store')
       .json({ ...deviceJson(created.row, PENDING), credentials: { sipPassword: created.password } });
   });
 
@@ -149,7 +161,8 @@ export function devicesRouter(deps: AppDeps, repo: DevicesRepo): Router {
       });
     }
     log.info({ accountId, deviceId, fields: Object.keys(body) }, 'device updated');
-    res.json(deviceJson(row, await liveStatus(registrations, deviceId)));
+    // The update is committed: without Redis it is still answered as such, the registration shown as pending (as after a create).
+    res.json(deviceJson(row, await liveStatusAfterWrite(registrations, log, deviceId, PENDING)));
   });
 
   r.delete('/accounts/:accountId/devices/sip/:deviceId', async (req, res) => {

@@ -130,6 +130,20 @@ describe('failed API key verifications are rate limited per client address', () 
   });
 });
 
+describe('API_AUTH_FAILURE_LIMIT=0 (limiter off)', () => {
+  it('failures are never refused with 429 and log no "address throttled" warning', async () => {
+    const off = await startHarness({ API_AUTH_FAILURE_LIMIT: '0' });
+    try {
+      const a = await off.createAccount('Unlimited');
+      for (let i = 0; i < 5; i++) expect((await off.req('GET', `/v2/accounts/${a.accountId}`, { token: wrongSecret(a.key) })).status).toBe(401);
+      expect((await off.req('GET', `/v2/accounts/${a.accountId}`, { token: a.key })).status).toBe(200);
+      expect(off.logs.filter((l) => l.includes('over the limit'))).toEqual([]);
+    } finally {
+      await off.close();
+    }
+  });
+});
+
 describe('argon2 concurrency cap', () => {
   it('with every verification slot and the queue taken, an unknown key gets 503 with Retry-After; known keys are not held up', async () => {
     const busy = await startHarness({ API_ARGON2_MAX_CONCURRENCY: '1', API_ARGON2_MAX_QUEUE: '0', API_TRUST_PROXY: 'loopback' });

@@ -182,6 +182,18 @@ describe('accounts', () => {
     const total = (await h.db.pool.query('SELECT count(*)::int AS n FROM accounts')).rows[0].n;
     expect(seen.size).toBe(total);
   });
+
+  it('an account list cursor that names no account is a 422, not an empty last page', async () => {
+    const r = await h.req('GET', '/v2/accounts?cursor=acc_doesnotexist');
+    expect(r.status).toBe(422);
+    expect(r.body.code).toBe('validation-failed');
+    expect(r.body.errors).toEqual([{ field: 'cursor', code: 'invalid-value', message: 'not a cursor returned by this endpoint' }]);
+    // A real cursor still works, also on the last page (an empty page after the newest account).
+    const newest = (await h.db.pool.query('SELECT id FROM accounts ORDER BY created_at DESC, id DESC LIMIT 1')).rows[0].id;
+    const last = await h.req('GET', `/v2/accounts?cursor=${newest}`);
+    expect(last.status).toBe(200);
+    expect(last.body).toEqual({ data: [], has_more: false, next_cursor: null });
+  });
 });
 
 describe('API keys', () => {
@@ -201,6 +213,64 @@ describe('API keys', () => {
     expect((await h.req('GET', `/v2/accounts/${a.accountId}`, { token: k2 })).status).toBe(401);
     const after = await h.req('GET', `/v2/accounts/${a.accountId}/api-keys`, { token: a.key });
     expect(after.body.data.find((k: { id: string }) => k.id === created.body.id).revokedAt).not.toBeNull();
+  });
+
+  it('a key revoked while its first request is being verified stops at once: 401, and it cannot create keys', async () => {
+    const created = await h.req('POST', `/v2/accounts/${a.accountId}/api-keys`, { token: a.key, body: { name: 'raced' } });
+    const raced = created.body.key as string;
+    const keyId = created.body.id as string;
+    // Real PostgreSQL throughout; the hook only chooses the moment: right after the first request has read the
+    // key's row (argon2 comes next), the key is revoked through the API, which also forgets it in this process.
+    const realQuery = h.db.pool.query.bind(h.db.pool) as (...args: unknown[]) => Promise<unknown>;
+    let revokeStatus: number | undefined;
+    const spy = jest.spyOn(h.db.pool, 'query').mockImplementation((async (...args: unknown[]) => {
+      const result = await realQuery(...args);
+      const q = args[0] as { name?: string; values?: unknown[] } | string;
+      if (revokeStatus === undefined && typeof q === 'object' && q.name === 'api-key-by-id' && q.values?.[0] === keyId) {
+        revokeStatus = 0;
+        revokeStatus = (await h.req('DELETE', `/v2/accounts/${a.accountId}/api-keys/${keyId}`, { token: h.adminKey })).status;
+      }
+      return result;
+    }) as never);
+    let first: Awaited<ReturnType<Harness['req']>>;
+    try {
+      first = await h.req('GET', `/v2/accounts/${a.accountId}`, { token: raced });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(revokeStatus).toBe(204);
+    // Nothing of the overlapped verification was cached: the key is refused at once, for reads and for creating keys...
+    const minted = await h.req('POST', `/v2/accounts/${a.accountId}/api-keys`, { token: raced, body: { name: 'escape' } });
+    expect(minted.status).toBe(401);
+    expect((await h.req('GET', `/v2/accounts/${a.accountId}`, { token: raced })).status).toBe(401);
+    const names = (await h.req('GET', `/v2/accounts/${a.accountId}/api-keys`, { token: a.key })).body.data.map((k: { name: string }) => k.name);
+    expect(names).not.toContain('escape');
+    // ...and the revocation also wins over the request whose verification it overlapped.
+    expect(first.status).toBe(401);
+  });
+
+  it('a revocation of another key during a verification does not refuse a valid key', async () => {
+    const victim = await h.req('POST', `/v2/accounts/${a.accountId}/api-keys`, { token: a.key, body: { name: 'victim' } });
+    const fine = await h.req('POST', `/v2/accounts/${a.accountId}/api-keys`, { token: a.key, body: { name: 'fine' } });
+    const realQuery = h.db.pool.query.bind(h.db.pool) as (...args: unknown[]) => Promise<unknown>;
+    let revokeStatus: number | undefined;
+    const spy = jest.spyOn(h.db.pool, 'query').mockImplementation((async (...args: unknown[]) => {
+      const result = await realQuery(...args);
+      const q = args[0] as { name?: string; values?: unknown[] } | string;
+      if (revokeStatus === undefined && typeof q === 'object' && q.name === 'api-key-by-id' && q.values?.[0] === fine.body.id) {
+        revokeStatus = 0;
+        revokeStatus = (await h.req('DELETE', `/v2/accounts/${a.accountId}/api-keys/${victim.body.id}`, { token: h.adminKey })).status;
+      }
+      return result;
+    }) as never);
+    try {
+      expect((await h.req('GET', `/v2/accounts/${a.accountId}`, { token: fine.body.key })).status).toBe(200);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(revokeStatus).toBe(204);
+    expect((await h.req('GET', `/v2/accounts/${a.accountId}`, { token: fine.body.key })).status).toBe(200);
+    expect((await h.req('GET', `/v2/accounts/${a.accountId}`, { token: victim.body.key })).status).toBe(401);
   });
 
   it('revoking an unknown key, or another account\'s key id through my account, is 404', async () => {

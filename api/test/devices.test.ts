@@ -2,6 +2,7 @@ import { createRedis } from '../../shared/redis';
 import { ha1Md5, ha1Sha256 } from '../../shared/credentials';
 import type { Invalidation } from '../../shared/registration-store';
 import { testRedisUrl } from '../../shared/testing/env';
+import { toApiError } from '../problem';
 import { deviceBody, Harness, startHarness } from './helpers/harness';
 import { registerDevice } from './helpers/live';
 
@@ -64,6 +65,13 @@ describe('the seed examples, as written', () => {
     expect(got.status).toBe(200);
     expect(got.body.credentials).toBeUndefined();
     expect(got.body).toMatchObject({ id: r.body.id, registrationStatus: 'pending', lastRegistration: null, ipAddress: null });
+  });
+
+  it('the create answer carries the SIP password, so it is marked Cache-Control: no-store', async () => {
+    const r = await h.req('POST', devices(), { token: key, body: deviceBody(next()) });
+    expect(r.status).toBe(201);
+    expect(r.body.credentials.sipPassword).toBeDefined();
+    expect(r.headers.get('cache-control')).toBe('no-store');
   });
 
   it('answers the same under /v1 (alias of /v2)', async () => {
@@ -317,6 +325,52 @@ describe('errors are RFC 9457 problem+json with the right status', () => {
     const bad = await h.req('PATCH', `${devices()}/dev_sip_x`, { token: key, body: { status: 'suspended' } });
     expectProblem(bad, 422, 'validation-failed');
     expect(bad.body.errors[0].field).toBe('status');
+  });
+
+  it('422 (not 500) for a NUL character or a lone UTF-16 surrogate in any text field or list filter', async () => {
+    const d = await create();
+    const bad = ['a\u0000b', '\u0000', 'x\ud800', '\udc00y', '\ude00\ud83d'];
+    for (const field of ['name', 'model', 'manufacturer', 'displayName', 'assignedUser']) {
+      for (const value of bad) {
+        const c = await h.req('POST', devices(), { token: key, body: deviceBody(next(), { [field]: value }) });
+        expectProblem(c, 422, 'validation-failed');
+        expect([field, c.body.errors]).toEqual([field, [expect.objectContaining({ field, code: 'invalid-value' })]]);
+        const p = await h.req('PATCH', `${devices()}/${d.id}`, { token: key, body: { status: 'inactive', [field]: value } });
+        expectProblem(p, 422, 'validation-failed');
+        expect([field, p.body.errors]).toEqual([field, [expect.objectContaining({ field, code: 'invalid-value' })]]);
+      }
+    }
+    // As the reviewer sent it: a raw JSON escape of a lone surrogate, which would otherwise be stored as U+FFFD.
+    const raw = await h.req('POST', devices(), { token: key, raw: `{"name":"\\ud800x","sipUsername":"raw${next()}"}`, contentType: 'application/json' });
+    expectProblem(raw, 422, 'validation-failed');
+    expect(raw.body.errors[0].field).toBe('name');
+    const untouched = await h.req('GET', `${devices()}/${d.id}`, { token: key });
+    expect(untouched.body).toMatchObject({ name: d.body.name, status: 'active' });
+    for (const q of ['name=%00', 'sipUsername=%00', 'assignedUser=a%00', 'name=a%00b']) {
+      const r = await h.req('GET', `${devices()}?${q}`, { token: key });
+      expectProblem(r, 422, 'validation-failed');
+      expect([q, r.body.errors[0].field]).toEqual([q, q.split('=')[0]]);
+    }
+    // API key and account names (an operator creates and renames accounts).
+    for (const name of ['k\u0000', 'k\ud800']) {
+      expectProblem(await h.req('POST', `/v2/accounts/${accountId}/api-keys`, { token: key, body: { name } }), 422, 'validation-failed');
+      expectProblem(await h.req('POST', '/v2/accounts', { body: { name } }), 422, 'validation-failed');
+      expectProblem(await h.req('POST', '/v2/accounts', { body: { name: 'ok', apiKeyName: name } }), 422, 'validation-failed');
+      expectProblem(await h.req('PATCH', `/v2/accounts/${accountId}`, { body: { name } }), 422, 'validation-failed');
+    }
+    // Characters outside the BMP are fine: a surrogate pair is one code point.
+    const emoji = await h.req('POST', devices(), { token: key, body: deviceBody(next(), { name: 'Lobby \ud83d\udcde' }) });
+    expect(emoji.status).toBe(201);
+    expect(emoji.body.name).toBe('Lobby \u{1F4DE}');
+    expect((await h.req('GET', `${devices()}?name=${encodeURIComponent('\u{1F4DE}')}`, { token: key })).body.data.map((x: { id: string }) => x.id)).toEqual([emoji.body.id]);
+  });
+
+  it('a PostgreSQL "character not in repertoire" error (22021) that gets past validation is a 4xx, not a 500', async () => {
+    const err: unknown = await h.db.pool.query('SELECT $1::text AS v', ['a\u0000b']).then(() => undefined, (e: unknown) => e);
+    expect((err as { code?: string }).code).toBe('22021');
+    const mapped = toApiError(err, 1024);
+    expect(mapped.status).toBe(422);
+    expect(mapped.code).toBe('validation-failed');
   });
 
   it('422 for a JSON body that is not an object', async () => {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
+import { Writable } from 'node:stream';
 import pino from 'pino';
 import { CredentialCipher } from '../../shared/credentials';
 import { createPool } from '../../shared/db';
@@ -78,6 +79,39 @@ describe('when a backing service is down', () => {
       // A write still succeeds: PostgreSQL is the source of truth; the invalidation is logged as lost.
       const patched = await fetch(`${base}/v2/accounts/acc_down/devices/sip/${id}/reset-password`, { method: 'POST', headers: { 'X-Auth-Token': adminKey } });
       expect(patched.status).toBe(200);
+    } finally {
+      await api.stop();
+      deadRedis.disconnect();
+    }
+  });
+
+  it('Redis down: a PATCH that PostgreSQL committed answers 200 (registration pending) and logs the Redis failure, as POST and reset do', async () => {
+    const deadRedis = createRedis('redis://127.0.0.1:1/0', { connectTimeout: 200, retryStrategy: () => null });
+    const adminKey = randomBytes(18).toString('base64url');
+    const lines: string[] = [];
+    const log = pino({ level: 'info' }, new Writable({ write(chunk: Buffer, _enc, cb) { lines.push(chunk.toString('utf8')); cb(); } }));
+    const config = loadApiConfig({ DATABASE_URL: db.databaseUrl, REDIS_KEY_PREFIX: testKeyPrefix(), ADMIN_API_KEY: adminKey });
+    const api = await startApi({ config, log, pool: db.pool, redis: deadRedis, cipher, host: '127.0.0.1', port: 0 });
+    try {
+      const base = `http://127.0.0.1:${api.address.port}/v2/accounts/acc_downpatch/devices/sip`;
+      const headers = { 'X-Auth-Token': adminKey, 'Content-Type': 'application/json' };
+      await db.pool.query("INSERT INTO accounts (id, name, sip_domain) VALUES ('acc_downpatch', 'down', 'dp.example')");
+      const created = await fetch(base, { method: 'POST', headers, body: JSON.stringify(deviceBody(2)) });
+      expect(created.status).toBe(201);
+      const id = ((await created.json()) as { id: string }).id;
+      lines.length = 0;
+      const patched = await fetch(`${base}/${id}`, { method: 'PATCH', headers, body: JSON.stringify({ status: 'inactive', name: 'renamed' }) });
+      expect(patched.status).toBe(200);
+      expect(await patched.json()).toMatchObject({ id, name: 'renamed', status: 'inactive', registrationStatus: 'pending', lastRegistration: null, ipAddress: null });
+      const { rows } = await db.pool.query('SELECT name, status FROM devices WHERE id = $1', [id]);
+      expect(rows).toEqual([{ name: 'renamed', status: 'inactive' }]);
+      // Both Redis steps failed and were logged: the invalidation (and binding removal), and the live status read.
+      const errors = lines.map((l) => JSON.parse(l) as { level: number; msg: string; deviceId?: string }).filter((l) => l.level >= 40 && l.deviceId === id);
+      expect(errors.map((l) => l.msg)).toEqual([expect.stringContaining('could not publish'), expect.stringContaining('live registration state')]);
+      // A rename alone (nothing to publish) is answered the same way.
+      const renamed = await fetch(`${base}/${id}`, { method: 'PATCH', headers, body: JSON.stringify({ name: 'again' }) });
+      expect(renamed.status).toBe(200);
+      expect(await renamed.json()).toMatchObject({ name: 'again', registrationStatus: 'pending' });
     } finally {
       await api.stop();
       deadRedis.disconnect();

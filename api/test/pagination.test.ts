@@ -92,6 +92,29 @@ describe('listing devices', () => {
     expect((await h.req('GET', list('?limit=abc'), { token: key })).status).toBe(422);
   });
 
+  it('limit is a decimal integer only: hex, exponent, sign, fraction or spaces are 422 (devices and accounts)', async () => {
+    for (const limit of ['0x10', '1e1', '+5', '-5', '5.0', '%205', '5%20', '', '0b11', 'Infinity']) {
+      for (const path of [list(`?limit=${limit}`), `/v2/accounts?limit=${limit}`]) {
+        const r = await h.req('GET', path, { token: path.startsWith('/v2/accounts?') ? h.adminKey : key });
+        expect([path, r.status, r.body.errors?.[0]?.field]).toEqual([path, 422, 'limit']);
+      }
+    }
+    expect((await h.req('GET', list('?limit=016'), { token: key })).body.data).toHaveLength(16);
+    expect((await h.req('GET', '/v2/accounts?limit=1')).status).toBe(200);
+  });
+
+  it('a query string with bad percent-encoding is a 400, not decoded to U+FFFD', async () => {
+    for (const q of ['?name=%E0%A4%A', '?name=%ZZ', '?name=100%', '?assignedUser=%ED%A0%80', '?cursor=%C0%80', '?na%E0me=x']) {
+      const r = await h.req('GET', list(q), { token: key });
+      expect([q, r.status, r.body.code]).toEqual([q, 400, 'bad-request']);
+    }
+    const accounts = await h.req('GET', '/v2/accounts?cursor=%E0%A4%A');
+    expect([accounts.status, accounts.body.code]).toEqual([400, 'bad-request']);
+    // Well-formed encodings still work: '+' for a space, multi-byte UTF-8, an encoded '%'.
+    expect((await h.req('GET', list(`?name=Phone+Lobby&limit=1`), { token: key })).status).toBe(200);
+    expect((await h.req('GET', list(`?name=${encodeURIComponent('Téléphone 100%')}`), { token: key })).body.data).toEqual([]);
+  });
+
   it('filters by status, assignedUser, sipUsername, macAddress (any spelling) and name substring', async () => {
     const some = await h.req('GET', list('?limit=3'), { token: key });
     const target = some.body.data[2];
@@ -130,5 +153,19 @@ describe('listing devices', () => {
     expect(unknown.status).toBe(422);
     expect(unknown.body.errors[0]).toMatchObject({ field: 'colour', code: 'unknown-field' });
     expect((await h.req('GET', list('?status=deleted'), { token: key })).status).toBe(422);
+  });
+
+  it('a cursor with an impossible timestamp is the same 422 as any other bad cursor, not a 500', async () => {
+    const bad = await h.req('GET', list('?cursor=not-a-cursor'), { token: key });
+    const cursor = (ts: string): string => Buffer.from(JSON.stringify([ts, 'dev_sip_abc'])).toString('base64url');
+    for (const ts of ['2024-13-45T99:99:99.000000Z', '2024-02-30T00:00:00.000000Z', '2023-02-29T00:00:00.000000Z', '0000-01-01T00:00:00.000000Z', '2024-01-01T24:00:00.000000Z', '2024-06-30T23:59:60.000000Z']) {
+      const r = await h.req('GET', list(`?cursor=${cursor(ts)}`), { token: key });
+      expect([ts, r.status, r.body.errors]).toEqual([ts, 422, bad.body.errors]);
+    }
+    // Real dates at the edges still work: a leap day, the first year PostgreSQL has, the last second of a day.
+    for (const ts of ['2024-02-29T12:00:00.123456Z', '0001-01-01T00:00:00.000000Z', '9999-12-31T23:59:59.999999Z']) {
+      const r = await h.req('GET', list(`?limit=1&cursor=${cursor(ts)}`), { token: key });
+      expect([ts, r.status]).toEqual([ts, 200]);
+    }
   });
 });
