@@ -140,6 +140,11 @@ SAMPLE_N=$(redis-cli -p "$REDIS_PORT" memory usage "bench:{dev_sip_bench1}:n")
 STREAM=$(redis-cli -p "$REDIS_PORT" memory usage bench:events)
 echo "memory: $OK0 ok / $FAIL0 failed; registered devices $DEVS; used_memory delta $((MEM1 - MEM0)) B = $(( (MEM1 - MEM0) / (DEVS > 0 ? DEVS : 1) )) B per binding (all keys: bindings, status, index, nonce counts, events stream ($STREAM B))"
 echo "memory: one device: bindings hash $SAMPLE_B B + status hash $SAMPLE_S B + nonce-count hash $SAMPLE_N B (expires after the nonce lifetime)"
+# Steady state of a registered device: its nonce-count hash gone (it expires a nonce lifetime
+# after the last authentication), the event stream (capped, not per device) left out.
+redis-cli -p "$REDIS_PORT" --scan --pattern 'bench:{*}:n' | xargs -r -n 1000 redis-cli -p "$REDIS_PORT" del >/dev/null
+MEM2=$(redis_mem)
+echo "memory: steady state $(( (MEM2 - MEM0 - STREAM) / (DEVS > 0 ? DEVS : 1) )) B per registered device with one binding (nonce-count hashes expired, events stream excluded)"
 
 echo "== sweep (${SECONDS_PER_STEP}s per rate)" >&2
 echo "rate ok failed retransmissions sipp_p50_ms sipp_p99_ms probe_p50_ms probe_p99_ms registrar_cpu_us/reg edge_cpu_us/reg probe_over_10ms_% redis_cpu_us/reg calibration_ms"
