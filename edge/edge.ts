@@ -107,6 +107,7 @@ export async function startEdge(options: EdgeOptions): Promise<Edge> {
   const delegate: ControlDelegate = {
     secret: options.secret,
     maxFrameBytes: limits.maxControlFrameBytes,
+    maxBacklogBytes: limits.maxControlBacklogBytes,
     authFields,
     route: (app, verb) => router.add(app, verb),
     unroute: (app, verb) => router.remove(app, verb),

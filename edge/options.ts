@@ -15,10 +15,25 @@ export interface EdgeLimits {
   readonly maxConnectionsPerSource: number;
   /** A TCP/TLS connection with no traffic for this long is closed. Default 600000 (10 min). */
   readonly idleTimeoutMs: number;
+  /**
+   * A TCP/TLS connection that holds part of a message for this long, however slowly more of
+   * that message comes, is closed. Default 30000 (30 s).
+   */
+  readonly messageTimeoutMs: number;
   /** Server transactions held at most; new requests beyond get a stateless 503. Default 500000 (Timer J keeps 32 s of UDP transactions: ~15,000 requests/s). */
   readonly maxTransactions: number;
+  /**
+   * Server transactions awaiting their answer from one source address at most; beyond, its
+   * new requests are dropped (UDP) or answered 503 (TCP, TLS). Default: an eighth of maxTransactions.
+   */
+  readonly maxUnansweredPerSource?: number;
   /** Largest control frame accepted from an authenticated app. Default 16 MiB. */
   readonly maxControlFrameBytes: number;
+  /**
+   * Frames queued for an app that does not read them, in bytes, past which its connection is
+   * dropped (its transactions then get 503). Default 32 MiB: seconds of full load.
+   */
+  readonly maxControlBacklogBytes: number;
 }
 
 /** The defaults of every limit. */
@@ -29,8 +44,10 @@ export const DEFAULT_LIMITS: EdgeLimits = Object.freeze({
   maxConnections: 10_000,
   maxConnectionsPerSource: 256,
   idleTimeoutMs: 600_000,
+  messageTimeoutMs: 30_000,
   maxTransactions: 500_000,
   maxControlFrameBytes: 16 * 1024 * 1024,
+  maxControlBacklogBytes: 32 * 1024 * 1024,
 });
 
 /** TLS material: PEM text, or the path of a PEM file. */

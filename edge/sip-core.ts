@@ -1,8 +1,9 @@
 /**
  * The SIP core: takes parsed messages from the transports, applies the
  * request checks, matches server transactions, answers what the edge answers
- * itself (400, 503, 100 for INVITE) and hands the rest to an app over the
- * control protocol; turns the app's answers into responses on the wire.
+ * itself (400, 503, 100 for INVITE, 408 for an INVITE the app never answers) and
+ * hands the rest to an app over the control protocol; turns the app's answers
+ * into responses on the wire.
  */
 import type { Logger } from 'pino';
 import type { AppSession } from './control/app-session';
@@ -10,7 +11,7 @@ import type { AppRouter } from './control/app-router';
 import { networkRequest, nokResponse, responseSent } from './control/wire-format';
 import type { EdgeMetrics } from './metrics/edge-metrics';
 import { readDatagram } from './sip/datagram';
-import { MessageHead, ParseLimits, parseHead } from './sip/message';
+import { mayAnswer, MessageHead, ParseLimits, parseHead } from './sip/message';
 import { checkRequest, InboundRequest, replyableHead, ReplyableHead, wildcardContactProblem } from './sip/request';
 import { buildAppResponse, buildLocalResponse, REASON_PHRASES } from './sip/response-builder';
 import type { ReplyChannel } from './transaction/reply-channel';
@@ -23,10 +24,14 @@ import { hostPort } from './transport/address';
 export interface CoreLimits extends ParseLimits {
   /** Server transactions held at most; past it new requests get a stateless 503. */
   readonly maxTransactions: number;
+  /** Transactions awaiting their answer from one source address at most; default an eighth of maxTransactions. */
+  readonly maxUnansweredPerSource?: number;
 }
 
 const NOT_SUPPORTED = 'not supported';
 const UNKNOWN_TRANSACTION = 'Response not sent due to unknown transaction';
+/** RFC 3261 §20.33: how long a client should wait before retrying after the edge's own 503. */
+const RETRY_AFTER: ReadonlyArray<readonly [string, string]> = [['Retry-After', '5']];
 
 /** The request as drachtio-server hands it to an app: as received, top Via fixed up. */
 function requestText(req: InboundRequest): string {
@@ -43,6 +48,7 @@ function requestText(req: InboundRequest): string {
 export class SipCore {
   readonly transactions: TransactionLayer;
   private readonly infoEnabled: boolean;
+  private readonly maxUnansweredPerSource: number;
 
   constructor(
     private readonly limits: CoreLimits,
@@ -51,6 +57,7 @@ export class SipCore {
     private readonly log: Logger,
   ) {
     this.infoEnabled = log.isLevelEnabled('info');
+    this.maxUnansweredPerSource = limits.maxUnansweredPerSource ?? Math.max(1, Math.floor(limits.maxTransactions / 8));
     this.transactions = new TransactionLayer({
       sent: (txn, status, retransmission) => {
         this.metrics.sent(txn.channel.transport, txn.method, status);
@@ -64,6 +71,11 @@ export class SipCore {
         }
       },
       resent: (channel, method, status) => this.metrics.sent(channel.transport, method, status),
+      inviteTimedOut: (txn) => {
+        // 408 rather than 503: the service is up, the app did not answer in time (RFC 3261 §21.4.9,
+        // as a proxy answers when its Timer C fires, §16.8). The owner's late answer then gets NOK.
+        if (txn.request) txn.respond(408, buildLocalResponse(txn.request, 408, REASON_PHRASES[408]!, txn.toTag));
+      },
       terminated: (txn, answered) => {
         if (!answered && this.infoEnabled) {
           const ch = txn.channel;
@@ -79,7 +91,7 @@ export class SipCore {
       this.metrics.parseError('udp');
       // Too large to trust: read the head only to find where to send 513.
       const r = readDatagram(data.subarray(0, Math.min(data.length, this.limits.maxMessageBytes)), this.limits);
-      if (r.kind === 'message' && r.head.kind === 'request') this.stateless(r.head, channel, 513, REASON_PHRASES[513]!);
+      if (r.kind === 'message' && r.head.kind === 'request' && mayAnswer(r.head)) this.stateless(r.head, channel, 513, REASON_PHRASES[513]!);
       else this.metrics.dropped('too large');
       return;
     }
@@ -88,11 +100,11 @@ export class SipCore {
     this.message(r.head, r.body, r.bodyError, data.length, channel);
   }
 
-  /** A stream that cannot be framed any more: answer its last head if we can, the connection then closes. */
+  /** A stream that cannot be framed any more: answer its last head if we can (never an ACK), the connection then closes. */
   streamFatal(reason: string, head: MessageHead | undefined, channel: ReplyChannel): void {
     this.metrics.parseError(channel.transport);
     this.log.debug({ reason, source: `${channel.remoteAddress}:${channel.remotePort}` }, 'closing sip connection');
-    if (head && head.kind === 'request') {
+    if (head && head.kind === 'request' && mayAnswer(head)) {
       const status = reason === 'message too large' ? 513 : 400;
       this.stateless(head, channel, status, status === 513 ? REASON_PHRASES[513]! : `Bad Request (${reason})`);
     }
@@ -109,7 +121,7 @@ export class SipCore {
     }
     if (head.kind === 'unknown') {
       this.metrics.parseError(t);
-      this.stateless(head, channel, 400, `Bad Request (${head.error ?? 'malformed'})`);
+      this.stateless(head, channel, 400, `Bad Request (${head.error ?? 'malformed'})`); // not when it looks like an ACK or a response
       return;
     }
     this.metrics.received(t, head.method);
@@ -139,7 +151,16 @@ export class SipCore {
     if (this.transactions.resendCompleted(key)) return;
     if (this.transactions.size >= this.limits.maxTransactions) {
       this.metrics.dropped('transaction limit');
-      this.send(channel, buildLocalResponse(req, 503, REASON_PHRASES[503]!, undefined, [['Retry-After', '5']]), req.method, 503);
+      this.send(channel, buildLocalResponse(req, 503, REASON_PHRASES[503]!, undefined, RETRY_AFTER), req.method, 503);
+      return;
+    }
+    // One source must not fill the table with requests the app leaves unanswered on purpose (the
+    // registrar ignores scanners and blocked sources): past its share, UDP is dropped (an answer
+    // would tell a scanner it found a server, or hit whoever a spoofed source address names) and
+    // a stream gets 503. A CANCEL is answered at once, so it holds nothing.
+    if (req.method !== 'CANCEL' && this.transactions.unansweredFrom(channel.remoteAddress) >= this.maxUnansweredPerSource) {
+      this.metrics.dropped('source transaction limit');
+      if (channel.reliable) this.send(channel, buildLocalResponse(req, 503, REASON_PHRASES[503]!, undefined, RETRY_AFTER), req.method, 503);
       return;
     }
     const txn = this.transactions.create(key, req, channel);
@@ -187,16 +208,19 @@ export class SipCore {
   }
 
   /**
-   * RFC 3261 §9.2: a CANCEL for a pending INVITE gets 200 and the INVITE 487;
-   * the app that holds the INVITE is told with the CANCEL. Otherwise 481.
+   * RFC 3261 §9.2: a CANCEL that matches an INVITE transaction gets 200; if the INVITE
+   * still awaits its final response it gets 487 and the app that holds it is told with
+   * the CANCEL, else (final response sent, ACK not yet in) the CANCEL changes nothing.
+   * No matching transaction: 481.
    */
   private cancel(txn: ServerTransaction, req: InboundRequest): void {
     const invite = this.transactions.find(transactionKey(req, 'INVITE'));
-    if (!invite || !invite.awaitingResponse || !invite.request) {
+    if (!invite) {
       txn.respond(481, buildLocalResponse(req, 481, REASON_PHRASES[481]!, txn.toTag));
       return;
     }
     txn.respond(200, buildLocalResponse(req, 200, REASON_PHRASES[200]!, txn.toTag));
+    if (!invite.awaitingResponse || !invite.request) return;
     const owner = invite.owner as AppSession | undefined;
     const inviteReq = invite.request;
     invite.respond(487, buildLocalResponse(inviteReq, 487, REASON_PHRASES[487]!, invite.toTag));
@@ -207,8 +231,15 @@ export class SipCore {
     this.send(channel, buildLocalResponse(head, 400, `Bad Request (${reason})`, undefined), method, 400);
   }
 
-  /** A response without a transaction, for a head whose Via can be read; else the message is dropped. */
+  /**
+   * A response without a transaction, for a head whose Via can be read; else the message is
+   * dropped. An ACK or a response, even malformed, is never answered (RFC 3261 §17.2.1, §18.1.2).
+   */
   private stateless(head: MessageHead, channel: ReplyChannel, status: number, reason: string): void {
+    if (!mayAnswer(head)) {
+      this.metrics.dropped(head.kind === 'request' || (head.kind === 'unknown' && head.leader === 'ACK') ? 'malformed ACK' : 'malformed response');
+      return;
+    }
     const replyable = replyableHead(head.headers, channel);
     if (!replyable) {
       this.metrics.dropped('no readable Via');
@@ -255,12 +286,21 @@ export class SipCore {
     app.send(responseSent(msgId, data.length, ch.remoteAddress, ch.remotePort, txn.id, text));
   }
 
-  /** An app went away: its pending transactions are forgotten, so a retransmission can reach another app. */
+  /**
+   * An app went away: each transaction it still held is answered 503 with Retry-After
+   * (RFC 3261 §21.5.4, §20.33). Forgetting them would leave clients waiting: a 1xx has
+   * stopped INVITE retransmissions (§17.1.1.2) and TCP never retransmits, so nothing
+   * would start a new transaction for another app.
+   */
   appGone(app: AppSession): void {
     const pending = [...app.pending];
     app.pending.clear();
-    for (const txn of pending) txn.terminate();
-    if (pending.length) this.log.warn({ app: app.id, transactions: pending.length }, 'app disconnected with unanswered transactions');
+    for (const txn of pending) {
+      const req = txn.request;
+      if (txn.awaitingResponse && req) txn.respond(503, buildLocalResponse(req, 503, REASON_PHRASES[503]!, txn.toTag, RETRY_AFTER));
+      else txn.terminate();
+    }
+    if (pending.length) this.log.warn({ app: app.id, transactions: pending.length }, 'app disconnected with unanswered transactions: answered 503');
   }
 
   /** Terminates every transaction (edge stopping). */

@@ -17,6 +17,8 @@ export interface ControlDelegate {
   /** `OK` fields of a successful authenticate: transports, version, local transports. */
   authFields(): string[];
   readonly maxFrameBytes: number;
+  /** Bytes queued for the app (not yet taken by the kernel) past which the connection is dropped. */
+  readonly maxBacklogBytes: number;
   route(app: AppSession, verb: string): void;
   unroute(app: AppSession, verb: string): void;
   /** An app's `sip|<transactionId>|<dialogId>` frame; `sip` is the SIP text (latin1). */
@@ -72,9 +74,18 @@ export class AppSession implements TransactionOwner {
     return this.isAuthenticated;
   }
 
-  /** Sends one frame (latin1 payload); frames of one event-loop turn leave in one write (coalesceWrites). */
+  /**
+   * Sends one frame (latin1 payload); frames of one event-loop turn leave in one write (coalesceWrites).
+   * An app that stops reading would make the queue grow without bound: past `maxBacklogBytes` the
+   * connection is destroyed, and its close runs the app-gone path (routes removed, transactions answered).
+   */
   send(payload: string): void {
     if (this.closed || this.socket.destroyed) return;
+    if (this.socket.writableLength > this.delegate.maxBacklogBytes) {
+      this.log.warn({ app: this.id, remote: this.remote, queuedBytes: this.socket.writableLength }, 'app does not read its control connection: dropping it');
+      this.destroy();
+      return;
+    }
     this.socket.write(encodeFrame(payload));
   }
 

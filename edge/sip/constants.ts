@@ -18,10 +18,18 @@ export const TIMER_H = 64 * T1;
 /** RFC 3261 §17.2.1 / Table 4: wait time for ACK retransmits, unreliable transports (zero on reliable ones). */
 export const TIMER_I_UNRELIABLE = T4;
 /**
- * How long a transaction the app never answers is kept (absorbing retransmissions)
- * before it is forgotten; drachtio-server v0.9.4 forgets it after 64 s.
+ * How long a non-INVITE transaction the app never answers is kept (absorbing
+ * retransmissions) before it is forgotten: the client's Timer F gives up after 64*T1
+ * (RFC 3261 §17.1.2.2), so keeping it longer absorbs nothing and only holds a slot of
+ * SIP_MAX_TRANSACTIONS (drachtio-server v0.9.4 keeps it 64 s).
  */
-export const UNANSWERED_TRANSACTION_TIMEOUT = 64_000;
+export const UNANSWERED_TRANSACTION_TIMEOUT = 64 * T1;
+/**
+ * How long an INVITE the app never answers waits before the edge answers it 408: after
+ * the 100 Trying the client has no timer of its own (RFC 3261 §17.1.1.2). drachtio-server
+ * v0.9.4 forgets it after 64 s.
+ */
+export const UNANSWERED_INVITE_TIMEOUT = 64_000;
 
 /** RFC 3261 §8.1.1.7: branch parameters of RFC 3261 compliant clients start with this magic cookie. */
 export const BRANCH_MAGIC_COOKIE = 'z9hG4bK';

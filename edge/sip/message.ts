@@ -26,7 +26,7 @@ export interface ParseLimits {
 
 interface HeadBase {
   readonly headers: SipHeader[];
-  /** The Content-Length value, when present and valid. */
+  /** The Content-Length value, when present and valid; undefined when one is invalid or two disagree. */
   readonly contentLength: number | undefined;
   /** Why the head is malformed (a human-readable 400 reason); undefined when it parsed. */
   readonly error: string | undefined;
@@ -49,6 +49,8 @@ export interface ResponseHead extends HeadBase {
 /** A start line that is neither a request nor a response: only its headers may be usable. */
 export interface UnknownHead extends HeadBase {
   readonly kind: 'unknown';
+  /** The start line's first word (at most 16 characters): a malformed response starts `SIP/`, a malformed ACK `ACK`. */
+  readonly leader: string;
 }
 
 export type MessageHead = RequestHead | ResponseHead | UnknownHead;
@@ -75,6 +77,38 @@ function hasBadControl(s: string): boolean {
   return false;
 }
 
+/** Up to 16 characters of `line` before its first SP or HTAB. */
+function firstWord(line: string): string {
+  const n = Math.min(line.length, 16);
+  let i = 0;
+  while (i < n && line.charCodeAt(i) !== 32 && line.charCodeAt(i) !== 9) i++;
+  return line.slice(0, i);
+}
+
+/**
+ * RFC 3261 §17.2.1, §18.1.2: an ACK and a response are never answered, not even
+ * when they are malformed. True for a request other than ACK, and for a start line
+ * that is neither (it may be a malformed request: 400).
+ */
+export function mayAnswer(head: MessageHead): boolean {
+  if (head.kind === 'request') return head.method !== 'ACK';
+  if (head.kind === 'response') return false;
+  return head.leader !== 'ACK' && !head.leader.toUpperCase().startsWith('SIP/');
+}
+
+/**
+ * A folded header's value (RFC 3261 §7.3.1): its first line and continuation lines,
+ * each trimmed, the non-empty ones joined with one space.
+ * `continuations` is the parser's own list, changed in place.
+ */
+function joinFolded(first: string, continuations: string[]): string {
+  const value = trimWs(first);
+  let parts = continuations;
+  if (parts.includes('')) parts = parts.filter((p) => p.length > 0);
+  if (value.length > 0) parts.unshift(value);
+  return parts.join(' ');
+}
+
 /**
  * Parses a header block: `head` is the text before the empty line (no trailing CRLF).
  * Never throws; a malformed head is returned with `error` set and whatever
@@ -87,31 +121,42 @@ export function parseHead(head: string, limits: ParseLimits): MessageHead {
 
   let lineEnd = head.indexOf('\r\n');
   const startLine = lineEnd === -1 ? head : head.slice(0, lineEnd);
+  const leader = firstWord(startLine);
   if (startLine.length > limits.maxLineBytes) {
-    return { kind: 'unknown', headers, contentLength, error: 'start line too long' };
+    return { kind: 'unknown', leader, headers, contentLength, error: 'start line too long' };
   }
 
   let pos = lineEnd === -1 ? head.length : lineEnd + 2;
   // Header lines, bounded by maxHeaders and maxLineBytes.
   let pendingName = '';
   let pendingValue = '';
+  /**
+   * Continuation lines of the pending header, trimmed, joined once in `flush`: joining
+   * them line by line re-read the growing value each time (quadratic in folded lines).
+   */
+  let folded: string[] | undefined;
+  let pendingLength = 0;
   let pending = false;
   const flush = (): void => {
     if (!pending) return;
     pending = false;
     const key = headerKey(pendingName);
-    const value = trimWs(pendingValue);
+    const value = folded ? joinFolded(pendingValue, folded) : trimWs(pendingValue);
+    folded = undefined;
     if (hasBadControl(value)) {
       error ??= `invalid characters in ${pendingName} header`;
+      if (key === 'content-length') contentLength = undefined;
       return;
     }
     if (key === 'content-length') {
-      if (!DIGITS.test(value)) error ??= 'invalid Content-Length';
-      else {
-        const n = Number(value);
-        if (contentLength !== undefined && contentLength !== n) error ??= 'conflicting Content-Length headers';
-        contentLength = n;
-      }
+      if (!DIGITS.test(value)) {
+        error ??= 'invalid Content-Length';
+        contentLength = undefined; // even when an earlier line gave one
+      } else if (contentLength !== undefined && contentLength !== Number(value)) {
+        // Which line frames the message is unknown: a stream must not pick one (request smuggling).
+        error ??= 'conflicting Content-Length headers';
+        contentLength = undefined;
+      } else contentLength = Number(value);
     }
     headers.push({ name: pendingName, key, value });
   };
@@ -123,22 +168,29 @@ export function parseHead(head: string, limits: ParseLimits): MessageHead {
       error = 'header line too long';
       break;
     }
-    const line = head.slice(pos, lineEnd);
-    pos = lineEnd + 2;
-    const first = line.charCodeAt(0);
-    if (first === 32 || first === 9) {
+    const first = head.charCodeAt(pos);
+    if (pos < lineEnd && (first === 32 || first === 9)) {
       // RFC 3261 §7.3.1: a line starting with whitespace continues the previous header.
       if (!pending) {
         error = 'continuation line without a header';
         break;
       }
-      if (pendingValue.length + line.length > limits.maxLineBytes) {
+      if (pendingLength + lineEnd - pos > limits.maxLineBytes) {
         error = 'folded header too long';
         break;
       }
-      pendingValue = trimWs(pendingValue) + ' ' + trimWs(line);
+      // The line trimmed, read straight from `head`: thousands of short folded lines cost one slice each.
+      let a = pos + 1;
+      let b = lineEnd;
+      while (a < b && (head.charCodeAt(a) === 32 || head.charCodeAt(a) === 9)) a++;
+      while (b > a && (head.charCodeAt(b - 1) === 32 || head.charCodeAt(b - 1) === 9)) b--;
+      (folded ??= []).push(a === b ? '' : head.slice(a, b));
+      pendingLength += b - a + 1;
+      pos = lineEnd + 2;
       continue;
     }
+    const line = head.slice(pos, lineEnd);
+    pos = lineEnd + 2;
     flush();
     if (error !== undefined) break;
     if (headers.length >= limits.maxHeaders) {
@@ -157,6 +209,7 @@ export function parseHead(head: string, limits: ParseLimits): MessageHead {
     }
     pendingName = name;
     pendingValue = line.slice(colon + 1);
+    pendingLength = pendingValue.length;
     pending = true;
   }
   if (error === undefined) flush();
@@ -164,18 +217,18 @@ export function parseHead(head: string, limits: ParseLimits): MessageHead {
   // Start line (RFC 3261 §7.1 request line, §7.2 status line).
   if (startLine.startsWith('SIP/') || startLine.startsWith('sip/')) {
     const m = STATUS_LINE.exec(startLine);
-    if (!m) return { kind: 'unknown', headers, contentLength, error: error ?? 'malformed status line' };
+    if (!m) return { kind: 'unknown', leader, headers, contentLength, error: error ?? 'malformed status line' };
     return { kind: 'response', status: Number(m[1]), reason: m[2]!, headers, contentLength, error };
   }
   const sp1 = startLine.indexOf(' ');
   const sp2 = sp1 === -1 ? -1 : startLine.indexOf(' ', sp1 + 1);
   if (sp1 <= 0 || sp2 === -1 || startLine.indexOf(' ', sp2 + 1) !== -1) {
-    return { kind: 'unknown', headers, contentLength, error: error ?? 'malformed request line' };
+    return { kind: 'unknown', leader, headers, contentLength, error: error ?? 'malformed request line' };
   }
   const method = startLine.slice(0, sp1);
   const uri = startLine.slice(sp1 + 1, sp2);
   const version = startLine.slice(sp2 + 1);
-  if (!TOKEN.test(method)) return { kind: 'unknown', headers, contentLength, error: error ?? 'invalid method' };
+  if (!TOKEN.test(method)) return { kind: 'unknown', leader, headers, contentLength, error: error ?? 'invalid method' };
   if (uri.length === 0 || uri.indexOf(':') === -1 || hasBadControl(uri)) {
     error ??= 'invalid Request-URI';
   }

@@ -14,6 +14,7 @@ export const REASON_PHRASES: Readonly<Record<number, string>> = {
   100: 'Trying',
   200: 'OK',
   400: 'Bad Request',
+  408: 'Request Timeout',
   481: 'Call/Transaction Does Not Exist',
   487: 'Request Terminated',
   503: 'Service Unavailable',

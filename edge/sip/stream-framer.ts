@@ -71,7 +71,8 @@ export class SipStreamFramer {
       this.scanFrom = 0;
       if (end - off > this.limits.maxMessageBytes) return this.fail('message too large');
       const head = parseHead(buf.toString('latin1', off, end), this.limits);
-      if (head.contentLength === undefined) return this.fail('missing Content-Length', head);
+      // No length, or an invalid or conflicting one: where the next message starts is unknown (RFC 3261 §18.3).
+      if (head.contentLength === undefined) return this.fail(head.error ?? 'missing Content-Length', head);
       const total = end + 4 - off + head.contentLength;
       if (total > this.limits.maxMessageBytes) return this.fail('message too large', head);
       if (buf.length - off < total) {
@@ -93,6 +94,12 @@ export class SipStreamFramer {
       buf = buf.subarray(off);
       this.buf = buf;
     }
+  }
+
+  /** True while part of a message is buffered (a partial double-CRLF ping does not count). */
+  get holdsPartialMessage(): boolean {
+    const b = this.buf;
+    return !this.dead && b !== undefined && b.length > 0 && !(b.length < 4 && isCrlfPrefix(b, 0));
   }
 
   /** Stops framing (the connection is closing). */

@@ -1,5 +1,5 @@
 import { Edge } from '../index';
-import { connectApp, metric, scrape, sipRequest, sleep, SrfApp, SrfRequest, SrfResponse, testEdge, UdpClient, until, waitForApps } from './support';
+import { connectApp, ControlClient, metric, scrape, SECRET, sipRequest, sleep, SrfApp, SrfRequest, SrfResponse, StreamClient, testEdge, UdpClient, until, waitForApps } from './support';
 
 /** `n` apps that answer every REGISTER 200; `counts[i]` is how many app i answered. */
 async function countingApps(edge: Edge, n: number): Promise<{ apps: SrfApp[]; counts: number[] }> {
@@ -40,7 +40,7 @@ describe('several apps on one edge', () => {
     }
   });
 
-  it('an app that disconnects mid-transaction loses it; the retransmission reaches the other app', async () => {
+  it('an app that disconnects mid-transaction: the client gets 503 with Retry-After, later requests reach the other app', async () => {
     const gotA: SrfRequest[] = [];
     const gotB: Array<{ req: SrfRequest; res: SrfResponse }> = [];
     const a = await connectApp(edge, (srf) => srf.register((req) => gotA.push(req))); // never answers
@@ -54,12 +54,15 @@ describe('several apps on one edge', () => {
       client.send(edge, request); // absorbed: app A still holds the transaction
       await sleep(100);
       expect(gotB).toHaveLength(0);
+      expect(client.messages).toHaveLength(0);
       a.disconnect();
-      await waitForApps(edge, 1);
-      await sleep(100);
-      client.send(edge, request); // the client retransmits: now a new transaction, for app B
+      // RFC 3261 §21.5.4: the transaction app A held is answered, not forgotten.
+      expect(await client.waitFor(/^SIP\/2\.0 503 Service Unavailable\r\n/)).toMatch(/\r\nRetry-After: \d+\r\n/);
+      client.send(edge, request); // a retransmission gets the same 503 again (Timer J)
+      await client.waitFor(/^SIP\/2\.0 503/, 2);
+      expect(gotB).toHaveLength(0);
+      client.send(edge, sipRequest({ port: client.port })); // a new request goes to app B
       await until(() => gotB.length, 2000, 'request at app B');
-      expect(gotB[0]!.req.get('Call-ID')).toBe(/Call-ID: (.*)\r\n/.exec(request)![1]);
       gotB[0]!.res.send(200);
       await client.waitFor(/^SIP\/2\.0 200/);
       expect(gotA).toHaveLength(1);
@@ -81,6 +84,80 @@ describe('several apps on one edge', () => {
     } finally {
       client.close();
       apps[1]!.disconnect();
+    }
+  });
+});
+
+describe('an app that goes away', () => {
+  let edge: Edge;
+  afterEach(async () => {
+    await edge.stop();
+  });
+
+  it('a REGISTER over TCP held by an app that disconnects is answered 503 with Retry-After', async () => {
+    edge = await testEdge();
+    const app = await ControlClient.open(edge);
+    const tcp = await StreamClient.tcp(edge);
+    try {
+      await app.authenticate(SECRET, ['register']);
+      tcp.send(sipRequest({ transport: 'TCP', port: tcp.localPort }));
+      await app.nextSip();
+      app.close();
+      const r = await tcp.waitFor(/^SIP\/2\.0 503 Service Unavailable\r\n/);
+      expect(r).toMatch(/\r\nRetry-After: \d+\r\n/);
+      expect(r).toMatch(/\r\nCSeq: 1 REGISTER\r\n/);
+      expect(r).toMatch(/\r\nTo: <sip:alice@example.com>;tag=\w+\r\n/);
+    } finally {
+      tcp.close();
+    }
+  });
+
+  it('an INVITE over UDP already answered 100 Trying is answered 503 when its app disconnects; the ACK stops the retransmissions', async () => {
+    edge = await testEdge();
+    const app = await ControlClient.open(edge);
+    const client = await UdpClient.open();
+    try {
+      await app.authenticate(SECRET, ['invite']);
+      const invite = sipRequest({ method: 'INVITE', port: client.port });
+      client.send(edge, invite);
+      await client.waitFor(/^SIP\/2\.0 100 Trying\r\n/);
+      await app.nextSip();
+      app.close();
+      const r = await client.waitFor(/^SIP\/2\.0 503 Service Unavailable\r\n/);
+      expect(r).toMatch(/\r\nRetry-After: \d+\r\n/);
+      expect(r).toMatch(/\r\nCSeq: 1 INVITE\r\n/);
+      const toTag = /\r\nTo: (.*)\r\n/.exec(r)![1];
+      const ack = invite.replace('INVITE sip:example.com', 'ACK sip:example.com').replace('CSeq: 1 INVITE', 'CSeq: 1 ACK').replace(/\r\nTo: .*\r\n/, `\r\nTo: ${toTag}\r\n`);
+      client.send(edge, ack);
+      await until(async () => metric(await scrape(edge), 'edge_sip_retransmissions_absorbed_total{transport="udp"}') >= 1, 2000, 'ACK absorbed');
+    } finally {
+      client.close();
+    }
+  });
+
+  it('drops an app that stops reading its control connection; what it held is answered 503', async () => {
+    edge = await testEdge({ limits: { maxControlBacklogBytes: 256 * 1024 } });
+    const app = await ControlClient.open(edge);
+    const tcp = await StreamClient.tcp(edge);
+    try {
+      await app.authenticate(SECRET, ['register']);
+      app.socket.pause(); // authenticated and routed, then never reads again
+      const body = 'p'.repeat(14_000);
+      let sent = 0;
+      // Each request is a ~14 KB frame queued for the app; kernel buffers take some MB first.
+      for (let batch = 0; batch < 100 && metric(await scrape(edge), 'edge_control_apps_connected') === 1; batch++) {
+        let chunk = '';
+        for (let i = 0; i < 50; i++, sent++) chunk += sipRequest({ transport: 'TCP', port: tcp.localPort, body });
+        tcp.send(chunk);
+        await sleep(20);
+      }
+      await waitForApps(edge, 0);
+      // Every request is answered: 503 from the app-gone path, or (sent after it) because no app routes REGISTER.
+      await tcp.waitFor(/^SIP\/2\.0 503/, sent, 10_000);
+      expect(tcp.count(/^SIP\/2\.0 503/)).toBe(sent);
+    } finally {
+      tcp.close();
+      app.close();
     }
   });
 });

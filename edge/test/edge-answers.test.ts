@@ -81,6 +81,19 @@ describe('what the edge answers itself', () => {
     expect(seen.length - before).toBe(1);
   });
 
+  it('never answers an ACK or a response, even malformed or too large (RFC 3261 §17.2.1, §18.1.2)', async () => {
+    const ack = (o: Parameters<typeof sipRequest>[0] = {}): string => sipRequest({ method: 'ACK', port: client.port, ...o });
+    client.send(shared.edge, ack().replace('ACK sip:example.com', 'ACK  sip:example.com')); // malformed request line
+    client.send(shared.edge, ack({ body: 'x'.repeat(20_000) })); // too large
+    client.send(shared.edge, ack().replace(/Call-ID: .*\r\n/, '')); // fails the request checks
+    client.send(shared.edge, sipRequest({ port: client.port }).replace('REGISTER sip:example.com SIP/2.0', 'SIP/2.0 200')); // status line without a reason phrase
+    client.send(shared.edge, sipRequest({ port: client.port }).replace('REGISTER sip:example.com SIP/2.0', 'SIP/2.0 200 OK')); // a response
+    // The edge reads datagrams in order and would answer those at once: once the next request is answered, none was.
+    client.send(shared.edge, sipRequest({ port: client.port, cseq: 9 }));
+    await client.waitFor(/^SIP\/2\.0 200/);
+    expect(client.messages.map((m) => m.slice(0, m.indexOf('\r\n')))).toEqual(['SIP/2.0 200 OK']);
+  });
+
   it('ignores CRLF keep-alive datagrams', async () => {
     client.send(shared.edge, '\r\n\r\n');
     client.send(shared.edge, '\r\n');

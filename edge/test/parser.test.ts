@@ -1,4 +1,5 @@
-import { parseHead, splitValues } from '../sip/message';
+import fc from 'fast-check';
+import { parseHead, splitValues, trimWs } from '../sip/message';
 import { readDatagram } from '../sip/datagram';
 import { checkRequest, tagOf } from '../sip/request';
 import { fixUpVia, parseVia } from '../sip/via';
@@ -23,6 +24,30 @@ describe('SIP head parser (RFC 3261 §7)', () => {
     expect(h.headers[0]!.value).toBe('a b c');
   });
 
+  it('joins folded lines as before: each line trimmed, the non-empty ones joined with one space', () => {
+    // The former line-by-line join (quadratic in the number of folded lines), as the reference.
+    const reference = (first: string, lines: string[]): string => {
+      let v = first;
+      for (const line of lines) v = trimWs(v) + ' ' + trimWs(line);
+      return trimWs(v);
+    };
+    const text = fc.array(fc.constantFrom(' ', '\t', 'a', 'b', ',', '\u00a0'), { maxLength: 8 }).map((cs) => cs.join(''));
+    const continuation = fc.tuple(fc.constantFrom(' ', '\t', ' \t'), text).map(([ws, t]) => ws + t);
+    fc.assert(
+      fc.property(text, fc.array(continuation, { maxLength: 6 }), (first, lines) => {
+        const h = parseHead(['OPTIONS sip:a SIP/2.0', `Subject:${first}`, ...lines, 'l: 0'].join('\r\n'), limits);
+        expect(h.error).toBeUndefined();
+        expect(h.headers.map((x) => x.key)).toEqual(['subject', 'content-length']);
+        expect(h.headers[0]!.value).toBe(reference(first, lines));
+      }),
+      { numRuns: 500 },
+    );
+    // Thousands of short folded lines: the same value, and the length limit still counts the header whole.
+    const many = Array.from({ length: 3000 }, (_, i) => ` x${i % 10}`);
+    expect(parseHead(['OPTIONS sip:a SIP/2.0', 'Subject: s', ...many].join('\r\n'), { ...limits, maxLineBytes: 16_384 }).headers[0]!.value).toBe(reference(' s', many));
+    expect(parseHead(['OPTIONS sip:a SIP/2.0', 'Subject: s', ...many].join('\r\n'), limits).error).toBe('folded header too long');
+  });
+
   it('parses status lines', () => {
     const h = parseHead('SIP/2.0 180 Ringing\r\nCSeq: 1 INVITE', limits);
     expect(h).toMatchObject({ kind: 'response', status: 180, reason: 'Ringing' });
@@ -41,6 +66,12 @@ describe('SIP head parser (RFC 3261 §7)', () => {
     ['REGISTER sip:a SIP/2.0\r\nX: a\nb', 'invalid characters in X header'],
   ])('reports %j as %s', (text, error) => {
     expect(parseHead(text, limits).error).toBe(error);
+  });
+
+  it('leaves the length unknown when Content-Length values conflict or one is invalid, whatever came first', () => {
+    expect(parseHead('REGISTER sip:a SIP/2.0\r\nContent-Length: 5\r\nl: 0', limits).contentLength).toBeUndefined();
+    expect(parseHead('REGISTER sip:a SIP/2.0\r\nContent-Length: 5\r\nl: x', limits).contentLength).toBeUndefined();
+    expect(parseHead('REGISTER sip:a SIP/2.0\r\nContent-Length: 5\r\nl: 5', limits)).toMatchObject({ contentLength: 5, error: undefined });
   });
 
   it('enforces header count and line length', () => {

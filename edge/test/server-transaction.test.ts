@@ -81,11 +81,22 @@ describe('server transaction timers (RFC 3261 §17.2)', () => {
     expect(t.state).toBe('terminated');
   });
 
-  it('a transaction the app never answers is forgotten after 64 s', () => {
+  it('a non-INVITE the app never answers is forgotten after 64*T1 = 32 s, when the client has given up (Timer F)', () => {
     const t = new ServerTransaction('k', request(), channel(false), hooks, createTimers());
-    jest.advanceTimersByTime(63_999);
+    jest.advanceTimersByTime(31_999);
     expect(t.state).toBe('trying');
     jest.advanceTimersByTime(1);
+    expect(t.state).toBe('terminated');
+    expect(events).toEqual(['expired']);
+  });
+
+  it('an INVITE the app never answers is handed to inviteTimedOut after 64 s; unanswered there, it is forgotten', () => {
+    const asked: string[] = [];
+    const t = new ServerTransaction('k', request('INVITE'), channel(false), { ...hooks, inviteTimedOut: (x) => asked.push(x.state) }, createTimers());
+    jest.advanceTimersByTime(63_999);
+    expect(asked).toEqual([]);
+    jest.advanceTimersByTime(1);
+    expect(asked).toEqual(['proceeding']);
     expect(t.state).toBe('terminated');
     expect(events).toEqual(['expired']);
   });

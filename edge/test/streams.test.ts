@@ -79,6 +79,51 @@ describe('SIP over TCP streams', () => {
     await until(() => tcp.closed, IDLE_MS - 500, 'close before the idle timeout');
   });
 
+  it('conflicting Content-Length headers: 400 then close, a request hidden in the body never reaches the app', async () => {
+    const hidden = sipRequest({ transport: 'TCP', port: tcp.localPort, callId: 'hidden@test' });
+    // Framed by the first value the body is the hidden request; by the last it is the next message.
+    const outer = sipRequest({ transport: 'TCP', port: tcp.localPort, body: hidden }).replace(/\r\n\r\n/, '\r\nContent-Length: 0\r\n\r\n');
+    tcp.send(outer);
+    expect(await tcp.waitFor(/^SIP\/2\.0 400/)).toMatch(/conflicting Content-Length/);
+    await until(() => tcp.closed, IDLE_MS - 500, 'close before the idle timeout');
+    expect(tcp.count(/^SIP\/2\.0/)).toBe(1);
+    expect(seen.filter((r) => r.get('Call-ID') === 'hidden@test')).toHaveLength(0);
+  });
+
+  it('a framing error answers the requests read before it, then closes', async () => {
+    const good = sipRequest({ transport: 'TCP', port: tcp.localPort, cseq: 1 });
+    const unframable = sipRequest({ transport: 'TCP', port: tcp.localPort, cseq: 2 }).replace(/Content-Length: 0\r\n/, '');
+    tcp.send(good + unframable);
+    expect(await tcp.waitFor(/^SIP\/2\.0 400/)).toMatch(/\r\nCSeq: 2 REGISTER\r\n/);
+    expect(await tcp.waitFor(/^SIP\/2\.0 200/)).toMatch(/\r\nCSeq: 1 REGISTER\r\n/); // the app's answer still arrives
+    await until(() => tcp.closed, IDLE_MS - 500, 'close before the idle timeout');
+  });
+
+  it('a framing error with a request in flight: the connection closes once the app answers it', async () => {
+    hold = true;
+    try {
+      tcp.send(sipRequest({ transport: 'TCP', port: tcp.localPort }) + 'x'.repeat(5000)); // garbage past the size limit
+      await until(() => held.length, 2000, 'request at app');
+      await sleep(100);
+      expect(tcp.closed).toBe(false);
+      held.shift()!();
+      await tcp.waitFor(/^SIP\/2\.0 200/);
+      await until(() => tcp.closed, IDLE_MS - 500, 'close before the idle timeout');
+    } finally {
+      hold = false;
+    }
+  });
+
+  it.each([
+    ['without Content-Length', (m: string) => m.replace(/Content-Length: 0\r\n/, '')],
+    ['too large', (m: string) => m.replace('Content-Length: 0', 'Content-Length: 5000')],
+    ['with a malformed request line and no Content-Length', (m: string) => m.replace('ACK sip:', 'ACK  sip:').replace(/Content-Length: 0\r\n/, '')],
+  ])('closes a stream on an ACK %s, answering nothing (RFC 3261 §17.2.1)', async (_what, spoil) => {
+    tcp.send(spoil(sipRequest({ method: 'ACK', transport: 'TCP', port: tcp.localPort })));
+    await until(() => tcp.closed, IDLE_MS - 500, 'close before the idle timeout');
+    expect(tcp.raw).toBe('');
+  });
+
   it('closes a stream that sends garbage without an end of headers', async () => {
     const errors = metric(await scrape(shared.edge), 'edge_sip_parse_errors_total{transport="tcp"}');
     tcp.send(Buffer.alloc(6000, 0x41));
@@ -139,5 +184,47 @@ describe('SIP over TCP streams', () => {
     expect(metric(m, 'edge_sip_connections_rejected_total{transport="tcp",reason="per-source connection limit"}')).toBeGreaterThanOrEqual(5);
     expect(metric(m, 'edge_sip_connections_open{transport="tcp"}')).toBeLessThanOrEqual(40);
     for (const c of many) c.close();
+  });
+});
+
+describe('a message that takes too long to arrive on a stream', () => {
+  /** The edge's message timeout in these tests; the idle timeout is much longer. */
+  const MESSAGE_MS = 1000;
+  const shared = sharedEdgeWithApp(recordRegisters([]), { limits: { messageTimeoutMs: MESSAGE_MS, idleTimeoutMs: 20_000 } });
+
+  it('closes a connection that drips one message a byte at a time, however often a byte comes', async () => {
+    const tcp = await StreamClient.tcp(shared.edge);
+    const series = 'edge_sip_connections_rejected_total{transport="tcp",reason="incomplete message"}';
+    const before = metric(await scrape(shared.edge), series);
+    try {
+      const msg = sipRequest({ transport: 'TCP', port: tcp.localPort });
+      // Every byte restarts the idle timeout; the message as a whole never completes.
+      for (let i = 0; i < 40 && !tcp.closed; i++) {
+        tcp.send(msg[i]!);
+        await sleep(150);
+      }
+      expect(tcp.closed).toBe(true);
+      expect(tcp.raw).toBe('');
+      expect(metric(await scrape(shared.edge), series)).toBe(before + 1);
+    } finally {
+      tcp.close();
+    }
+  });
+
+  it('keeps a connection whose messages each complete in time, though one is always partly buffered', async () => {
+    const tcp = await StreamClient.tcp(shared.edge);
+    try {
+      const msgs = [1, 2, 3, 4, 5].map((n) => sipRequest({ transport: 'TCP', port: tcp.localPort, cseq: n }));
+      // Each write ends inside the next message: the framer holds a partial message from start to end.
+      tcp.send(msgs[0]!.slice(0, 40));
+      for (let i = 0; i < msgs.length; i++) {
+        await sleep(MESSAGE_MS / 3);
+        tcp.send(msgs[i]!.slice(40) + (msgs[i + 1]?.slice(0, 40) ?? ''));
+      }
+      await tcp.waitFor(/^SIP\/2\.0 200/, 5);
+      expect(tcp.closed).toBe(false);
+    } finally {
+      tcp.close();
+    }
   });
 });

@@ -8,6 +8,7 @@ import {
   TIMER_G,
   TIMER_H,
   TIMER_I_UNRELIABLE,
+  UNANSWERED_INVITE_TIMEOUT,
   UNANSWERED_TRANSACTION_TIMEOUT,
 } from '../sip/constants';
 import type { InboundRequest } from '../sip/request';
@@ -40,11 +41,18 @@ export interface TransactionHooks {
   completed(txn: ServerTransaction, channel: DatagramChannel, response: Buffer, status: number): void;
   /** The transaction reached Terminated; `answered` is false when it expired without a final response. */
   terminated(txn: ServerTransaction, answered: boolean): void;
+  /**
+   * An INVITE the app never answered reached the unanswered timeout: the owner should answer
+   * it now (`respond`); if it does not, the transaction is forgotten like any other.
+   */
+  inviteTimedOut?(txn: ServerTransaction): void;
 }
 
 /** The shared fixed-delay timers (one queue per RFC 3261 timer), owned by the transaction layer. Timer J: see `completed`. */
 export interface TransactionTimers {
+  /** Non-INVITE transactions the app has not answered. */
   readonly unanswered: DelayQueue;
+  readonly unansweredInvite: DelayQueue;
   readonly timerH: DelayQueue;
   readonly timerI: DelayQueue;
 }
@@ -53,6 +61,7 @@ export interface TransactionTimers {
 export function createTimers(): TransactionTimers {
   return {
     unanswered: new DelayQueue(UNANSWERED_TRANSACTION_TIMEOUT),
+    unansweredInvite: new DelayQueue(UNANSWERED_INVITE_TIMEOUT),
     timerH: new DelayQueue(TIMER_H),
     timerI: new DelayQueue(TIMER_I_UNRELIABLE),
   };
@@ -95,7 +104,7 @@ export class ServerTransaction implements Expirable {
     this.method = request.method;
     this.isInvite = request.method === 'INVITE';
     this.state = this.isInvite ? 'proceeding' : 'trying';
-    this.schedule(timers.unanswered);
+    this.schedule(this.isInvite ? timers.unansweredInvite : timers.unanswered);
     channel.hold?.();
   }
 
@@ -176,11 +185,18 @@ export class ServerTransaction implements Expirable {
   }
 
   /**
-   * The pending fixed-delay timer fired: the app never answered (forget the
-   * transaction; a later retransmission starts a new one), or Timer H or I ended it.
+   * The pending fixed-delay timer fired: the app never answered (an INVITE is answered
+   * through `inviteTimedOut`; anything else is forgotten, and a later retransmission starts
+   * a new transaction), or Timer H or I ended it.
    */
   expire(): void {
+    const queue = this.timerQueue;
     this.timerQueue = undefined;
+    if (queue === this.timers.unansweredInvite && this.awaitingResponse) {
+      // RFC 3261 §17.1.1.2: after a 1xx the client waits for a final response without a timer of its own.
+      this.hooks.inviteTimedOut?.(this);
+      if (!this.awaitingResponse) return;
+    }
     this.terminate();
   }
 

@@ -17,6 +17,8 @@ export interface LayerHooks {
   resent(channel: ReplyChannel, method: string, status: number): void;
   /** A transaction reached Terminated; `answered` is false when it expired without a final response. */
   terminated(txn: ServerTransaction, answered: boolean): void;
+  /** An INVITE reached the unanswered timeout: answer it with `txn.respond`, or it is forgotten. */
+  inviteTimedOut?(txn: ServerTransaction): void;
 }
 
 /** Every server transaction: live ones as objects, completed non-INVITE UDP ones in a CompletedTable. */
@@ -24,6 +26,8 @@ export class TransactionLayer {
   private readonly byKey = new Map<string, ServerTransaction>();
   private readonly byId = new Map<string, ServerTransaction>();
   private readonly completed: CompletedTable;
+  /** Transactions still awaiting a final response, per source address: counted at creation, until `finished` or an unanswered end. */
+  private readonly unansweredBySource = new Map<string, number>();
 
   private readonly txnHooks: TransactionHooks;
   private readonly timers = createTimers();
@@ -32,7 +36,11 @@ export class TransactionLayer {
     this.completed = new CompletedTable(TIMER_J_UNRELIABLE);
     this.txnHooks = {
       sent: hooks.sent,
-      finished: (t) => this.byId.delete(t.id),
+      inviteTimedOut: hooks.inviteTimedOut,
+      finished: (t) => {
+        this.byId.delete(t.id);
+        this.uncount(t.channel.remoteAddress);
+      },
       completed: (t, channel, response, status) => {
         if (this.byKey.get(t.key) === t) this.byKey.delete(t.key);
         this.completed.add(t.key, response, channel, t.method, status);
@@ -40,6 +48,7 @@ export class TransactionLayer {
       terminated: (t, answered) => {
         if (this.byKey.get(t.key) === t) this.byKey.delete(t.key);
         this.byId.delete(t.id);
+        if (!answered) this.uncount(t.channel.remoteAddress); // else `finished` did
         hooks.terminated(t, answered);
       },
     };
@@ -66,6 +75,17 @@ export class TransactionLayer {
     return true;
   }
 
+  /** Transactions from `source` (an address) that still await a final response. */
+  unansweredFrom(source: string): number {
+    return this.unansweredBySource.get(source) ?? 0;
+  }
+
+  private uncount(source: string): void {
+    const left = (this.unansweredBySource.get(source) ?? 1) - 1;
+    if (left <= 0) this.unansweredBySource.delete(source);
+    else this.unansweredBySource.set(source, left);
+  }
+
   get(id: string): ServerTransaction | undefined {
     return this.byId.get(id);
   }
@@ -78,6 +98,8 @@ export class TransactionLayer {
     const txn = new ServerTransaction(key, request, channel, this.txnHooks, this.timers);
     this.byKey.set(key, txn);
     this.byId.set(txn.id, txn);
+    const source = channel.remoteAddress;
+    this.unansweredBySource.set(source, (this.unansweredBySource.get(source) ?? 0) + 1);
     return txn;
   }
 
@@ -86,6 +108,7 @@ export class TransactionLayer {
     for (const t of [...this.byKey.values()]) t.terminate(true);
     this.byKey.clear();
     this.byId.clear();
+    this.unansweredBySource.clear();
     this.completed.clear();
     for (const q of Object.values(this.timers)) q.clear();
   }

@@ -18,6 +18,8 @@ export interface StreamLimits extends ParseLimits {
   readonly maxConnectionsPerSource: number;
   /** Milliseconds without traffic before a connection is closed. */
   readonly idleTimeoutMs: number;
+  /** Milliseconds a connection may hold part of one message, however slowly the rest trickles in. */
+  readonly messageTimeoutMs: number;
 }
 
 /** A peer that does not read its responses is cut off past this much unsent data. */
@@ -41,9 +43,15 @@ export class StreamConnection implements StreamChannel {
   readonly remotePort: number;
   private readonly framer: SipStreamFramer;
   private inFlight = 0;
-  private readEnded = false;
+  /** No more requests will be read: the peer half-closed, or the stream cannot be framed any more. */
+  private readDone = false;
   private closing = false;
   private lingerTimer: NodeJS.Timeout | undefined;
+  /** Runs while the framer holds part of a message; more bytes of the same message do not restart it. */
+  private messageTimer: NodeJS.Timeout | undefined;
+  /** Messages framed so far: when it has moved, a partial message held now is a new one. */
+  private framed = 0;
+  private framedAtTimerStart = 0;
 
   constructor(
     readonly transport: 'tcp' | 'tls',
@@ -57,23 +65,48 @@ export class StreamConnection implements StreamChannel {
     this.remoteAddress = normalizeAddress(socket.remoteAddress ?? '');
     this.remotePort = socket.remotePort ?? 0;
     this.framer = new SipStreamFramer(limits, {
-      message: (head, body, bytes) => handlers.message(head, body, bytes, this),
+      message: (head, body, bytes) => {
+        this.framed++;
+        handlers.message(head, body, bytes, this);
+      },
       ping: () => this.send(PONG),
       fatal: (reason, head) => {
         handlers.rejected(reason);
         handlers.fatal(reason, head, this);
-        this.end();
+        // Requests read before the fault still get their answers on this connection (RFC 3261 §18.2.2):
+        // read nothing more, and close once they are answered.
+        this.stopReading();
       },
     });
+    // The idle timeout alone lets a peer keep a partial message (and its buffer) for ever with
+    // one byte now and then: the message as a whole must arrive within messageTimeoutMs.
+    const messageTimedOut = (): void => {
+      this.messageTimer = undefined;
+      if (!this.framer.holdsPartialMessage) return;
+      handlers.rejected('incomplete message');
+      this.log.debug({ remote: this.remoteAddress, port: this.remotePort }, 'closing sip connection: message not completed in time');
+      this.stopReading();
+    };
+    const watchPartialMessage = (): void => {
+      if (!this.framer.holdsPartialMessage) this.clearMessageTimer();
+      else if (!this.messageTimer || this.framed !== this.framedAtTimerStart) {
+        this.clearMessageTimer();
+        this.framedAtTimerStart = this.framed;
+        this.messageTimer = setTimeout(messageTimedOut, limits.messageTimeoutMs);
+      }
+    };
     socket.setNoDelay(true);
     socket.setTimeout(limits.idleTimeoutMs, () => {
       handlers.rejected('idle');
       socket.destroy();
     });
-    socket.on('data', (chunk: Buffer) => this.framer.push(chunk));
+    socket.on('data', (chunk: Buffer) => {
+      this.framer.push(chunk);
+      watchPartialMessage();
+    });
     socket.on('end', () => {
       // The peer half-closed: answer what is in flight, then close our side (RFC 3261 §18.2.2 needs the connection).
-      this.readEnded = true;
+      this.readDone = true;
       if (this.inFlight === 0) this.end();
     });
     socket.on('error', (err) => {
@@ -83,6 +116,7 @@ export class StreamConnection implements StreamChannel {
     socket.on('close', () => {
       this.framer.close();
       if (this.lingerTimer) clearTimeout(this.lingerTimer);
+      this.clearMessageTimer();
     });
   }
 
@@ -103,7 +137,15 @@ export class StreamConnection implements StreamChannel {
 
   release(): void {
     if (this.inFlight > 0) this.inFlight--;
-    if (this.readEnded && this.inFlight === 0) this.end();
+    if (this.readDone && this.inFlight === 0) this.end();
+  }
+
+  /** Reads nothing more (the socket is paused, so the peer's further bytes wait in the kernel); ends once nothing is in flight. */
+  private stopReading(): void {
+    this.readDone = true;
+    this.framer.close();
+    this.socket.pause();
+    if (this.inFlight === 0) this.end();
   }
 
   /** Ends our side after pending writes. */
@@ -111,9 +153,15 @@ export class StreamConnection implements StreamChannel {
     if (this.closing) return;
     this.closing = true;
     this.framer.close();
+    this.clearMessageTimer();
     this.socket.end();
     // A peer that never closes its side must not keep the socket.
     if (!this.socket.destroyed) this.lingerTimer = setTimeout(() => this.socket.destroy(), 2_000);
+  }
+
+  private clearMessageTimer(): void {
+    if (this.messageTimer) clearTimeout(this.messageTimer);
+    this.messageTimer = undefined;
   }
 
   destroy(): void {
