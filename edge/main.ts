@@ -51,8 +51,11 @@ async function main(): Promise<void> {
       maxConnections: edge.SIP_MAX_CONNECTIONS,
       maxConnectionsPerSource: edge.SIP_MAX_CONNECTIONS_PER_SOURCE,
       idleTimeoutMs: edge.SIP_IDLE_TIMEOUT * 1000,
+      messageTimeoutMs: edge.SIP_MESSAGE_TIMEOUT * 1000,
       maxTransactions: edge.SIP_MAX_TRANSACTIONS,
+      maxUnansweredPerSource: edge.SIP_MAX_UNANSWERED_PER_SOURCE,
       maxControlFrameBytes: edge.EDGE_CONTROL_MAX_FRAME_BYTES,
+      maxControlBacklogBytes: edge.EDGE_CONTROL_MAX_BACKLOG_BYTES,
     },
   });
   const a = running.addresses;
