@@ -215,29 +215,36 @@ describe('API keys', () => {
     expect(after.body.data.find((k: { id: string }) => k.id === created.body.id).revokedAt).not.toBeNull();
   });
 
-  it('a key revoked while its first request is being verified stops at once: 401, and it cannot create keys', async () => {
-    const created = await h.req('POST', `/v2/accounts/${a.accountId}/api-keys`, { token: a.key, body: { name: 'raced' } });
-    const raced = created.body.key as string;
-    const keyId = created.body.id as string;
-    // Real PostgreSQL throughout; the hook only chooses the moment: right after the first request has read the
-    // key's row (argon2 comes next), the key is revoked through the API, which also forgets it in this process.
+  /**
+   * Runs `request` and, right after its verification has read the row of key `watchId` (argon2
+   * comes next), revokes key `revokeId` through the API (which also forgets it in this process).
+   * Real PostgreSQL throughout: the wrapper around pool.query only chooses the moment.
+   */
+  async function revokingDuringVerification<T>(watchId: string, revokeId: string, request: () => Promise<T>): Promise<{ result: T; revokeStatus: number | undefined }> {
     const realQuery = h.db.pool.query.bind(h.db.pool) as (...args: unknown[]) => Promise<unknown>;
     let revokeStatus: number | undefined;
     const spy = jest.spyOn(h.db.pool, 'query').mockImplementation((async (...args: unknown[]) => {
       const result = await realQuery(...args);
       const q = args[0] as { name?: string; values?: unknown[] } | string;
-      if (revokeStatus === undefined && typeof q === 'object' && q.name === 'api-key-by-id' && q.values?.[0] === keyId) {
+      if (revokeStatus === undefined && typeof q === 'object' && q.name === 'api-key-by-id' && q.values?.[0] === watchId) {
         revokeStatus = 0;
-        revokeStatus = (await h.req('DELETE', `/v2/accounts/${a.accountId}/api-keys/${keyId}`, { token: h.adminKey })).status;
+        revokeStatus = (await h.req('DELETE', `/v2/accounts/${a.accountId}/api-keys/${revokeId}`, { token: h.adminKey })).status;
       }
       return result;
     }) as never);
-    let first: Awaited<ReturnType<Harness['req']>>;
     try {
-      first = await h.req('GET', `/v2/accounts/${a.accountId}`, { token: raced });
+      return { result: await request(), revokeStatus };
     } finally {
       spy.mockRestore();
     }
+  }
+
+  it('a key revoked while its first request is being verified stops at once: 401, and it cannot create keys', async () => {
+    const created = await h.req('POST', `/v2/accounts/${a.accountId}/api-keys`, { token: a.key, body: { name: 'raced' } });
+    const raced = created.body.key as string;
+    const keyId = created.body.id as string;
+    // Right after the first request has read the key's row (argon2 comes next), the key is revoked.
+    const { result: first, revokeStatus } = await revokingDuringVerification(keyId, keyId, () => h.req('GET', `/v2/accounts/${a.accountId}`, { token: raced }));
     expect(revokeStatus).toBe(204);
     // Nothing of the overlapped verification was cached: the key is refused at once, for reads and for creating keys...
     const minted = await h.req('POST', `/v2/accounts/${a.accountId}/api-keys`, { token: raced, body: { name: 'escape' } });
@@ -252,22 +259,8 @@ describe('API keys', () => {
   it('a revocation of another key during a verification does not refuse a valid key', async () => {
     const victim = await h.req('POST', `/v2/accounts/${a.accountId}/api-keys`, { token: a.key, body: { name: 'victim' } });
     const fine = await h.req('POST', `/v2/accounts/${a.accountId}/api-keys`, { token: a.key, body: { name: 'fine' } });
-    const realQuery = h.db.pool.query.bind(h.db.pool) as (...args: unknown[]) => Promise<unknown>;
-    let revokeStatus: number | undefined;
-    const spy = jest.spyOn(h.db.pool, 'query').mockImplementation((async (...args: unknown[]) => {
-      const result = await realQuery(...args);
-      const q = args[0] as { name?: string; values?: unknown[] } | string;
-      if (revokeStatus === undefined && typeof q === 'object' && q.name === 'api-key-by-id' && q.values?.[0] === fine.body.id) {
-        revokeStatus = 0;
-        revokeStatus = (await h.req('DELETE', `/v2/accounts/${a.accountId}/api-keys/${victim.body.id}`, { token: h.adminKey })).status;
-      }
-      return result;
-    }) as never);
-    try {
-      expect((await h.req('GET', `/v2/accounts/${a.accountId}`, { token: fine.body.key })).status).toBe(200);
-    } finally {
-      spy.mockRestore();
-    }
+    const { result, revokeStatus } = await revokingDuringVerification(fine.body.id, victim.body.id, () => h.req('GET', `/v2/accounts/${a.accountId}`, { token: fine.body.key }));
+    expect(result.status).toBe(200);
     expect(revokeStatus).toBe(204);
     expect((await h.req('GET', `/v2/accounts/${a.accountId}`, { token: fine.body.key })).status).toBe(200);
     expect((await h.req('GET', `/v2/accounts/${a.accountId}`, { token: victim.body.key })).status).toBe(401);
