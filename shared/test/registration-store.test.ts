@@ -1,4 +1,4 @@
-import { Binding, RegistrationStore } from '../registration-store';
+import { Binding, decodeBinding, encodeBinding, RegistrationStore } from '../registration-store';
 import { clearPrefix, testKeyPrefix, testRedis } from '../testing/redis';
 
 function binding(id: string, expiresAt: number, extra: Partial<Binding> = {}): Binding {
@@ -57,6 +57,50 @@ describe('registration store (real Redis)', () => {
     expect(result.ok && result.bindings.map((b) => b.id).sort()).toEqual(['c1', 'c2']);
     expect((await redis.hkeys(store.keys.bindings('dev_sip_d'))).sort()).toEqual(['c1', 'c2']);
     expect(Number(await redis.hget(store.keys.status('dev_sip_d'), 'exp'))).toBe(now + 60_000);
+  });
+
+  it('stores a binding compactly (no id, instance or reg-id repeated, short names) and reads back the same binding', async () => {
+    const instance = '<urn:uuid:00000000-0000-1000-8000-000A95A0E128>';
+    const full = binding(`${instance}|1`, now + 60_000, {
+      uri: 'sip:1001@192.0.2.23:5060;transport=udp;ob', params: `;+sip.instance="${instance}";reg-id=1`,
+      instance, regId: 1, path: ['<sip:proxy.example.net;lr>'], q: 0.5,
+    });
+    const noRegId = binding(`${instance}|`, now + 60_000, { instance, userAgent: '', params: ';+sip.instance="x"' });
+    const plain = binding('sip:c3@192.0.2.1:5060', now + 60_000);
+    // An instance the id does not spell (not written by the registrar) is stored explicitly.
+    const odd = binding('other-id', now + 60_000, { instance: '<urn:x>', regId: 7 });
+    expect((await store.commit('dev_sip_compact', 0, { upserts: [full, noRegId, plain, odd], removals: [], source })).ok).toBe(true);
+    const raw = await redis.hgetall(store.keys.bindings('dev_sip_compact'));
+    for (const b of [full, noRegId, plain, odd]) {
+      const stored = JSON.parse(raw[b.id]!) as Record<string, unknown>;
+      for (const long of ['id', 'instance', 'regId', 'uri', 'callId', 'sourceAddress', 'receivedOn', 'registeredAt']) expect(stored).not.toHaveProperty(long);
+      expect(raw[b.id]!.length).toBeLessThan(JSON.stringify(b).length);
+      expect(decodeBinding(b.id, raw[b.id]!)).toEqual(b);
+    }
+    // The registrar's RFC 5626 ids spell instance and reg-id: only a marker is stored for them.
+    for (const b of [full, noRegId]) {
+      expect(JSON.parse(raw[b.id]!)).toMatchObject({ i: 1 });
+      expect(JSON.parse(raw[b.id]!)).not.toHaveProperty('n');
+    }
+    const byId = (list: Binding[]) => Object.fromEntries(list.map((b) => [b.id, b]));
+    expect(byId(await store.listBindings('dev_sip_compact'))).toEqual(byId([full, noRegId, plain, odd]));
+    expect(byId((await store.load('dev_sip_compact')).bindings)).toEqual(byId([full, noRegId, plain, odd]));
+    expect(encodeBinding(plain)).toBe(raw[plain.id]);
+  });
+
+  it('still reads bindings stored whole, with their id, by an earlier version', async () => {
+    const old = binding('sip:old@192.0.2.9:5060', now + 60_000, { instance: '<urn:old>', regId: 2, path: ['<sip:p;lr>'] });
+    await redis.hset(store.keys.bindings('dev_sip_legacy'), old.id, JSON.stringify(old));
+    expect(await store.listBindings('dev_sip_legacy')).toEqual([old]);
+    expect((await store.load('dev_sip_legacy')).bindings).toEqual([old]);
+    const added = binding('sip:new@192.0.2.9:5060', now + 30_000);
+    const result = await store.commit('dev_sip_legacy', 0, { upserts: [added], removals: [], source });
+    expect(result.ok && result.bindings.map((b) => b.id).sort()).toEqual([old.id, added.id].sort());
+    expect(Number(await redis.hget(store.keys.status('dev_sip_legacy'), 'exp'))).toBe(now + 60_000);
+    now += 45_000; // the new one expires first; the reaper drops it and keeps the old one
+    const reaped = await store.reapExpired(100);
+    expect(reaped).toBeGreaterThanOrEqual(1);
+    expect(await store.listBindings('dev_sip_legacy')).toEqual([old]);
   });
 
   it('lists many statuses in one call', async () => {
