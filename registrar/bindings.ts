@@ -1,4 +1,4 @@
-import type { Binding, RegistrationEvent } from '../shared/registration-store';
+import { Binding, instanceBindingId, RegistrationEvent } from '../shared/registration-store';
 import { MAX_CONTACT_BYTES, MAX_DELTA_SECONDS, MIN_EXPIRES_CEILING_S } from './constants';
 import { BadRequestError, IntervalTooBriefError, OutOfOrderError, TooManyBindingsError } from './errors';
 import { parseNameAddr, parseSipUri, removeRawParam, SipUri, splitHeaderList } from './sip-syntax';
@@ -80,8 +80,7 @@ export type ContactRequest =
 function parseDelta(value: string): number | undefined {
   const v = value.trim();
   if (!/^\d+$/.test(v)) return undefined;
-  const digits = v.replace(/^0+(?=\d)/, '');
-  return digits.length > 10 || Number(digits) > MAX_DELTA_SECONDS ? MAX_DELTA_SECONDS : Number(digits);
+  return Math.min(Number(v), MAX_DELTA_SECONDS); // any number of digits: a long run is a huge number, or Infinity
 }
 
 /**
@@ -137,7 +136,7 @@ export function parseContactRequest(contactHeader: string | undefined, expiresHe
         c.regId = Number(regIdText);
       }
       // RFC 5626 §6 (and RFC 5627 for instance alone): the binding is the instance's flow, not the URI.
-      c.id = `${instance}|${c.regId ?? ''}`;
+      c.id = instanceBindingId(instance, c.regId);
     }
     const q = na.params.get('q');
     if (q !== undefined) {

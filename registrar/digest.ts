@@ -79,12 +79,7 @@ function credentialsOf(params: Map<string, string>): DigestCredentials | null {
   return cred;
 }
 
-/** Parses `a=b, c="d"` auth-params (RFC 7235 §2.1); names lower-cased. Null on bad syntax. */
-export function parseAuthParams(text: string): Map<string, string> | null {
-  const elements = splitHeaderList(text);
-  return elements ? authParams(elements) : null;
-}
-
+/** Reads `a=b`, `c="d"` auth-param elements (RFC 7235 §2.1); names lower-cased. Null on bad syntax. */
 function authParams(elements: readonly string[]): Map<string, string> | null {
   const params = new Map<string, string>();
   for (const el of elements) {

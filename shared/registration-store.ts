@@ -324,15 +324,12 @@ interface StoredBinding {
   ua?: string;
   g: number;
   i?: 1;
-  /** instance / reg-id when the id does not spell them (not written by the registrar). */
-  n?: string;
-  m?: number;
   h?: string[];
   q?: number;
 }
 
-/** The id of an RFC 5626 binding: `<instance>|<reg-id>` (reg-id empty when absent). */
-function instanceId(instance: string, regId: number | undefined): string {
+/** The id of an RFC 5626 binding (RFC 5626 §6: its flow): `<instance>|<reg-id>`, reg-id empty when absent. */
+export function instanceBindingId(instance: string, regId: number | undefined): string {
   return `${instance}|${regId ?? ''}`;
 }
 
@@ -343,11 +340,9 @@ export function encodeBinding(b: Binding): string {
   Object.assign(v, { expiresAt: b.expiresAt, c: b.callId, s: b.cseq, a: b.sourceAddress, o: b.sourcePort, t: b.transport, r: b.receivedOn, g: b.registeredAt });
   if (b.userAgent !== '') v.ua = b.userAgent;
   if (b.instance !== undefined) {
-    if (b.id === instanceId(b.instance, b.regId)) v.i = 1;
-    else {
-      v.n = b.instance;
-      if (b.regId !== undefined) v.m = b.regId;
-    }
+    // Instance and reg-id are read back from the id, so the id must spell them.
+    if (b.id !== instanceBindingId(b.instance, b.regId)) throw new Error(`binding ${b.id} does not carry its instance id`);
+    v.i = 1;
   }
   if (b.path !== undefined) v.h = b.path;
   if (b.q !== undefined) v.q = b.q;
@@ -376,9 +371,6 @@ export function decodeBinding(id: string, json: string): Binding | null {
   if (bar >= 0) {
     b.instance = id.slice(0, bar);
     if (bar + 1 < id.length) b.regId = Number(id.slice(bar + 1));
-  } else if (c.n !== undefined) {
-    b.instance = c.n;
-    if (c.m !== undefined) b.regId = c.m;
   }
   if (c.h !== undefined) b.path = c.h;
   if (c.q !== undefined) b.q = c.q;
@@ -463,9 +455,7 @@ export class RegistrationStore {
     if (vErr) throw vErr;
     if (bErr) throw bErr;
     const now = this.now();
-    const bindings = Object.entries((values as Record<string, string> | null) ?? {})
-      .map(([id, json]) => decodeBinding(id, json))
-      .filter((b): b is Binding => b !== null && b.expiresAt > now);
+    const bindings = parseBindings(Object.entries((values as Record<string, string> | null) ?? {}).flat()).filter((b) => b.expiresAt > now);
     return { version: v ? Number(v) : 0, bindings };
   }
 
