@@ -71,29 +71,29 @@ curl -sf "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null || { echo "registrar no
 redis_mem() { redis-cli -p "$REDIS_PORT" info memory | awk -F: '/^used_memory:/ {print $2+0}'; }
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+HZ=$(getconf CLK_TCK)
 # How fast this machine is right now: ms for a fixed single-threaded loop (100,000 MD5s of
 # short strings), run just before each step. This machine's speed moves by a factor of two
 # within a day; compare latencies only between runs with similar figures.
 calibrate_ms() { node -e 'const c=require("crypto");const t=process.hrtime.bigint();for(let i=0;i<100000;i++)c.createHash("md5").update("calibration"+i).digest("hex");console.log(Math.round(Number(process.hrtime.bigint()-t)/1e6))'; }
 redis_cpu_us() { redis-cli -p "$REDIS_PORT" info cpu | awk -F: '/^used_cpu_(user|sys):/ {s += $2} END {printf "%d\n", s * 1000000}'; }
 
-# One SIPp step; prints "rate ok failed retrans p50 p99 probe_p50 probe_p99 registrar_cpu_us_per_reg edge_cpu_us_per_reg probe_over_10ms_% redis_cpu_us_per_reg calibration_ms".
 # Waits (at most 5 s) until edge and registrar use under 10 % of a core over 200 ms, so that
 # a step's calibration and CPU figures do not include the previous step's backlog.
 wait_quiet() {
-  local hz; hz=$(getconf CLK_TCK)
   for _ in $(seq 1 25); do
     local a b; a=$(( $(cpu_ticks "$REG_PID") + $(cpu_ticks "$EDGE_PID") )); sleep 0.2
     b=$(( $(cpu_ticks "$REG_PID") + $(cpu_ticks "$EDGE_PID") ))
-    [ $(( (b - a) * 100 / hz )) -lt 2 ] && return 0
+    [ $(( (b - a) * 100 / HZ )) -lt 2 ] && return 0
   done
 }
 
+# One SIPp step; prints "rate ok failed retrans p50 p99 probe_p50 probe_p99 registrar_cpu_us_per_reg edge_cpu_us_per_reg probe_over_10ms_% redis_cpu_us_per_reg calibration_ms".
 run_step() {
   local rate=$1 calls=$2 tag=$3
   wait_quiet
   local calib; calib=$(calibrate_ms)
-  local r0 e0 d0 hz; r0=$(cpu_ticks "$REG_PID"); e0=$(cpu_ticks "$EDGE_PID"); d0=$(redis_cpu_us); hz=$(getconf CLK_TCK)
+  local r0 e0 d0; r0=$(cpu_ticks "$REG_PID"); e0=$(cpu_ticks "$EDGE_PID"); d0=$(redis_cpu_us)
   local dir="$WORK/$tag"; mkdir -p "$dir"
   # The probe times registrations precisely while SIPp loads (SIPp's own times move in kernel ticks).
   local probe_secs=$(( calls / rate > 3 ? calls / rate - 2 : 1 ))
@@ -126,7 +126,7 @@ run_step() {
   # CPU is shared out over every registration of the step: SIPp's and the probe's (50/s).
   local pn plost; pn=$(probe_field n); plost=$(probe_field lost)
   local regs=$(( ok + ${pn:-0} + ${plost:-0} )); local den=$(( regs > 0 ? regs : 1 ))
-  echo "$rate $ok $failed $retrans $p50 $p99 ${pp50:-NA} ${pp99:-NA} $(( (r1 - r0) * 1000000 / hz / den )) $(( (e1 - e0) * 1000000 / hz / den )) ${pover:-NA} $(( (d1 - d0) / den )) $calib"
+  echo "$rate $ok $failed $retrans $p50 $p99 ${pp50:-NA} ${pp99:-NA} $(( (r1 - r0) * 1000000 / HZ / den )) $(( (e1 - e0) * 1000000 / HZ / den )) ${pover:-NA} $(( (d1 - d0) / den )) $calib"
 }
 
 echo "== memory: $DEVICES registrations at 1000/s into an empty Redis" >&2
