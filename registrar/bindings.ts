@@ -112,7 +112,7 @@ export function parseContactRequest(contactHeader: string | undefined, expiresHe
   const seen = new Set<string>();
   for (const el of elements) {
     // Bounded before any parsing (the stored form is checked against MAX_CONTACT_BYTES below).
-    if (el.length > 2 * MAX_CONTACT_BYTES) throw new BadRequestError('CONTACT_TOO_LONG', `a Contact is longer than ${MAX_CONTACT_BYTES} bytes`);
+    if (el.length > 2 * MAX_CONTACT_BYTES) throw new BadRequestError('CONTACT_TOO_LONG', `a Contact element is longer than ${2 * MAX_CONTACT_BYTES} characters`);
     const na = parseNameAddr(el);
     if (!na) throw new BadRequestError('INVALID_CONTACT', 'a Contact element does not parse');
     const uri = parseSipUri(na.uri);
