@@ -125,9 +125,11 @@ export interface ApiKeyVerifierOptions {
  * stall every in-flight request of that key for the length of an argon2 run).
  * Concurrent checks of one key share one query or argon2 run.
  *
- * A revocation by this process (forgetKey) wins over a verification it
+ * A revocation by this process (forgetKey) wins over a first verification it
  * overlaps: such a verification neither caches its key nor accepts it without
- * asking PostgreSQL again, after the revocation was committed.
+ * asking PostgreSQL again, after the revocation was committed. (A re-check of a
+ * cached key already under way when the revocation commits may still let its
+ * waiting request through; the next request is refused.)
  */
 export class ApiKeyVerifier {
   private readonly cache = new Map<string, CacheEntry>();

@@ -33,7 +33,7 @@ function hasBody(req: Request): boolean {
 function parseQuery(qs: string | null | undefined): ParsedUrlQuery {
   if (!qs) return {};
   try {
-    decodeURIComponent(qs.replace(/\+/g, ' '));
+    if (qs.includes('%')) decodeURIComponent(qs); // a '+' or plain text cannot fail it
   } catch {
     throw new BadRequestError('The query string is not valid percent-encoded UTF-8.');
   }
@@ -125,8 +125,7 @@ export function createApp(deps: AppDeps): Express {
     if (!principal) {
       // A token was presented: without one the request was refused above.
       const count = failures.recordFailure(address);
-      // Limit 0 turns the limiter off (recordFailure then counts nothing and returns 0): nothing to report.
-      if (failures.limit > 0 && count === failures.limit) {
+      if (failures.reachesLimit(count)) {
         log.warn({ address, failures: count, windowS: config.API_AUTH_FAILURE_WINDOW_S }, 'API key failures over the limit: address throttled until its window ends');
       }
       throw new UnauthenticatedError();

@@ -65,7 +65,12 @@ export class AuthFailureLimiter {
     return Math.max(1, Math.ceil((w.start + this.opts.windowMs - this.now()) / 1000));
   }
 
-  /** Records one failed verification of `address`; returns its failures in the current window. */
+  /** True when `count` (from recordFailure) is the failure that starts throttling; never when the limiter is off. */
+  reachesLimit(count: number): boolean {
+    return this.opts.limit > 0 && count === this.opts.limit;
+  }
+
+  /** Records one failed verification of `address`; returns its failures in the current window (0 when the limiter is off). */
   recordFailure(address: string): number {
     if (this.opts.limit === 0) return 0;
     const w = this.current(address);

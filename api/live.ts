@@ -19,17 +19,28 @@ export async function liveStatuses(store: RegistrationStore, deviceIds: string[]
   }
 }
 
+/** What a device that never registered (or whose live state is unknown) shows. */
+export const PENDING: DeviceLiveStatus = {
+  registrationStatus: 'pending',
+  lastRegistration: null,
+  ipAddress: null,
+  port: null,
+  transport: null,
+  userAgent: null,
+  expiresAt: null,
+};
+
 /**
  * liveStatus() for the answer to a change PostgreSQL has already committed: a
- * Redis failure is logged and `fallback` answered instead of a 503, since the
+ * Redis failure is logged and PENDING answered instead of a 503, since the
  * change stands and a retry would repeat it (as announceAuthChange does).
  */
-export async function liveStatusAfterWrite(store: RegistrationStore, log: Logger, deviceId: string, fallback: DeviceLiveStatus): Promise<DeviceLiveStatus> {
+export async function liveStatusAfterWrite(store: RegistrationStore, log: Logger, deviceId: string): Promise<DeviceLiveStatus> {
   try {
     return await store.getStatus(deviceId);
   } catch (err) {
     log.warn({ deviceId, err: { message: (err as Error).message } }, 'could not read live registration state from Redis after a committed change; answered as pending');
-    return fallback;
+    return PENDING;
   }
 }
 

@@ -49,11 +49,8 @@ function isDbUnavailable(code: string): boolean {
   return code.startsWith('08') || code.startsWith('57P0') || code.startsWith('53');
 }
 
-/**
- * SQLSTATEs of text PostgreSQL cannot store (22021 character_not_in_repertoire, e.g. NUL; 22P05
- * untranslatable_character): input the schemas should have refused, so a 422 rather than a 500.
- */
-const UNSTORABLE_TEXT = new Set(['22021', '22P05']);
+/** SQLSTATE 22021 character_not_in_repertoire (e.g. NUL): text the schemas should have refused, so a 422 rather than a 500. */
+const UNSTORABLE_TEXT = '22021';
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
@@ -82,8 +79,8 @@ export function toApiError(err: unknown, bodyLimit: number): ApiError {
   // Express/router 4xx of their own, e.g. a path with invalid percent-encoding.
   if (status !== undefined && status >= 400 && status < 500) return new BadRequestError('The request could not be understood.');
   if (typeof e.code === 'string') {
-    if (UNSTORABLE_TEXT.has(e.code)) {
-      return new ValidationError([{ field: '(request)', code: 'invalid-value', message: 'contains a character that cannot be stored (NUL or invalid Unicode)' }]);
+    if (e.code === UNSTORABLE_TEXT) {
+      return new ValidationError([{ field: '(body)', code: 'invalid-value', message: 'contains a character that cannot be stored (NUL or invalid Unicode)' }]);
     }
     if (NETWORK_CODES.has(e.code) || (/^[0-9A-Z]{5}$/.test(e.code) && isDbUnavailable(e.code))) {
       return new ServiceUnavailableError('A backing service');

@@ -14,17 +14,17 @@ export const DEFAULT_PAGE_LIMIT = 50;
 /** Longest grace period a password reset may grant the previous password: 7 days. */
 export const MAX_GRACE_PERIOD_SECONDS = 7 * 24 * 3600;
 
-/** A lone UTF-16 surrogate (with the u flag a surrogate pair is one code point and does not match). */
+/**
+ * A lone UTF-16 surrogate, which UTF-8 encoding would silently turn into U+FFFD (with the
+ * u flag a surrogate pair is one code point and does not match); PostgreSQL refuses NUL.
+ */
 const LONE_SURROGATE = /\p{Surrogate}/u;
 
-/**
- * Text PostgreSQL can store as given: no NUL (which it refuses) and no lone
- * UTF-16 surrogate (which UTF-8 encoding would silently turn into U+FFFD).
- */
+/** Text PostgreSQL stores as given. */
 const storable = (s: z.ZodString) =>
-  s
-    .refine((v) => !v.includes('\u0000'), 'must not contain NUL characters')
-    .refine((v) => !LONE_SURROGATE.test(v), 'must not contain lone UTF-16 surrogates (not valid Unicode)');
+  s.refine((v) => !v.includes('\u0000') && !LONE_SURROGATE.test(v), 'must not contain NUL characters or lone UTF-16 surrogates');
+/** A query filter: decoded from a query string already checked as UTF-8 (app.ts), so only NUL can be in it. */
+const filter = (s: z.ZodString) => s.refine((v) => !v.includes('\u0000'), 'must not contain NUL characters');
 
 const text = (max: number) => storable(z.string().trim().min(1).max(max));
 const optionalText = (max: number) => text(max).nullable().optional();
@@ -50,6 +50,8 @@ export const MacAddressInput = z
 export const DeviceStatus = z.enum(['active', 'inactive']);
 export const RegistrationStatus = z.enum(['pending', 'registered', 'unregistered']);
 const Timestamp = z.iso.datetime();
+/** A device-list cursor's timestamp: microseconds, every field in range, and year 1 or later (PostgreSQL has no year 0). */
+export const CursorTimestamp = z.iso.datetime({ precision: 6 }).refine((ts) => !ts.startsWith('0000'));
 
 export const DeviceCreateBody = z
   .strictObject({
@@ -98,10 +100,10 @@ export const DeviceListQuery = z.strictObject({
   limit: PageLimit.optional(),
   cursor: z.string().max(512).optional(),
   status: DeviceStatus.optional(),
-  assignedUser: storable(z.string().max(100)).optional(),
+  assignedUser: filter(z.string().max(100)).optional(),
   macAddress: MacAddressInput.optional(),
-  sipUsername: storable(z.string().max(64)).optional(),
-  name: storable(z.string().min(1).max(200)).optional(),
+  sipUsername: filter(z.string().max(64)).optional(),
+  name: filter(z.string().min(1).max(200)).optional(),
 });
 
 const Host = z.string().max(253).regex(/^[A-Za-z0-9.:[\]-]+$/, 'must be a host name or address');

@@ -5,19 +5,10 @@ import { AppDeps, canSeeAccount, param, principalOf, requireAccountAccess } from
 import { DeviceCursor, DeviceRow, DevicesRepo } from '../devices-repo';
 import { NotFoundError, ValidationError } from '../errors';
 import { ACCOUNT_ID, DEVICE_ID } from '../ids';
-import { announceAuthChange, liveStatus, liveStatusAfterWrite, liveStatuses } from '../live';
-import { DEFAULT_PAGE_LIMIT, DeviceCreateBody, DeviceListQuery, DevicePatchBody, ResetPasswordBody } from '../schemas';
+import { announceAuthChange, liveStatus, liveStatusAfterWrite, liveStatuses, PENDING } from '../live';
+import { CursorTimestamp, DEFAULT_PAGE_LIMIT, DeviceCreateBody, DeviceListQuery, DevicePatchBody, ResetPasswordBody } from '../schemas';
 import { parseOr422 } from '../validation';
 
-const PENDING: DeviceLiveStatus = {
-  registrationStatus: 'pending',
-  lastRegistration: null,
-  ipAddress: null,
-  port: null,
-  transport: null,
-  userAgent: null,
-  expiresAt: null,
-};
 
 /** The seed's device representation. */
 export function deviceJson(row: DeviceRow, live: DeviceLiveStatus): Record<string, unknown> {
@@ -47,23 +38,10 @@ export function encodeCursor(c: DeviceCursor): string {
   return Buffer.from(JSON.stringify([c.createdAt, c.id]), 'utf8').toString('base64url');
 }
 
-const CURSOR_TS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
-
-/**
- * Whether `ts` (CURSOR_TS-shaped) is a real instant PostgreSQL can cast to timestamptz:
- * every field in range (it survives a round trip through Date), year 1 or later (PostgreSQL has no year 0).
- */
-function isCursorTimestamp(ts: string): boolean {
-  if (!CURSOR_TS.test(ts) || ts.startsWith('0000')) return false;
-  const ms = `${ts.slice(0, 23)}Z`;
-  const d = new Date(ms);
-  return !Number.isNaN(d.getTime()) && d.toISOString() === ms;
-}
-
 function decodeCursor(s: string): DeviceCursor {
   try {
     const v: unknown = JSON.parse(Buffer.from(s, 'base64url').toString('utf8'));
-    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && isCursorTimestamp(v[0]) && typeof v[1] === 'string' && DEVICE_ID.test(v[1])) {
+    if (Array.isArray(v) && v.length === 2 && CursorTimestamp.safeParse(v[0]).success && typeof v[1] === 'string' && DEVICE_ID.test(v[1])) {
       return { createdAt: v[0], id: v[1] };
     }
   } catch {
@@ -162,7 +140,7 @@ export function devicesRouter(deps: AppDeps, repo: DevicesRepo): Router {
     }
     log.info({ accountId, deviceId, fields: Object.keys(body) }, 'device updated');
     // The update is committed: without Redis it is still answered as such, the registration shown as pending (as after a create).
-    res.json(deviceJson(row, await liveStatusAfterWrite(registrations, log, deviceId, PENDING)));
+    res.json(deviceJson(row, await liveStatusAfterWrite(registrations, log, deviceId)));
   });
 
   r.delete('/accounts/:accountId/devices/sip/:deviceId', async (req, res) => {

@@ -262,6 +262,14 @@ describe('API keys', () => {
     const { result, revokeStatus } = await revokingDuringVerification(fine.body.id, victim.body.id, () => h.req('GET', `/v2/accounts/${a.accountId}`, { token: fine.body.key }));
     expect(result.status).toBe(200);
     expect(revokeStatus).toBe(204);
+    // Nothing of an overlapped verification is cached, not even a valid key's: its next request reads its row again.
+    const reads = jest.spyOn(h.db.pool, 'query');
+    try {
+      expect((await h.req('GET', `/v2/accounts/${a.accountId}`, { token: fine.body.key })).status).toBe(200);
+      expect(reads.mock.calls.some(([q]) => typeof q === 'object' && (q as { name?: string }).name === 'api-key-by-id')).toBe(true);
+    } finally {
+      reads.mockRestore();
+    }
     expect((await h.req('GET', `/v2/accounts/${a.accountId}`, { token: fine.body.key })).status).toBe(200);
     expect((await h.req('GET', `/v2/accounts/${a.accountId}`, { token: victim.body.key })).status).toBe(401);
   });
