@@ -91,7 +91,7 @@ export class SipCore {
       this.metrics.parseError('udp');
       // Too large to trust: read the head only to find where to send 513.
       const r = readDatagram(data.subarray(0, Math.min(data.length, this.limits.maxMessageBytes)), this.limits);
-      if (r.kind === 'message' && r.head.kind === 'request' && mayAnswer(r.head)) this.stateless(r.head, channel, 513, REASON_PHRASES[513]!);
+      if (r.kind === 'message' && r.head.kind === 'request') this.stateless(r.head, channel, 513, REASON_PHRASES[513]!);
       else this.metrics.dropped('too large');
       return;
     }
@@ -104,7 +104,7 @@ export class SipCore {
   streamFatal(reason: string, head: MessageHead | undefined, channel: ReplyChannel): void {
     this.metrics.parseError(channel.transport);
     this.log.debug({ reason, source: `${channel.remoteAddress}:${channel.remotePort}` }, 'closing sip connection');
-    if (head && head.kind === 'request' && mayAnswer(head)) {
+    if (head && head.kind === 'request') {
       const status = reason === 'message too large' ? 513 : 400;
       this.stateless(head, channel, status, status === 513 ? REASON_PHRASES[513]! : `Bad Request (${reason})`);
     }
@@ -237,7 +237,8 @@ export class SipCore {
    */
   private stateless(head: MessageHead, channel: ReplyChannel, status: number, reason: string): void {
     if (!mayAnswer(head)) {
-      this.metrics.dropped(head.kind === 'request' || (head.kind === 'unknown' && head.leader === 'ACK') ? 'malformed ACK' : 'malformed response');
+      // An ACK (malformed, or too large) or something that looks like a response.
+      this.metrics.dropped(head.kind === 'request' || (head.kind === 'unknown' && head.leader === 'ACK') ? 'unanswerable ACK' : 'unanswerable response');
       return;
     }
     const replyable = replyableHead(head.headers, channel);
@@ -295,11 +296,8 @@ export class SipCore {
   appGone(app: AppSession): void {
     const pending = [...app.pending];
     app.pending.clear();
-    for (const txn of pending) {
-      const req = txn.request;
-      if (txn.awaitingResponse && req) txn.respond(503, buildLocalResponse(req, 503, REASON_PHRASES[503]!, txn.toTag, RETRY_AFTER));
-      else txn.terminate();
-    }
+    // Every pending transaction still awaits its answer and holds its request: releasing it removes it from `pending`.
+    for (const txn of pending) txn.respond(503, buildLocalResponse(txn.request!, 503, REASON_PHRASES[503]!, txn.toTag, RETRY_AFTER));
     if (pending.length) this.log.warn({ app: app.id, transactions: pending.length }, 'app disconnected with unanswered transactions: answered 503');
   }
 

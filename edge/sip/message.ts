@@ -85,6 +85,11 @@ function firstWord(line: string): string {
   return line.slice(0, i);
 }
 
+/** A head whose start line is neither a request nor a response (its first word read only here, off the common path). */
+function unknownHead(startLine: string, headers: SipHeader[], contentLength: number | undefined, error: string): UnknownHead {
+  return { kind: 'unknown', leader: firstWord(startLine), headers, contentLength, error };
+}
+
 /**
  * RFC 3261 §17.2.1, §18.1.2: an ACK and a response are never answered, not even
  * when they are malformed. True for a request other than ACK, and for a start line
@@ -121,10 +126,7 @@ export function parseHead(head: string, limits: ParseLimits): MessageHead {
 
   let lineEnd = head.indexOf('\r\n');
   const startLine = lineEnd === -1 ? head : head.slice(0, lineEnd);
-  const leader = firstWord(startLine);
-  if (startLine.length > limits.maxLineBytes) {
-    return { kind: 'unknown', leader, headers, contentLength, error: 'start line too long' };
-  }
+  if (startLine.length > limits.maxLineBytes) return unknownHead(startLine, headers, contentLength, 'start line too long');
 
   let pos = lineEnd === -1 ? head.length : lineEnd + 2;
   // Header lines, bounded by maxHeaders and maxLineBytes.
@@ -217,18 +219,18 @@ export function parseHead(head: string, limits: ParseLimits): MessageHead {
   // Start line (RFC 3261 §7.1 request line, §7.2 status line).
   if (startLine.startsWith('SIP/') || startLine.startsWith('sip/')) {
     const m = STATUS_LINE.exec(startLine);
-    if (!m) return { kind: 'unknown', leader, headers, contentLength, error: error ?? 'malformed status line' };
+    if (!m) return unknownHead(startLine, headers, contentLength, error ?? 'malformed status line');
     return { kind: 'response', status: Number(m[1]), reason: m[2]!, headers, contentLength, error };
   }
   const sp1 = startLine.indexOf(' ');
   const sp2 = sp1 === -1 ? -1 : startLine.indexOf(' ', sp1 + 1);
   if (sp1 <= 0 || sp2 === -1 || startLine.indexOf(' ', sp2 + 1) !== -1) {
-    return { kind: 'unknown', leader, headers, contentLength, error: error ?? 'malformed request line' };
+    return unknownHead(startLine, headers, contentLength, error ?? 'malformed request line');
   }
   const method = startLine.slice(0, sp1);
   const uri = startLine.slice(sp1 + 1, sp2);
   const version = startLine.slice(sp2 + 1);
-  if (!TOKEN.test(method)) return { kind: 'unknown', leader, headers, contentLength, error: error ?? 'invalid method' };
+  if (!TOKEN.test(method)) return unknownHead(startLine, headers, contentLength, error ?? 'invalid method');
   if (uri.length === 0 || uri.indexOf(':') === -1 || hasBadControl(uri)) {
     error ??= 'invalid Request-URI';
   }

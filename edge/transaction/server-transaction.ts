@@ -31,7 +31,7 @@ const ALLOWED: Readonly<Record<TransactionState, readonly TransactionState[]>> =
 export interface TransactionHooks {
   /** A response went on the wire (first send or retransmission). */
   sent(txn: ServerTransaction, status: number, retransmission: boolean): void;
-  /** A final response was sent: the app can no longer answer, so its id need not be found any more. */
+  /** It no longer awaits a response (a final one was sent, or it ended without one): the app can no longer answer, so its id need not be found any more. */
   finished?(txn: ServerTransaction): void;
   /**
    * A non-INVITE transaction over UDP entered Completed with `response`. For Timer J the
@@ -151,7 +151,6 @@ export class ServerTransaction implements Expirable {
     }
     this.clearTimers();
     this.releaseRequest();
-    this.hooks.finished?.(this);
     if (this.isInvite && status < 300) {
       // RFC 3261 §17.2.1: a 2xx terminates the INVITE server transaction.
       this.terminate();
@@ -190,9 +189,9 @@ export class ServerTransaction implements Expirable {
    * a new transaction), or Timer H or I ended it.
    */
   expire(): void {
-    const queue = this.timerQueue;
     this.timerQueue = undefined;
-    if (queue === this.timers.unansweredInvite && this.awaitingResponse) {
+    // A waiting INVITE is only ever on the unanswered-INVITE queue.
+    if (this.isInvite && this.awaitingResponse) {
       // RFC 3261 §17.1.1.2: after a 1xx the client waits for a final response without a timer of its own.
       this.hooks.inviteTimedOut?.(this);
       if (!this.awaitingResponse) return;
@@ -213,12 +212,17 @@ export class ServerTransaction implements Expirable {
     if (!quiet) this.hooks.terminated(this, this.lastStatus >= 200);
   }
 
-  /** The app and the request are no longer needed (a final response went out, or the transaction ended). */
+  /**
+   * The app and the request are no longer needed (a final response went out, or the
+   * transaction ended): the one moment it stops awaiting a response, told to `finished`.
+   */
   private releaseRequest(): void {
     this.owner?.release(this);
     this.owner = undefined;
-    if (this.request !== undefined) this.channel.release?.();
+    if (this.request === undefined) return;
     this.request = undefined;
+    this.channel.release?.();
+    this.hooks.finished?.(this);
   }
 
   private schedule(queue: DelayQueue): void {

@@ -26,7 +26,7 @@ export class TransactionLayer {
   private readonly byKey = new Map<string, ServerTransaction>();
   private readonly byId = new Map<string, ServerTransaction>();
   private readonly completed: CompletedTable;
-  /** Transactions still awaiting a final response, per source address: counted at creation, until `finished` or an unanswered end. */
+  /** Transactions still awaiting a final response, per source address: counted at creation, until `finished`. */
   private readonly unansweredBySource = new Map<string, number>();
 
   private readonly txnHooks: TransactionHooks;
@@ -47,8 +47,6 @@ export class TransactionLayer {
       },
       terminated: (t, answered) => {
         if (this.byKey.get(t.key) === t) this.byKey.delete(t.key);
-        this.byId.delete(t.id);
-        if (!answered) this.uncount(t.channel.remoteAddress); // else `finished` did
         hooks.terminated(t, answered);
       },
     };

@@ -47,11 +47,8 @@ export class StreamConnection implements StreamChannel {
   private readDone = false;
   private closing = false;
   private lingerTimer: NodeJS.Timeout | undefined;
-  /** Runs while the framer holds part of a message; more bytes of the same message do not restart it. */
+  /** Runs while the framer holds part of a message; more bytes of the same message do not restart it, a completed message stops it. */
   private messageTimer: NodeJS.Timeout | undefined;
-  /** Messages framed so far: when it has moved, a partial message held now is a new one. */
-  private framed = 0;
-  private framedAtTimerStart = 0;
 
   constructor(
     readonly transport: 'tcp' | 'tls',
@@ -66,7 +63,7 @@ export class StreamConnection implements StreamChannel {
     this.remotePort = socket.remotePort ?? 0;
     this.framer = new SipStreamFramer(limits, {
       message: (head, body, bytes) => {
-        this.framed++;
+        this.clearMessageTimer();
         handlers.message(head, body, bytes, this);
       },
       ping: () => this.send(PONG),
@@ -82,18 +79,13 @@ export class StreamConnection implements StreamChannel {
     // one byte now and then: the message as a whole must arrive within messageTimeoutMs.
     const messageTimedOut = (): void => {
       this.messageTimer = undefined;
-      if (!this.framer.holdsPartialMessage) return;
       handlers.rejected('incomplete message');
       this.log.debug({ remote: this.remoteAddress, port: this.remotePort }, 'closing sip connection: message not completed in time');
       this.stopReading();
     };
     const watchPartialMessage = (): void => {
       if (!this.framer.holdsPartialMessage) this.clearMessageTimer();
-      else if (!this.messageTimer || this.framed !== this.framedAtTimerStart) {
-        this.clearMessageTimer();
-        this.framedAtTimerStart = this.framed;
-        this.messageTimer = setTimeout(messageTimedOut, limits.messageTimeoutMs);
-      }
+      else if (!this.messageTimer) this.messageTimer = setTimeout(messageTimedOut, limits.messageTimeoutMs);
     };
     socket.setNoDelay(true);
     socket.setTimeout(limits.idleTimeoutMs, () => {
@@ -143,6 +135,7 @@ export class StreamConnection implements StreamChannel {
   /** Reads nothing more (the socket is paused, so the peer's further bytes wait in the kernel); ends once nothing is in flight. */
   private stopReading(): void {
     this.readDone = true;
+    this.clearMessageTimer();
     this.framer.close();
     this.socket.pause();
     if (this.inFlight === 0) this.end();
