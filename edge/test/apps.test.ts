@@ -130,6 +130,10 @@ describe('an app that goes away', () => {
       const ack = invite.replace('INVITE sip:example.com', 'ACK sip:example.com').replace('CSeq: 1 INVITE', 'CSeq: 1 ACK').replace(/\r\nTo: .*\r\n/, `\r\nTo: ${toTag}\r\n`);
       client.send(edge, ack);
       await until(async () => metric(await scrape(edge), 'edge_sip_retransmissions_absorbed_total{transport="udp"}') >= 1, 2000, 'ACK absorbed');
+      // Timer G would resend the 503 after 500 ms, then 1 s later (RFC 3261 §17.2.1): after the ACK, nothing comes.
+      const answers = client.messages.length;
+      await sleep(1600);
+      expect(client.messages.length).toBe(answers);
     } finally {
       client.close();
     }

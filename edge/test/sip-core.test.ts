@@ -95,6 +95,19 @@ describe('the SIP core', () => {
     register(a);
     expect(requests()).toHaveLength(6);
     expect(a.sent.map((m) => m.slice(0, m.indexOf('\r\n')))).toEqual(['SIP/2.0 200 OK']);
+    // A stream request's answer frees exactly its own place (counted down once, not again when it ends).
+    expect(c.transactions.unansweredFrom('192.0.2.1')).toBe(1);
+    register(aTcp);
+    expect(c.transactions.unansweredFrom('192.0.2.1')).toBe(2);
+    c.appSip(app, 'm2', requests()[requests().length - 1]!.split('|')[8]!, 'SIP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n');
+    expect(statuses(aTcp)).toEqual(['SIP/2.0 503 Service Unavailable', 'SIP/2.0 200 OK']);
+    expect(c.transactions.unansweredFrom('192.0.2.1')).toBe(1);
+    // A CANCEL is answered even from a source at its cap: it holds nothing.
+    register(a);
+    register(a);
+    expect(c.transactions.unansweredFrom('192.0.2.1')).toBe(3);
+    c.datagram(Buffer.from(sipRequest({ method: 'CANCEL' }), 'latin1'), a);
+    expect(statuses(a)[statuses(a).length - 1]).toBe('SIP/2.0 481 Call/Transaction Does Not Exist');
     c.stop();
   });
 });
