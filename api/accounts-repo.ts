@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import { setClause, withTransaction } from '../shared/db';
+import { Queryable, setClause, withTransaction } from '../shared/db';
 import { ApiKeyRecord, createApiKey } from './api-keys';
 import { NotFoundError } from './errors';
 import { ACCOUNT_ID, newAccountId } from './ids';
@@ -100,23 +100,26 @@ export async function insertAccount(
   return toAccountRecord(rows[0]!);
 }
 
-/** Creates an account and its first API key in one transaction; the key is returned once. */
-export function createAccountWithKey(
+/**
+ * Creates an account and its first API key in one transaction (the caller's when
+ * `client` is given); the key is returned once.
+ */
+export async function createAccountWithKey(
   pool: Pool,
   fields: { name: string; sipDomain: string; keyName: string } & Partial<AccountSipSettings>,
+  client?: PoolClient,
 ): Promise<{ account: AccountRecord; apiKey: ApiKeyRecord; key: string }> {
-  return withTransaction(pool, async (client) => {
-    const account = await insertAccount(client, fields);
-    const { record, key } = await createApiKey(client, account.id, fields.keyName);
-    return { account, apiKey: record, key };
-  });
+  if (!client) return withTransaction(pool, (c) => createAccountWithKey(pool, fields, c));
+  const account = await insertAccount(client, fields);
+  const { record, key } = await createApiKey(client, account.id, fields.keyName);
+  return { account, apiKey: record, key };
 }
 
 /** Applies `patch` to an account; null when there is no such account. */
-export async function updateAccount(pool: Pool, id: string, patch: AccountPatch): Promise<AccountRecord | null> {
+export async function updateAccount(db: Queryable, id: string, patch: AccountPatch): Promise<AccountRecord | null> {
   const values: unknown[] = [id];
   const sets = setClause(patch, PATCH_COLUMNS, values);
-  const { rows } = await pool.query<AccountRow>(`UPDATE accounts SET ${sets} WHERE id = $1 RETURNING ${ACCOUNT_COLUMNS}`, values);
+  const { rows } = await db.query<AccountRow>(`UPDATE accounts SET ${sets} WHERE id = $1 RETURNING ${ACCOUNT_COLUMNS}`, values);
   return rows[0] ? toAccountRecord(rows[0]) : null;
 }
 

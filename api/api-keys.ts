@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import argon2 from 'argon2';
-import type { Pool } from 'pg';
 import { randomBase62 } from '../shared/credentials';
+import type { Queryable } from '../shared/db';
 import { newApiKeyId } from './ids';
 
 /**
@@ -49,10 +49,6 @@ const toRecord = (r: ApiKeyRow): ApiKeyRecord => ({
 
 const KEY_COLUMNS = 'id, account_id, name, created_at, revoked_at, last_used_at';
 
-/** Something that runs SQL: a Pool or a client inside a transaction. */
-export interface Queryable {
-  query: Pool['query'];
-}
 
 /**
  * Creates a key for `accountId` (null: an operator key). Returns the record and
@@ -90,6 +86,9 @@ export async function revokeApiKey(db: Queryable, accountId: string | null, keyI
   );
   return rows[0] ? toRecord(rows[0]) : null;
 }
+
+/** The key id ADMIN_API_KEY acts as (it has no row). */
+const ADMIN_KEY_ID = 'admin-env';
 
 const sha256 = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
 
@@ -169,7 +168,7 @@ export class ApiKeyVerifier {
 
   /** verifyCached() for the SHA-256 of the presented key (what the cache is keyed by). */
   private cachedByDigest(digest: Buffer): Promise<Principal | null> | undefined {
-    if (this.adminDigest && timingSafeEqual(digest, this.adminDigest)) return Promise.resolve({ kind: 'operator', keyId: 'admin-env' });
+    if (this.adminDigest && timingSafeEqual(digest, this.adminDigest)) return Promise.resolve({ kind: 'operator', keyId: ADMIN_KEY_ID });
     const cacheKey = digest.toString('base64');
     const hit = this.cache.get(cacheKey);
     if (!hit) return undefined;
@@ -179,6 +178,21 @@ export class ApiKeyVerifier {
       return Promise.resolve(hit.principal);
     }
     return this.recheck(cacheKey, hit).then((active) => (active ? hit.principal : null));
+  }
+
+  /** Which of `keyIds` are valid now (not revoked; the ADMIN_API_KEY's `admin-env` while configured). One query. */
+  async activeKeyIds(keyIds: readonly string[]): Promise<Set<string>> {
+    const active = new Set<string>();
+    if (this.adminDigest && keyIds.includes(ADMIN_KEY_ID)) active.add(ADMIN_KEY_ID);
+    const stored = keyIds.filter((k) => k !== ADMIN_KEY_ID);
+    if (stored.length === 0) return active;
+    const { rows } = await this.db.query<{ id: string }>({
+      name: 'api-keys-active',
+      text: 'SELECT id FROM api_keys WHERE id = ANY($1::text[]) AND revoked_at IS NULL',
+      values: [stored],
+    });
+    for (const r of rows) active.add(r.id);
+    return active;
   }
 
   /** Drops cached verifications of `keyId` (this process revoked it: no need to wait for the TTL). */

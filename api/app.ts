@@ -5,12 +5,14 @@ import { AuthFailureLimiter, ConcurrencyLimiter, QueueFullError } from './auth-f
 import type { AppDeps } from './context';
 import { DevicesRepo } from './devices-repo';
 import { BadRequestError, NotFoundError, ServiceUnavailableError, TooManyRequestsError, UnauthenticatedError, UnsupportedMediaTypeError } from './errors';
+import { eventsRouter } from './events/events-router';
 import { openApiDocument } from './openapi';
 import { problemHandler } from './problem';
 import { accountsRouter } from './routes/accounts';
 import { devicesRouter } from './routes/devices';
 import { healthRouter } from './routes/health';
 import { sipBlocksRouter } from './routes/sip-blocks';
+import { webhooksRouter } from './webhooks/webhooks-router';
 
 /** The versions the API answers under; /v1 is an alias of /v2 (the seed documented both). */
 export const API_PREFIXES = ['/v2', '/v1'];
@@ -68,6 +70,7 @@ export function createApp(deps: AppDeps): Express {
   // req.ip: the socket address unless API_TRUST_PROXY names the proxies whose X-Forwarded-For to believe.
   app.set('trust proxy', config.API_TRUST_PROXY ?? false);
 
+  app.use(deps.metrics.middleware());
   // Access log: one line per request, without query string or headers (no secrets in either path).
   app.use((req, res, next) => {
     if (!log.isLevelEnabled('info')) {
@@ -145,11 +148,31 @@ export function createApp(deps: AppDeps): Express {
     jsonParser(req, res, next);
   };
 
+  const events = eventsRouter(deps, repo, {
+    hub: deps.hub,
+    streamTokenSecret: deps.streamTokenSecret,
+    streamTokenTtlMs: config.API_STREAM_TOKEN_TTL_S * 1000,
+    keyActive: async (keyId) => (await verifier.activeKeyIds([keyId])).has(keyId),
+    authenticate: (req, res, next) => {
+      authenticate(req, res, next).catch(next);
+    },
+  });
   const api = express.Router();
+  api.use(events.beforeAuth); // the event stream authenticates itself (X-Auth-Token or a stream token)
   api.use(authenticate, body);
   api.use(devicesRouter(deps, repo));
   api.use(accountsRouter(deps, verifier));
   api.use(sipBlocksRouter(deps));
+  api.use(events.afterAuth);
+  api.use(
+    webhooksRouter(deps, {
+      audit: deps.audit,
+      cipher: deps.cipher,
+      allowPrivateTargets: config.WEBHOOK_ALLOW_PRIVATE_TARGETS,
+      maxPerAccount: config.WEBHOOK_MAX_PER_ACCOUNT,
+      rotationGraceMs: config.WEBHOOK_SECRET_ROTATION_GRACE_S * 1000,
+    }),
+  );
   for (const prefix of API_PREFIXES) app.use(prefix, api);
 
   app.use((req) => {

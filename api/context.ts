@@ -7,7 +7,12 @@ import type { RegistrationStore } from '../shared/registration-store';
 import type { SipBlocks } from '../shared/sip-blocks';
 import type { ApiKeyVerifier, Principal } from './api-keys';
 import type { ApiConfig } from './config';
-import { ForbiddenError, UnauthenticatedError } from './errors';
+import type { AuditLog } from './events/audit';
+import type { EventHub } from './events/event-hub';
+import type { ApiMetrics } from './metrics';
+import { requireAccount } from './accounts-repo';
+import { ForbiddenError, NotFoundError, UnauthenticatedError } from './errors';
+import { ACCOUNT_ID } from './ids';
 
 /** The settings createApp reads. */
 export type AppConfig = Pick<
@@ -26,6 +31,10 @@ export type AppConfig = Pick<
   | 'API_ARGON2_MAX_CONCURRENCY'
   | 'API_ARGON2_MAX_QUEUE'
   | 'API_TRUST_PROXY'
+  | 'API_STREAM_TOKEN_TTL_S'
+  | 'WEBHOOK_ALLOW_PRIVATE_TARGETS'
+  | 'WEBHOOK_MAX_PER_ACCOUNT'
+  | 'WEBHOOK_SECRET_ROTATION_GRACE_S'
 >;
 
 /** Everything the app is wired from; tests pass real PostgreSQL and Redis objects. */
@@ -37,6 +46,11 @@ export interface AppDeps {
   readonly cipher: CredentialCipher;
   readonly config: AppConfig;
   readonly log: Logger;
+  readonly audit: AuditLog;
+  readonly hub: EventHub;
+  readonly metrics: ApiMetrics;
+  /** HMAC key of event-stream tokens (API_STREAM_TOKEN_SECRET or a local one). */
+  readonly streamTokenSecret: string;
   /** Shared with the caller when given (e.g. to inspect the cache); otherwise built from config. */
   readonly verifier?: ApiKeyVerifier;
   /** Injected clock (ms since epoch). */
@@ -62,6 +76,18 @@ export function requireOperator(res: Response): void {
 export function requireAccountAccess(res: Response, accountId: string): void {
   const p = principalOf(res);
   if (p.kind === 'account' && p.accountId !== accountId) throw new ForbiddenError('This key may not access that account.');
+}
+
+/**
+ * The account of a collection route (its events, webhooks, …): 403 for another
+ * tenant's key, 404 for an account that does not exist (operators).
+ */
+export async function accountScope(pool: Pool, req: Request, res: Response): Promise<string> {
+  const accountId = param(req, 'accountId');
+  requireAccountAccess(res, accountId);
+  if (!ACCOUNT_ID.test(accountId)) throw new NotFoundError('account-not-found', 'No such account.');
+  if (principalOf(res).kind === 'operator') await requireAccount(pool, accountId);
+  return accountId;
 }
 
 /** Item-level visibility: false means "answer 404", so ids of other tenants are not confirmed. */

@@ -1,6 +1,6 @@
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { CredentialCipher, generateSipPassword, storedCredentials } from '../shared/credentials';
-import { setClause, withTransaction } from '../shared/db';
+import { Queryable, setClause, withTransaction } from '../shared/db';
 import type { AccountSipSettings } from './accounts-repo';
 import { mapUniqueViolation } from './db-errors';
 import { newDeviceId } from './ids';
@@ -80,7 +80,11 @@ export interface DeviceCursor {
   id: string;
 }
 
-/** The devices table, with credentials generated and encrypted on the way in. */
+/**
+ * The devices table, with credentials generated and encrypted on the way in.
+ * Writes take an optional `db`: a client inside the caller's transaction (the
+ * audit log commits its events with the change), else the pool.
+ */
 export class DevicesRepo {
   constructor(private readonly pool: Pool, private readonly cipher: CredentialCipher) {}
 
@@ -99,8 +103,8 @@ export class DevicesRepo {
    * account does not exist. Duplicate sipUsername/macAddress → ConflictError
    * (the unique constraints decide, so concurrent creates yield exactly one row).
    */
-  async create(accountId: string, fields: NewDevice): Promise<{ row: DeviceRow; password: string } | null> {
-    const account = await this.pool.query<{ sip_domain: string }>({
+  async create(accountId: string, fields: NewDevice, db: Queryable = this.pool): Promise<{ row: DeviceRow; password: string } | null> {
+    const account = await db.query<{ sip_domain: string }>({
       name: 'account-domain',
       text: 'SELECT sip_domain FROM accounts WHERE id = $1',
       values: [accountId],
@@ -111,7 +115,7 @@ export class DevicesRepo {
     const password = generateSipPassword();
     const creds = storedCredentials(this.cipher, { id, sipUsername: fields.sipUsername, sipDomain }, password);
     try {
-      const { rows } = await this.pool.query<DeviceRow>({
+      const { rows } = await db.query<DeviceRow>({
         name: 'device-insert',
         text: `INSERT INTO devices (id, account_id, name, model, manufacturer, mac_address, sip_username, sip_domain,
                  display_name, assigned_user, password_enc, ha1_md5, ha1_sha256)
@@ -126,11 +130,11 @@ export class DevicesRepo {
   }
 
   /** Applies `patch`; returns the updated row, or null when there is no such device. */
-  async update(accountId: string, deviceId: string, patch: DevicePatch): Promise<DeviceRow | null> {
+  async update(accountId: string, deviceId: string, patch: DevicePatch, db: Queryable = this.pool): Promise<DeviceRow | null> {
     const values: unknown[] = [deviceId, accountId];
     const sets = setClause(patch, PATCH_COLUMNS, values);
     try {
-      const { rows } = await this.pool.query<DeviceRow>(
+      const { rows } = await db.query<DeviceRow>(
         `UPDATE devices SET ${sets} WHERE id = $1 AND account_id = $2 RETURNING ${COLUMNS}`,
         values,
       );
@@ -149,8 +153,8 @@ export class DevicesRepo {
    * live row and the tombstone in one query and the live row always wins, so the tombstone only
    * matters again if the identity is deleted (and then replaced) or until the retention purge.
    */
-  async delete(accountId: string, deviceId: string): Promise<{ sipUsername: string; sipDomain: string } | null> {
-    const { rows } = await this.pool.query<{ sip_username: string; sip_domain: string }>({
+  async delete(accountId: string, deviceId: string, db: Queryable = this.pool): Promise<{ sipUsername: string; sipDomain: string } | null> {
+    const { rows } = await db.query<{ sip_username: string; sip_domain: string }>({
       name: 'device-delete',
       text: `WITH gone AS (
                DELETE FROM devices WHERE id = $1 AND account_id = $2
@@ -201,28 +205,34 @@ export class DevicesRepo {
    * Replaces the password. With a grace period the current HA1 values move to
    * prev_* with prev_expires_at = `expiresAt`, so the registrar accepts the old
    * password until then; without one the prev_* columns are cleared and the old
-   * password stops at once. The row is locked so concurrent resets serialise.
+   * password stops at once. The row is locked so concurrent resets serialise: in the
+   * caller's transaction when `client` is given, else in one of its own.
    */
-  async resetPassword(accountId: string, deviceId: string, expiresAt: Date, keepPrevious: boolean): Promise<{ password: string; sipUsername: string; sipDomain: string } | null> {
-    return withTransaction(this.pool, async (client) => {
-      const { rows } = await client.query<{ sip_username: string; sip_domain: string }>(
-        'SELECT sip_username, sip_domain FROM devices WHERE id = $1 AND account_id = $2 FOR UPDATE',
-        [deviceId, accountId],
-      );
-      const r = rows[0];
-      if (!r) return null;
-      const password = generateSipPassword();
-      const creds = storedCredentials(this.cipher, { id: deviceId, sipUsername: r.sip_username, sipDomain: r.sip_domain }, password);
-      await client.query(
-        keepPrevious
-          ? `UPDATE devices SET prev_ha1_md5 = ha1_md5, prev_ha1_sha256 = ha1_sha256, prev_expires_at = $5,
-               password_enc = $2, ha1_md5 = $3, ha1_sha256 = $4, updated_at = now() WHERE id = $1`
-          : `UPDATE devices SET prev_ha1_md5 = NULL, prev_ha1_sha256 = NULL, prev_expires_at = NULL,
-               password_enc = $2, ha1_md5 = $3, ha1_sha256 = $4, updated_at = now() WHERE id = $1`,
-        keepPrevious ? [deviceId, creds.passwordEnc, creds.ha1Md5, creds.ha1Sha256, expiresAt] : [deviceId, creds.passwordEnc, creds.ha1Md5, creds.ha1Sha256],
-      );
-      return { password, sipUsername: r.sip_username, sipDomain: r.sip_domain };
-    });
+  async resetPassword(
+    accountId: string,
+    deviceId: string,
+    expiresAt: Date,
+    keepPrevious: boolean,
+    client?: PoolClient,
+  ): Promise<{ password: string; sipUsername: string; sipDomain: string } | null> {
+    if (!client) return withTransaction(this.pool, (c) => this.resetPassword(accountId, deviceId, expiresAt, keepPrevious, c));
+    const { rows } = await client.query<{ sip_username: string; sip_domain: string }>(
+      'SELECT sip_username, sip_domain FROM devices WHERE id = $1 AND account_id = $2 FOR UPDATE',
+      [deviceId, accountId],
+    );
+    const r = rows[0];
+    if (!r) return null;
+    const password = generateSipPassword();
+    const creds = storedCredentials(this.cipher, { id: deviceId, sipUsername: r.sip_username, sipDomain: r.sip_domain }, password);
+    await client.query(
+      keepPrevious
+        ? `UPDATE devices SET prev_ha1_md5 = ha1_md5, prev_ha1_sha256 = ha1_sha256, prev_expires_at = $5,
+             password_enc = $2, ha1_md5 = $3, ha1_sha256 = $4, updated_at = now() WHERE id = $1`
+        : `UPDATE devices SET prev_ha1_md5 = NULL, prev_ha1_sha256 = NULL, prev_expires_at = NULL,
+             password_enc = $2, ha1_md5 = $3, ha1_sha256 = $4, updated_at = now() WHERE id = $1`,
+      keepPrevious ? [deviceId, creds.passwordEnc, creds.ha1Md5, creds.ha1Sha256, expiresAt] : [deviceId, creds.passwordEnc, creds.ha1Md5, creds.ha1Sha256],
+    );
+    return { password, sipUsername: r.sip_username, sipDomain: r.sip_domain };
   }
 
   /**

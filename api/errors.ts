@@ -64,7 +64,10 @@ export class ForbiddenError extends ApiError {
 export class NotFoundError extends ApiError {
   readonly status = 404;
   readonly title = 'Not found';
-  constructor(readonly code: 'device-not-found' | 'account-not-found' | 'api-key-not-found' | 'sip-block-not-found' | 'route-not-found', detail: string) {
+  constructor(
+    readonly code: 'device-not-found' | 'account-not-found' | 'api-key-not-found' | 'sip-block-not-found' | 'webhook-not-found' | 'route-not-found',
+    detail: string,
+  ) {
     super(detail);
   }
 }

@@ -9,6 +9,8 @@ export const ACCOUNT_ID = /^acc_[A-Za-z0-9]{1,64}$/;
 export const DEVICE_ID = /^dev_sip_[A-Za-z0-9]{1,64}$/;
 /** API key ids, `key_<random>`. */
 export const API_KEY_ID = /^key_[A-Za-z0-9]{1,64}$/;
+/** Webhook ids, `whk_<random>`. */
+export const WEBHOOK_ID = /^whk_[A-Za-z0-9]{1,64}$/;
 
 /** A new random account id. */
 export function newAccountId(): string {
@@ -23,4 +25,9 @@ export function newDeviceId(): string {
 /** A new random API key id. */
 export function newApiKeyId(): string {
   return `key_${randomBase62(ID_RANDOM_LENGTH)}`;
+}
+
+/** A new random webhook id. */
+export function newWebhookId(): string {
+  return `whk_${randomBase62(ID_RANDOM_LENGTH)}`;
 }

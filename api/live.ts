@@ -1,5 +1,5 @@
 import type { Logger } from '../shared/logger';
-import type { DeviceLiveStatus, Invalidation, RegistrationStore } from '../shared/registration-store';
+import type { Binding, DeviceLiveStatus, Invalidation, RegistrationStore } from '../shared/registration-store';
 import { ServiceUnavailableError } from './errors';
 
 /** Reads of live state: a Redis failure becomes a 503 (the device row alone would misreport its status). */
@@ -28,6 +28,7 @@ export const PENDING: DeviceLiveStatus = {
   transport: null,
   userAgent: null,
   expiresAt: null,
+  lastFailure: null,
 };
 
 /**
@@ -48,7 +49,7 @@ export async function liveStatusAfterWrite(store: RegistrationStore, log: Logger
 export interface AuthChange {
   readonly invalidation: Invalidation;
   /** Remove every binding (deactivation, reset without grace). */
-  readonly removeBindings?: string;
+  readonly removeBindings?: boolean;
   /** The device is gone: forget its live state. */
   readonly forget?: boolean;
 }
@@ -57,15 +58,18 @@ export interface AuthChange {
  * Tells registrars about a change PostgreSQL has already committed. A Redis
  * failure here is logged, not returned: the change stands, registrar caches
  * expire on their own TTL, and a retry of the request would repeat it (a
- * second password reset would issue yet another password).
+ * second password reset would issue yet another password). Returns the bindings
+ * it removed (for their `removed` events).
  */
-export async function announceAuthChange(store: RegistrationStore, log: Logger, change: AuthChange): Promise<void> {
+export async function announceAuthChange(store: RegistrationStore, log: Logger, change: AuthChange): Promise<Binding[]> {
   const { deviceId } = change.invalidation;
+  let removed: Binding[] = [];
   try {
     if (change.forget) await store.forgetDevice(deviceId);
-    else if (change.removeBindings) await store.removeBindings(deviceId, change.removeBindings);
+    else if (change.removeBindings) removed = await store.removeBindings(deviceId);
     await store.publishInvalidation(change.invalidation);
   } catch (err) {
     log.error({ deviceId, err: { message: (err as Error).message } }, 'could not publish a credential change to Redis; registrar caches expire on their TTL');
   }
+  return removed;
 }

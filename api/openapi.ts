@@ -17,6 +17,8 @@ const COMPONENTS: z.ZodType[] = [
   S.Device, S.DeviceCreated, S.DeviceList, S.Credentials, S.PasswordReset,
   S.Account, S.AccountCreated, S.AccountList, S.ApiKey, S.ApiKeyCreated, S.ApiKeyList,
   S.Registration, S.RegistrationList, S.SipBlock, S.SipBlockList, S.Problem, S.Health,
+  S.Event, S.EventList, S.StreamToken,
+  S.WebhookCreateBody, S.WebhookPatchBody, S.Webhook, S.WebhookWithSecret, S.WebhookList, S.Delivery, S.DeliveryList,
 ];
 
 function componentSchemas(): Json {
@@ -75,6 +77,13 @@ const query = (name: string, schema: Json, description: string): Json => ({ name
 
 const WRITE = [400, 401, 413, 415, 422, 503];
 
+const limitParam = query('limit', { type: 'integer', minimum: 1, maximum: S.MAX_PAGE_LIMIT, default: S.DEFAULT_PAGE_LIMIT }, 'Page size.');
+const cursorParam = query('cursor', { type: 'string' }, '`next_cursor` of the previous page.');
+const typeParam = query('type', { type: 'string' }, 'Comma-separated event types (docs/events.md); unknown types are 422.');
+const sinceParam = query('since', { type: 'string', format: 'date-time' }, 'Only events at or after this time.');
+const deviceFilter = query('deviceId', { type: 'string' }, 'Only events of this device (also deleted ones).');
+const webhookId = pathParam('webhookId', 'Webhook id (`whk_…`).');
+
 function paths(): Json {
   const device = '/v2/accounts/{accountId}/devices/sip/{deviceId}';
   return {
@@ -123,6 +132,89 @@ function paths(): Json {
       parameters: [accountId, deviceId],
       get: { operationId: 'listRegistrations', summary: 'Live contact bindings of the device', tags: ['registrations'], responses: { ...ok(200, 'Bindings.', 'RegistrationList'), ...errors(401, 404, 503) } },
       delete: { operationId: 'removeRegistrations', summary: 'Remove every live binding (the device must register again)', tags: ['registrations'], responses: { ...ok(204, 'Removed.'), ...errors(401, 404, 503) } },
+    },
+    [`${device}/events`]: {
+      parameters: [accountId, deviceId],
+      get: {
+        operationId: 'listDeviceEvents', summary: 'The device\'s registration history and audit events, newest first', tags: ['events'],
+        parameters: [limitParam, cursorParam, typeParam, sinceParam],
+        responses: { ...ok(200, 'One page of events.', 'EventList'), ...errors(400, 401, 404, 422, 503) },
+      },
+    },
+    '/v2/accounts/{accountId}/events': {
+      parameters: [accountId],
+      get: {
+        operationId: 'listAccountEvents', summary: 'The account\'s feed: registration outcomes and audit events, newest first', tags: ['events'],
+        parameters: [limitParam, cursorParam, typeParam, sinceParam, deviceFilter],
+        responses: { ...ok(200, 'One page of events.', 'EventList'), ...errors(400, 401, 403, 404, 422, 503) },
+      },
+    },
+    '/v2/accounts/{accountId}/events/stream': {
+      parameters: [accountId],
+      get: {
+        operationId: 'streamAccountEvents',
+        summary: 'The account\'s events live, as Server-Sent Events',
+        description: 'Each event is one SSE message: `id` (send it back as Last-Event-ID, or `lastEventId`, to resume) and `data` (the Event as JSON). Heartbeat comments every API_SSE_HEARTBEAT_S. Authenticated by X-Auth-Token or by `token` (a stream token), never by an API key in the URL.',
+        tags: ['events'],
+        security: [{ apiKey: [] }, {}],
+        parameters: [
+          query('token', { type: 'string' }, 'A stream token from POST …/events/stream-tokens (for browsers\' EventSource, which cannot send headers).'),
+          typeParam,
+          query('deviceId', { type: 'string' }, 'Only events of this device.'),
+          query('lastEventId', { type: 'string' }, 'Resume after this event id (as the Last-Event-ID header does).'),
+          { name: 'Last-Event-ID', in: 'header', required: false, description: 'Resume after this event id (EventSource sends it when it reconnects).', schema: { type: 'string' } },
+        ],
+        responses: {
+          '200': { description: 'The stream (text/event-stream), open until the client leaves, the key is revoked or the API stops.', content: { 'text/event-stream': { schema: { type: 'string' } } } },
+          ...errors(400, 401, 403, 404, 422, 503),
+        },
+      },
+    },
+    '/v2/accounts/{accountId}/events/stream-tokens': {
+      parameters: [accountId],
+      post: {
+        operationId: 'createStreamToken', summary: 'A short-lived token to open this account\'s event stream', tags: ['events'],
+        responses: { ...ok(201, 'The token (valid API_STREAM_TOKEN_TTL_S to open a stream).', 'StreamToken'), ...errors(401, 403, 404, 503) },
+      },
+    },
+    '/v2/sip-events': {
+      get: {
+        operationId: 'listUnattributedSipEvents', summary: 'Events that belong to no account: unknown users and domains, malformed requests, unblocks (operator key)', tags: ['events'],
+        parameters: [limitParam, cursorParam, typeParam, sinceParam],
+        responses: { ...ok(200, 'One page of events.', 'EventList'), ...errors(400, 401, 403, 422, 503) },
+      },
+    },
+    '/v2/accounts/{accountId}/webhooks': {
+      parameters: [accountId],
+      post: {
+        operationId: 'createWebhook', summary: 'Create webhook (its signing secret is shown once)', tags: ['webhooks'], requestBody: body('WebhookCreate'),
+        responses: { ...ok(201, 'Created; `secret` appears in this answer only.', 'WebhookWithSecret'), ...errors(...WRITE, 403, 404) },
+      },
+      get: { operationId: 'listWebhooks', summary: 'List webhooks', tags: ['webhooks'], responses: { ...ok(200, 'Webhooks.', 'WebhookList'), ...errors(401, 403, 404, 503) } },
+    },
+    '/v2/accounts/{accountId}/webhooks/{webhookId}': {
+      parameters: [accountId, webhookId],
+      get: { operationId: 'getWebhook', summary: 'Retrieve webhook', tags: ['webhooks'], responses: { ...ok(200, 'The webhook.', 'Webhook'), ...errors(401, 404, 503) } },
+      patch: {
+        operationId: 'updateWebhook', summary: 'Update url, events, description or enabled', tags: ['webhooks'], requestBody: body('WebhookPatch'),
+        responses: { ...ok(200, 'The updated webhook.', 'Webhook'), ...errors(...WRITE, 404) },
+      },
+      delete: { operationId: 'deleteWebhook', summary: 'Delete webhook (and its deliveries)', tags: ['webhooks'], responses: { ...ok(204, 'Deleted.'), ...errors(401, 404, 503) } },
+    },
+    '/v2/accounts/{accountId}/webhooks/{webhookId}/rotate-secret': {
+      parameters: [accountId, webhookId],
+      post: {
+        operationId: 'rotateWebhookSecret', summary: 'New signing secret; the previous one also signs for WEBHOOK_SECRET_ROTATION_GRACE_S', tags: ['webhooks'],
+        responses: { ...ok(200, 'The webhook with its new `secret` (shown once).', 'WebhookWithSecret'), ...errors(401, 404, 503) },
+      },
+    },
+    '/v2/accounts/{accountId}/webhooks/{webhookId}/deliveries': {
+      parameters: [accountId, webhookId],
+      get: {
+        operationId: 'listWebhookDeliveries', summary: 'Deliveries of the webhook, newest first', tags: ['webhooks'],
+        parameters: [limitParam, cursorParam, query('state', { type: 'string', enum: ['pending', 'delivered', 'failed'] }, 'Only deliveries in this state.')],
+        responses: { ...ok(200, 'One page of deliveries.', 'DeliveryList'), ...errors(400, 401, 404, 422, 503) },
+      },
     },
     '/v2/accounts': {
       post: {

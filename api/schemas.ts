@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AUTH_FAILURE_REASONS, EVENT_TYPES, isEventType } from '../shared/events/catalog';
 import { normalizeMacAddress } from './mac-address';
 
 /**
@@ -49,7 +50,7 @@ export const MacAddressInput = z
   .meta({ description: 'Any common spelling (00-15-65-00-00-01, 0015.6500.0001, 001565000001); stored and returned as 00:15:65:00:00:01.', examples: ['00:15:65:00:00:01'] });
 export const DeviceStatus = z.enum(['active', 'inactive']);
 export const RegistrationStatus = z.enum(['pending', 'registered', 'unregistered']);
-const Timestamp = z.iso.datetime();
+export const Timestamp = z.iso.datetime();
 /** A device-list cursor's timestamp: microseconds, every field in range, and year 1 or later (PostgreSQL has no year 0). */
 export const CursorTimestamp = z.iso.datetime({ precision: 6 }).refine((ts) => !ts.startsWith('0000'));
 
@@ -149,6 +150,10 @@ const deviceShape = {
   registrationStatus: RegistrationStatus,
   lastRegistration: Timestamp.nullable(),
   ipAddress: z.string().nullable(),
+  lastFailure: z
+    .strictObject({ at: Timestamp, reason: z.string(), sourceIp: z.string() })
+    .nullable()
+    .meta({ description: 'The newest failed REGISTER since the last successful one (an auth_failed or rejected reason, docs/events.md), or null.' }),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 };
@@ -255,3 +260,121 @@ export const SipBlock = z
   .strictObject({ address: z.string(), since: Timestamp, until: Timestamp, reason: z.string(), failures: z.number().int() })
   .meta({ id: 'SipBlock', description: 'A source address blocked after repeated failed SIP authentications.' });
 export const SipBlockList = z.strictObject({ data: z.array(SipBlock) }).meta({ id: 'SipBlockList' });
+
+// ---- events ----
+
+/** `type` filter: comma-separated event types. */
+const EventTypeFilter = z
+  .string()
+  .max(1000)
+  .transform((v, ctx) => {
+    const types = v.split(',').map((t) => t.trim()).filter((t) => t !== '');
+    const unknown = types.filter((t) => !isEventType(t));
+    if (unknown.length || types.length === 0) {
+      ctx.issues.push({ code: 'custom', input: v, message: `unknown event type${unknown.length === 1 ? '' : 's'}: ${unknown.join(', ') || '(none given)'}` });
+      return z.NEVER;
+    }
+    return types;
+  });
+
+const eventListQuery = {
+  limit: PageLimit.optional(),
+  cursor: z.string().max(64).optional(),
+  type: EventTypeFilter.optional(),
+  since: Timestamp.optional(),
+};
+export const DeviceEventsQuery = z.strictObject(eventListQuery);
+export const AccountEventsQuery = z.strictObject({ ...eventListQuery, deviceId: filter(z.string().max(100)).optional() });
+export const EventStreamQuery = z.strictObject({
+  token: z.string().max(512).optional(),
+  type: EventTypeFilter.optional(),
+  deviceId: filter(z.string().max(100)).optional(),
+  lastEventId: z.string().max(64).optional(),
+});
+
+export const Event = z
+  .strictObject({
+    id: z.string().meta({ examples: ['evt_8Qk2Lm0pQr7s4fJ9'] }),
+    type: z.enum(EVENT_TYPES as [string, ...string[]]),
+    at: Timestamp,
+    accountId: z.string().nullable(),
+    deviceId: z.string().nullable(),
+    data: z.record(z.string(), z.unknown()).meta({
+      description: `Fields by type (docs/events.md): reason, status, sourceIp, sourcePort, transport, userAgent, contact, expires, sipUser, changed, failures; audit events actorKeyId, clientIp and the fields they name. auth_failed reasons: ${AUTH_FAILURE_REASONS.join(', ')}.`,
+    }),
+  })
+  .meta({ id: 'Event', description: 'A registration outcome or an audit record. Never carries a password, HA1, nonce, API key or webhook secret.' });
+export const EventList = z
+  .strictObject({ data: z.array(Event), has_more: z.boolean(), next_cursor: z.string().nullable() })
+  .meta({ id: 'EventList', description: 'Newest first.' });
+export const StreamToken = z
+  .strictObject({
+    token: z.string().meta({ description: 'Pass as `?token=` to the stream route (browsers\' EventSource cannot send X-Auth-Token).' }),
+    expiresAt: Timestamp.meta({ description: 'Until when a stream can be opened with it.' }),
+  })
+  .meta({ id: 'StreamToken' });
+
+// ---- webhooks ----
+
+const WebhookEvents = z
+  .array(z.string().refine((t) => t === '*' || isEventType(t), 'must be an event type (docs/events.md) or *'))
+  .min(1)
+  .max(50)
+  .refine((a) => new Set(a).size === a.length, 'must not repeat a type')
+  .meta({ description: 'Event types delivered, or ["*"] for all.' });
+const WebhookUrl = z.string().max(2048).meta({ description: 'http(s) URL of the receiver. Loopback, private, link-local and cloud metadata addresses are refused (checked again at every delivery); WEBHOOK_ALLOW_PRIVATE_TARGETS=true allows loopback and private ones.' });
+
+export const WebhookCreateBody = z
+  .strictObject({ url: WebhookUrl, events: WebhookEvents, description: optionalText(200) })
+  .meta({ id: 'WebhookCreate' });
+export const WebhookPatchBody = z
+  .strictObject({
+    url: WebhookUrl.optional(),
+    events: WebhookEvents.optional(),
+    enabled: z.boolean().optional().meta({ description: 'true re-enables a webhook (also one disabled after failing) and forgets its failure streak.' }),
+    description: optionalText(200),
+  })
+  .meta({ id: 'WebhookPatch' });
+
+const webhookShape = {
+  id: z.string().meta({ examples: ['whk_3kQ9Lm0pQr7s4fJ8'] }),
+  accountId: z.string(),
+  url: z.string(),
+  description: z.string().nullable(),
+  events: z.array(z.string()),
+  enabled: z.boolean(),
+  disabledReason: z.string().nullable().meta({ description: 'Why it was disabled automatically, else null.' }),
+  failingSince: Timestamp.nullable().meta({ description: 'First failed attempt since the last successful one; null while healthy.' }),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+};
+export const Webhook = z.strictObject(webhookShape).meta({ id: 'Webhook' });
+export const WebhookWithSecret = z
+  .strictObject({ ...webhookShape, secret: z.string().meta({ description: 'Signing secret (whsec_…), shown only in this answer.' }) })
+  .meta({ id: 'WebhookWithSecret' });
+export const WebhookList = z.strictObject({ data: z.array(Webhook) }).meta({ id: 'WebhookList' });
+
+export const DeliveryListQuery = z.strictObject({
+  limit: PageLimit.optional(),
+  cursor: z.string().max(512).optional(),
+  state: z.enum(['pending', 'delivered', 'failed']).optional(),
+});
+export const Delivery = z
+  .strictObject({
+    id: z.string(),
+    webhookId: z.string(),
+    eventId: z.string(),
+    eventType: z.string(),
+    state: z.enum(['pending', 'delivered', 'failed']),
+    attempts: z.number().int(),
+    lastStatus: z.number().int().nullable().meta({ description: 'HTTP status of the last attempt, null when none arrived.' }),
+    lastError: z.string().nullable(),
+    lastAttemptAt: Timestamp.nullable(),
+    nextAttemptAt: Timestamp.nullable().meta({ description: 'When the next attempt is due (pending only).' }),
+    createdAt: Timestamp,
+    finishedAt: Timestamp.nullable(),
+  })
+  .meta({ id: 'Delivery' });
+export const DeliveryList = z
+  .strictObject({ data: z.array(Delivery), has_more: z.boolean(), next_cursor: z.string().nullable() })
+  .meta({ id: 'DeliveryList', description: 'Newest first.' });

@@ -53,7 +53,7 @@ async function serve(role: string): Promise<void> {
     return;
   }
   const config = loadApiConfig({ ...env, DATABASE_URL, REDIS_URL, REDIS_KEY_PREFIX: PREFIX, CREDENTIAL_KEYS, LOG_LEVEL: env.BENCH_LOG_LEVEL ?? 'warn' });
-  const api = await startApi({ config, host: '127.0.0.1', port: 0 });
+  const api = await startApi({ config, host: '127.0.0.1', port: 0, metricsPort: null });
   const stop = (): void => {
     api.stop().finally(() => process.exit(0));
   };

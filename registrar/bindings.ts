@@ -1,4 +1,4 @@
-import { Binding, instanceBindingId, RegistrationEvent } from '../shared/registration-store';
+import { Binding, instanceBindingId } from '../shared/registration-store';
 import { MAX_CONTACT_BYTES, MAX_DELTA_SECONDS, MIN_EXPIRES_CEILING_S } from './constants';
 import { BadRequestError, IntervalTooBriefError, OutOfOrderError, TooManyBindingsError } from './errors';
 import { parseNameAddr, parseSipUri, removeRawParam, SipUri, splitHeaderList } from './sip-syntax';
@@ -162,12 +162,34 @@ export interface BindingLimits {
   policy: 'drop-oldest' | 'reject';
 }
 
+/** What a planned change does to one binding (the handler turns these into events). */
+export interface BindingChange {
+  type: 'registered' | 'refreshed' | 'unregistered';
+  contact: string;
+  /** Seconds granted (registered, refreshed). */
+  expires?: number;
+  /** unregistered: `expires_zero`, `wildcard` or `max_bindings`. */
+  reason?: 'expires_zero' | 'wildcard' | 'max_bindings';
+  /** refreshed: which of sourceIp, sourcePort, transport, userAgent differ from the binding's last REGISTER. */
+  changed?: string[];
+}
+
 export interface BindingPlan {
   upserts: Binding[];
   removals: string[];
   /** The bindings live after the change (what the 200 lists). */
   result: Binding[];
-  events: RegistrationEvent[];
+  changes: BindingChange[];
+}
+
+/** What differs between a binding's last REGISTER and this one, by the names events use. */
+function sourceChanges(old: Binding, ctx: RequestContext): string[] {
+  const changed: string[] = [];
+  if (old.sourceAddress !== ctx.sourceAddress) changed.push('sourceIp');
+  if (old.sourcePort !== ctx.sourcePort) changed.push('sourcePort');
+  if (old.transport !== ctx.transport) changed.push('transport');
+  if (old.userAgent !== ctx.userAgent) changed.push('userAgent');
+  return changed;
 }
 
 /** RFC 3261 §10.3 step 7: same Call-ID and a CSeq not higher than stored → the whole request fails. */
@@ -181,7 +203,6 @@ function checkOrder(existing: Binding, ctx: RequestContext): void {
  * plan atomically or not at all.
  */
 export function planRegistration(
-  deviceId: string,
   existing: readonly Binding[],
   request: ContactRequest,
   ctx: RequestContext,
@@ -189,7 +210,7 @@ export function planRegistration(
   limits: BindingLimits,
 ): BindingPlan {
   const live = existing.filter((b) => b.expiresAt > now);
-  if (request.kind === 'query') return { upserts: [], removals: [], result: live, events: [] };
+  if (request.kind === 'query') return { upserts: [], removals: [], result: live, changes: [] };
 
   if (request.kind === 'wildcard') {
     // RFC 3261 §10.3 step 6: remove every binding, subject to the Call-ID/CSeq rule.
@@ -198,21 +219,21 @@ export function planRegistration(
       upserts: [],
       removals: live.map((b) => b.id),
       result: [],
-      events: live.map((b) => ({ type: 'unregistered', deviceId, contact: b.uri, reason: 'wildcard' })),
+      changes: live.map((b) => ({ type: 'unregistered', contact: b.uri, reason: 'wildcard' })),
     };
   }
 
   const byId = new Map(live.map((b) => [b.id, b] as const));
   const upserts: Binding[] = [];
   const removals: string[] = [];
-  const events: RegistrationEvent[] = [];
+  const changes: BindingChange[] = [];
   for (const c of request.contacts) {
     const old = byId.get(c.id);
     if (old) checkOrder(old, ctx); // RFC 3261 §10.3 step 7
     if (c.expires === 0) {
       if (old) {
         removals.push(c.id);
-        events.push({ type: 'unregistered', deviceId, contact: c.uri });
+        changes.push({ type: 'unregistered', contact: c.uri, reason: 'expires_zero' });
       }
       continue;
     }
@@ -235,7 +256,7 @@ export function planRegistration(
     if (c.q !== undefined) b.q = c.q;
     if (ctx.path && ctx.path.length) b.path = ctx.path;
     upserts.push(b);
-    events.push({ type: old ? 'refreshed' : 'registered', deviceId, contact: c.uri });
+    changes.push(old ? { type: 'refreshed', contact: c.uri, expires: c.expires, changed: sourceChanges(old, ctx) } : { type: 'registered', contact: c.uri, expires: c.expires });
   }
 
   const touched = new Set(request.contacts.map((c) => c.id));
@@ -247,12 +268,12 @@ export function planRegistration(
     const victims = [...untouched].sort((a, b) => a.registeredAt - b.registeredAt).slice(0, total - limits.maxBindings);
     for (const v of victims) {
       removals.push(v.id);
-      events.push({ type: 'unregistered', deviceId, contact: v.uri, reason: 'max bindings' });
+      changes.push({ type: 'unregistered', contact: v.uri, reason: 'max_bindings' });
     }
     const dropped = new Set(victims.map((v) => v.id));
-    return { upserts, removals, result: [...untouched.filter((b) => !dropped.has(b.id)), ...upserts], events };
+    return { upserts, removals, result: [...untouched.filter((b) => !dropped.has(b.id)), ...upserts], changes };
   }
-  return { upserts, removals, result: [...untouched, ...upserts], events };
+  return { upserts, removals, result: [...untouched, ...upserts], changes };
 }
 
 /**

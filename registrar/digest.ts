@@ -37,6 +37,33 @@ const SCHEME_START = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+)\s+(?!=)/;
  * `-sess`, SHA-512-256).
  */
 export function parseAuthorization(value: string | undefined): DigestCredentials[] {
+  const out: DigestCredentials[] = [];
+  for (const params of digestParams(value)) {
+    const cred = credentialsOf(params);
+    if (cred) out.push(cred);
+  }
+  return out;
+}
+
+/**
+ * The username and algorithm of a Digest credential for `realm` that names an
+ * algorithm this registrar does not offer (parseAuthorization skips those), or
+ * null. Lets the registrar tell a phone set to e.g. SHA-512-256 from one that
+ * sent no credentials.
+ */
+export function unsupportedAlgorithm(value: string | undefined, realm: string): { username: string; algorithm: string } | null {
+  for (const params of digestParams(value)) {
+    const username = params.get('username');
+    const algorithm = params.get('algorithm');
+    if (username === undefined || algorithm === undefined || params.get('realm')?.toLowerCase() !== realm) continue;
+    const alg = algorithm.toUpperCase();
+    if (alg !== 'MD5' && alg !== 'SHA-256') return { username, algorithm: algorithm.slice(0, 32) };
+  }
+  return null;
+}
+
+/** The auth-params of each Digest credential in Authorization header values. */
+function digestParams(value: string | undefined): Map<string, string>[] {
   if (!value) return [];
   const elements = splitHeaderList(value);
   if (!elements) return [];
@@ -47,13 +74,11 @@ export function parseAuthorization(value: string | undefined): DigestCredentials
     if (m) groups.push({ scheme: m[1]!.toLowerCase(), params: [el.slice(m[0].length)] });
     else if (groups.length) groups[groups.length - 1]!.params.push(el);
   }
-  const out: DigestCredentials[] = [];
+  const out: Map<string, string>[] = [];
   for (const group of groups) {
     if (group.scheme !== 'digest') continue;
     const params = authParams(group.params);
-    if (!params) continue;
-    const cred = credentialsOf(params);
-    if (cred) out.push(cred);
+    if (params) out.push(params);
   }
   return out;
 }

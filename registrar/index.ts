@@ -5,6 +5,7 @@ import { coalesceWrites } from '../shared/coalesce-writes';
 import { commonSection } from '../shared/config/common';
 import { parseSection } from '../shared/config/env';
 import { registrarSection } from '../shared/config/registrar';
+import { EventWriter } from '../shared/events/event-writer';
 import { createRedis, Redis } from '../shared/redis';
 import { RegistrationStore } from '../shared/registration-store';
 import { SipBlocks } from '../shared/sip-blocks';
@@ -12,8 +13,9 @@ import { CredentialCache, DomainSet } from './credential-cache';
 import { NonceService } from './digest';
 import { DrachtioAdapter } from './drachtio-adapter';
 import { startHealthServer } from './http-server';
-import { Gauge, RegistrarMetrics } from './metrics';
+import { RegistrarMetrics } from './metrics';
 import { RegisterHandler } from './register-handler';
+import { RegistrationEvents } from './registration-events';
 
 /** The documented defaults (shared/config/) for options a caller leaves out. */
 const DEFAULTS = { ...parseSection(commonSection, {}), ...parseSection(registrarSection, {}) };
@@ -52,7 +54,17 @@ export interface RegistrarOptions {
   retryAfterS?: number;
   /** Comma-separated User-Agent fragments. */
   scannerUserAgents?: string;
+  eventFlushMs?: number;
+  eventQueueMax?: number;
+  routineEvents?: 'changes' | 'all';
+  unattributedEventsPerS?: number;
 }
+
+/** Most events one INSERT writes. */
+const EVENT_BATCH_SIZE = 500;
+
+/** How long stop() waits for queued events to be written. */
+const EVENT_FLUSH_ON_STOP_MS = 2_000;
 
 export interface RunningRegistrar {
   http: { address: string; port: number };
@@ -101,9 +113,24 @@ export async function startRegistrar(opts: RegistrarOptions): Promise<RunningReg
   });
   const domains = new DomainSet(pool, opts.defaultDomain, opts.domainRefreshMs ?? DEFAULTS.REGISTRAR_DOMAIN_REFRESH_MS, now);
   const metrics = new RegistrarMetrics();
+  // Events go to PostgreSQL in the background, in batches: no REGISTER waits for them.
+  const writer = new EventWriter(pool, {
+    flushIntervalMs: opts.eventFlushMs ?? DEFAULTS.REGISTRAR_EVENT_FLUSH_MS,
+    batchSize: EVENT_BATCH_SIZE,
+    maxQueued: opts.eventQueueMax ?? DEFAULTS.REGISTRAR_EVENT_QUEUE_MAX,
+    log,
+    onWritten: (n) => metrics.eventsWritten.inc(n),
+    onDropped: (reason, n) => metrics.eventsDropped.inc({ reason }, n),
+  });
+  const events = new RegistrationEvents(writer, {
+    routine: opts.routineEvents ?? DEFAULTS.REGISTRAR_ROUTINE_EVENTS,
+    unattributedPerS: opts.unattributedEventsPerS ?? DEFAULTS.REGISTRAR_UNATTRIBUTED_EVENTS_PER_S,
+    now,
+    onRateLimited: () => metrics.eventsDropped.inc({ reason: 'rate_limited' }),
+  });
   const nonceLifetimeMs = (opts.nonceLifetimeS ?? DEFAULTS.REGISTRAR_NONCE_LIFETIME_S) * 1000;
   const handler = new RegisterHandler(
-    { store, blocks, credentials, domains, nonces: new NonceService(opts.nonceSecret, nonceLifetimeMs), metrics, log, now },
+    { store, blocks, credentials, domains, nonces: new NonceService(opts.nonceSecret, nonceLifetimeMs), metrics, events, log, now },
     {
       expiry: { minExpires: opts.minExpires ?? DEFAULTS.REGISTRAR_MIN_EXPIRES, defaultExpires: opts.defaultExpires ?? DEFAULTS.REGISTRAR_DEFAULT_EXPIRES, maxExpires: opts.maxExpires ?? DEFAULTS.REGISTRAR_MAX_EXPIRES },
       limits: { maxBindings: opts.maxBindings ?? DEFAULTS.REGISTRAR_MAX_BINDINGS, policy: opts.maxBindingsPolicy ?? DEFAULTS.REGISTRAR_MAX_BINDINGS_POLICY },
@@ -139,9 +166,10 @@ export async function startRegistrar(opts: RegistrarOptions): Promise<RunningReg
     onRegisterDone: (s) => metrics.latency.observe(s),
   }, metrics, log);
 
-  metrics.addGauge(new Gauge('registrar_registered_devices', 'Devices with at least one live binding (size of the reaper index).', () => store.countIndexed()));
-  metrics.addGauge(new Gauge('registrar_engine_connected', '1 while connected to the SIP engine.', () => Promise.resolve(adapter.connected ? 1 : 0)));
-  metrics.addGauge(new Gauge('registrar_credential_cache_entries', 'Cached device credentials in this process.', () => Promise.resolve(credentials.size)));
+  metrics.addGauge('registrar_registered_devices', 'Devices with at least one live binding (size of the reaper index).', () => store.countIndexed());
+  metrics.addGauge('registrar_engine_connected', '1 while connected to the SIP engine.', () => Promise.resolve(adapter.connected ? 1 : 0));
+  metrics.addGauge('registrar_credential_cache_entries', 'Cached device credentials in this process.', () => Promise.resolve(credentials.size));
+  metrics.addGauge('registrar_events_queued', 'Events waiting to be written to PostgreSQL.', () => Promise.resolve(writer.queued));
 
   // The reaper: expired bindings out, `expired` events in. Runs in every process; the store makes that safe.
   let reaping = false;
@@ -150,6 +178,12 @@ export async function startRegistrar(opts: RegistrarOptions): Promise<RunningReg
     reaping = true;
     store
       .reapExpired()
+      .then((reaped) => {
+        for (const { deviceId, binding } of reaped) {
+          metrics.bindingChanges.inc({ type: 'expired' });
+          events.expired(deviceId, binding);
+        }
+      })
       .catch((err: Error) => log.debug({ err: err.message }, 'reaper pass failed (Redis unavailable?)'))
       .finally(() => {
         reaping = false;
@@ -172,6 +206,7 @@ export async function startRegistrar(opts: RegistrarOptions): Promise<RunningReg
     });
   } catch (err) {
     clearInterval(reaper);
+    await writer.stop(0);
     blocks.stopMirror();
     redis.disconnect();
     subscriber.disconnect();
@@ -195,6 +230,7 @@ export async function startRegistrar(opts: RegistrarOptions): Promise<RunningReg
           adapter.stop();
           http.server.closeAllConnections();
           await new Promise<void>((resolve) => http.server.close(() => resolve()));
+          await writer.stop(EVENT_FLUSH_ON_STOP_MS);
           subscriber.disconnect();
           redis.disconnect();
           await pool.end().catch(() => undefined);

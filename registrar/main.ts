@@ -67,6 +67,10 @@ async function main(): Promise<void> {
     reaperIntervalMs: cfg.REGISTRAR_REAPER_INTERVAL_MS,
     retryAfterS: cfg.REGISTRAR_RETRY_AFTER_S,
     scannerUserAgents: cfg.REGISTRAR_SCANNER_USER_AGENTS,
+    eventFlushMs: cfg.REGISTRAR_EVENT_FLUSH_MS,
+    eventQueueMax: cfg.REGISTRAR_EVENT_QUEUE_MAX,
+    routineEvents: cfg.REGISTRAR_ROUTINE_EVENTS,
+    unattributedEventsPerS: cfg.REGISTRAR_UNATTRIBUTED_EVENTS_PER_S,
   });
   const shutdown = (): void => {
     registrar.stop().then(

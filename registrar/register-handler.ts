@@ -1,5 +1,6 @@
+import type { AuthFailureReason } from '../shared/events/catalog';
 import type { Logger } from '../shared/logger';
-import type { BindingSnapshot, RegistrationEvent, RegistrationStore } from '../shared/registration-store';
+import type { BindingSnapshot, RegistrationStore } from '../shared/registration-store';
 import type { SipBlocks } from '../shared/sip-blocks';
 import {
   BindingLimits,
@@ -12,10 +13,11 @@ import {
   sipDate,
 } from './bindings';
 import { ALLOWED_METHODS, MAX_CALL_ID_BYTES, MAX_PATH_BYTES, MAX_USER_AGENT_CHARS, SUPPORTED_OPTIONS } from './constants';
-import { CredentialCache, DeviceCredentials, ha1Candidates, tombstoneHa1 } from './credential-cache';
-import { buildChallenges, DigestCredentials, NonceService, parseAuthorization, parseNonceCount, usesQopAuth, verifyResponse } from './digest';
-import { BadExtensionError, BadRequestError, ForbiddenError, RegistrarError } from './errors';
+import { CredentialCache, ha1Candidates, tombstoneHa1 } from './credential-cache';
+import { buildChallenges, DigestCredentials, NonceService, parseAuthorization, parseNonceCount, unsupportedAlgorithm, usesQopAuth, verifyResponse } from './digest';
+import { BadExtensionError, BadRequestError, RegistrarError, ServiceUnavailableError } from './errors';
 import type { RegistrarMetrics } from './metrics';
+import type { RegistrationEvents, Subject } from './registration-events';
 import { optionTags, parseNameAddr, parseSipUri, splitHeaderList } from './sip-syntax';
 import { Header, InboundRequest, Outcome, reply } from './sip-types';
 import type { DomainSet } from './credential-cache';
@@ -39,8 +41,19 @@ export interface RegisterDeps {
   domains: DomainSet;
   nonces: NonceService;
   metrics: RegistrarMetrics;
+  events: RegistrationEvents;
   log: Logger;
   now: () => number;
+}
+
+/** What one REGISTER has learnt of who it concerns, for the events of its outcome. */
+interface RequestScope {
+  /** The device its SIP identity names, once looked up (a deleted device's too). */
+  subject: Subject | null;
+  /** Whether that device still exists (its lastFailure can be recorded). */
+  live: boolean;
+  /** `user@domain` the request names, when known. */
+  sipUser?: string;
 }
 
 /** Commit attempts before a REGISTER racing other writers of the same device gives up (500). */
@@ -54,7 +67,8 @@ const SUPPORTED_HEADER: Header = ['Supported', SUPPORTED_OPTIONS.join(', ')];
 /**
  * The registrar: RFC 3261 §10.3 processing of REGISTER, and OPTIONS keep-alives.
  * Orchestrates the pure rules (bindings.ts, digest.ts) with the state in Redis
- * (RegistrationStore, SipBlocks) and PostgreSQL (CredentialCache).
+ * (RegistrationStore, SipBlocks) and PostgreSQL (CredentialCache), and reports
+ * each outcome as events (RegistrationEvents) and metrics.
  */
 export class RegisterHandler {
   constructor(private readonly deps: RegisterDeps, private readonly settings: RegisterSettings) {}
@@ -83,13 +97,30 @@ export class RegisterHandler {
 
   /** REGISTER (RFC 3261 §10.3). Never throws: every failure becomes an answer or a drop. */
   async handleRegister(req: InboundRequest): Promise<Outcome> {
+    const scope: RequestScope = { subject: null, live: false };
     try {
-      return await this.register(req);
+      return await this.register(req, scope);
     } catch (err) {
-      if (err instanceof RegistrarError) return reply(err.status, err.reason, [...err.headers]);
+      if (err instanceof RegistrarError && !(err instanceof ServiceUnavailableError)) {
+        // A request refused (400, 420, 423, 503 past the binding limit): the device's history says why.
+        const reason = err.code.toLowerCase();
+        this.count('rejected', reason);
+        this.deps.events.rejected(req, scope.subject, err.status, reason, scope.sipUser);
+        this.noteFailure(req, scope, reason);
+        return reply(err.status, err.reason, [...err.headers]);
+      }
+      if (err instanceof ServiceUnavailableError) {
+        this.count('unavailable');
+        return reply(err.status, err.reason, [...err.headers]);
+      }
+      this.count('unavailable');
       this.deps.log.error({ err: (err as Error).message, source: req.sourceAddress }, 'REGISTER failed on a backing service');
       return reply(503, 'Service Unavailable', [['Retry-After', String(this.settings.retryAfterS)]]);
     }
+  }
+
+  private count(outcome: string, reason = ''): void {
+    this.deps.metrics.registrations.inc({ outcome, reason });
   }
 
   private challenge(realm: string, stale: boolean): Outcome {
@@ -99,18 +130,46 @@ export class RegisterHandler {
     return reply(401, 'Unauthorized', challenges.map((c) => ['WWW-Authenticate', c] as const));
   }
 
-  private async register(req: InboundRequest): Promise<Outcome> {
+  /** Records a failure as the device's lastFailure (in the background: the answer does not wait for it). */
+  private noteFailure(req: InboundRequest, scope: RequestScope, reason: string): void {
+    if (!scope.subject || !scope.live) return;
+    const deviceId = scope.subject.deviceId;
+    this.deps.store
+      .recordFailure(deviceId, { at: this.deps.now(), reason, sourceIp: req.sourceAddress })
+      .catch((err: Error) => this.deps.log.debug({ err: err.message, deviceId }, 'could not record the last failure'));
+  }
+
+  /** 403 to an authenticated device that may not register (RFC 3261 §10.3 step 4): an authorisation failure, not counted for blocking. */
+  private forbidden(req: InboundRequest, scope: RequestScope, reason: AuthFailureReason): Outcome {
+    this.count('auth_failed', reason);
+    this.deps.metrics.authFailures.inc({ reason });
+    this.deps.events.authFailed(req, scope.subject, reason, scope.sipUser ?? '', 403);
+    this.noteFailure(req, scope, reason);
+    return reply(403, 'Forbidden');
+  }
+
+  private async register(req: InboundRequest, scope: RequestScope): Promise<Outcome> {
     const { deps, settings } = this;
-    if (this.isScanner(req)) return { kind: 'drop', reason: 'scanner' };
+    if (this.isScanner(req)) {
+      this.count('dropped', 'scanner');
+      return { kind: 'drop', reason: 'scanner' };
+    }
     // A blocked source gets nothing useful, whatever it sends (no challenge, no 400/403/404).
-    if (await deps.blocks.isBlocked(req.sourceAddress)) return this.blockedOutcome();
+    if (await deps.blocks.isBlocked(req.sourceAddress)) {
+      this.count('blocked');
+      return this.blockedOutcome();
+    }
 
     const ruri = parseSipUri(req.uri);
     if (!ruri) throw new BadRequestError('INVALID_REQUEST_URI', 'Request-URI is not a SIP URI');
     const realm = ruri.host;
+    const to = canonicalAor(req.header('to'));
+    if (to) scope.sipUser = `${to.user}@${to.host}`;
 
     // RFC 3261 §10.3 step 1: only domains we serve; the answer says nothing else (docs/registrar.md).
     if (!(await deps.domains.serves(realm))) {
+      this.count('rejected', 'unknown_domain');
+      deps.events.rejected(req, null, 404, 'unknown_domain', scope.sipUser ?? `@${realm}`);
       return reply(404, 'Not Found');
     }
 
@@ -125,13 +184,12 @@ export class RegisterHandler {
     if (Buffer.byteLength(callId) > MAX_CALL_ID_BYTES) throw new BadRequestError('CALL_ID_TOO_LONG', 'Call-ID too long');
 
     // RFC 3261 §10.3 step 3: authenticate (RFC 3261 §22, RFC 7616).
-    const cred = parseAuthorization(req.header('authorization')).find((c) => c.realm.toLowerCase() === realm);
-    if (!cred) return this.challenge(realm, false);
+    const authorization = req.header('authorization');
+    const cred = parseAuthorization(authorization).find((c) => c.realm.toLowerCase() === realm);
+    if (!cred) return this.noCredentials(req, scope, realm, authorization);
+    scope.sipUser = `${cred.username}@${realm}`;
     const now = deps.now();
     const nonce = deps.nonces.check(cred.nonce, realm, now);
-
-    // RFC 7616 §3.4.6: the digest-uri must be the Request-URI; a mismatch is a bad request.
-    if (!sameUri(cred.uri, req.uri)) throw new BadRequestError('DIGEST_URI_MISMATCH', 'Authorization uri differs from the Request-URI');
 
     // RFC 7616 §3.4: with qop=auth the nonce-count and the cnonce are mandatory; without qop a nonce is good for one use.
     let nc: number | null = 1;
@@ -141,14 +199,25 @@ export class RegisterHandler {
     // A live device's credentials; with none, a deleted device's last HA1 (its tombstone); else a dummy.
     // One verification either way, so an unknown user costs the same as a known or deleted one.
     const { device, tombstone } = await deps.credentials.lookup(realm, cred.username);
+    if (device) scope.subject = { deviceId: device.id, accountId: device.accountId };
+    else if (tombstone) scope.subject = { deviceId: tombstone.deviceId, accountId: tombstone.accountId };
+    scope.live = device !== null;
+
+    // RFC 7616 §3.4.6: the digest-uri must be the Request-URI; a mismatch is a bad request.
+    if (!sameUri(cred.uri, req.uri)) throw new BadRequestError('DIGEST_URI_MISMATCH', 'Authorization uri differs from the Request-URI');
+
     const candidates = device ? ha1Candidates(device, cred.algorithm, now) : tombstone ? [tombstoneHa1(tombstone, cred.algorithm)] : [DUMMY_HA1];
     const correct = verifyResponse(cred, candidates, req.method) && opaqueOk;
 
     // Who does not prove the password (a deleted device's included) is an unknown user: 401, counted.
-    if (!correct || (device === null && tombstone === null) || nc === null) return this.failure(req, realm, cred, device, 'wrong credentials');
+    if (!scope.subject) return this.failure(req, scope, realm, cred, 'unknown_user');
+    if (nc === null) return this.failure(req, scope, realm, cred, 'malformed_credentials');
+    if (!correct) return this.failure(req, scope, realm, cred, 'wrong_password');
 
     if (!nonce.ok) {
       // RFC 7616 §3.3 stale=true: the answer was right but the nonce is no longer ours to accept.
+      this.count('challenged', 'stale_nonce');
+      deps.events.staleNonce(req, scope.subject);
       return this.challenge(realm, true);
     }
 
@@ -157,24 +226,13 @@ export class RegisterHandler {
     // password that can never work, and not counted as a failed authentication (counting it
     // would end up blocking its address, and every other device behind the same NAT). Only
     // who knew the password learns that the device was deleted.
-    if (device === null) {
-      const user = `${cred.username}@${realm}`;
-      await deps.store
-        .appendEvent({ type: 'rejected', deviceId: tombstone!.deviceId, address: req.sourceAddress, user, reason: 'deleted_device' })
-        .catch((err: Error) => deps.log.warn({ err: err.message, user }, 'could not append a registration event'));
-      throw new ForbiddenError('DEVICE_DELETED', 'device was deleted');
-    }
+    if (device === null) return this.forbidden(req, scope, 'deleted_device_password');
 
     // RFC 3261 §10.3 step 4: authorisation. Inactive devices may not register at all.
-    if (!device.active) {
-      throw new ForbiddenError('DEVICE_INACTIVE', 'device is inactive');
-    }
+    if (!device.active) return this.forbidden(req, scope, 'device_inactive');
     // RFC 3261 §10.3 step 5: the AOR from To, canonicalised; a device may only bind its own AOR.
-    const aor = canonicalAor(req.header('to'));
-    if (!aor) throw new BadRequestError('INVALID_TO', 'To does not carry a SIP address-of-record');
-    if (aor.user !== device.sipUsername || aor.host !== device.sipDomain.toLowerCase()) {
-      throw new ForbiddenError('FOREIGN_AOR', 'the authenticated device may not register this address-of-record');
-    }
+    if (!to) throw new BadRequestError('INVALID_TO', 'To does not carry a SIP address-of-record');
+    if (to.user !== device.sipUsername || to.host !== device.sipDomain.toLowerCase()) return this.forbidden(req, scope, 'aor_mismatch');
 
     // RFC 3261 §10.3 step 6: the contacts, and each one's expiry (423 here).
     const request = parseContactRequest(req.header('contact'), req.header('expires'), settings.expiry);
@@ -199,13 +257,13 @@ export class RegisterHandler {
 
     // One round trip: the nonce-count check (replay, RFC 7616 §3.4) and the device's bindings.
     const loaded = await deps.store.loadAuthenticated(device.id, { value: cred.nonce, issuedAt: nonce.issuedAt, nc, lifetimeMs: settings.nonceLifetimeMs });
-    if (loaded.replay) return this.failure(req, realm, cred, device, 'replayed nonce-count', true);
+    if (loaded.replay) return this.failure(req, scope, realm, cred, 'nonce_replay');
     let snapshot: BindingSnapshot = loaded;
 
     // RFC 3261 §10.3 steps 6–7, committed atomically (optimistic concurrency on the device's version).
     for (let attempt = 1; ; attempt++) {
       const at = deps.now();
-      const plan = planRegistration(device.id, snapshot.bindings, request, ctx, at, settings.limits);
+      const plan = planRegistration(snapshot.bindings, request, ctx, at, settings.limits);
       let bindings = plan.result;
       if (plan.upserts.length || plan.removals.length) {
         const result = await deps.store.commit(device.id, snapshot.version, {
@@ -214,7 +272,7 @@ export class RegisterHandler {
           source: plan.upserts.length
             ? { ipAddress: req.sourceAddress, port: req.sourcePort, transport: req.transport, userAgent: ctx.userAgent }
             : undefined,
-          events: plan.events.map((e) => ({ ...e, address: req.sourceAddress })),
+          succeeded: true,
         });
         if (!result.ok) {
           if (attempt >= MAX_COMMIT_ATTEMPTS) throw new Error('too many concurrent updates of one device');
@@ -222,9 +280,15 @@ export class RegisterHandler {
           continue;
         }
         bindings = result.bindings;
-        // The 200 does not wait for the reaper index and the events: the bindings are committed.
-        result.indexed.catch((err: Error) => deps.log.warn({ err: err.message, deviceId: device.id }, 'committed, but the reaper index or events were not written'));
+        // The 200 does not wait for the reaper index: the bindings are committed.
+        result.indexed.catch((err: Error) => deps.log.warn({ err: err.message, deviceId: device.id }, 'committed, but the reaper index was not written'));
+        for (const c of plan.changes) deps.metrics.bindingChanges.inc({ type: c.type });
+        deps.events.bindingChanges(req, scope.subject, plan.changes);
+      } else {
+        // A query (or removing what was not bound) changes nothing but still succeeds.
+        deps.store.clearFailure(device.id).catch((err: Error) => deps.log.debug({ err: err.message, deviceId: device.id }, 'could not clear the last failure'));
       }
+      this.count('ok');
       // RFC 3261 §10.3 step 8: 200 with every current binding, Date, and (RFC 3327 §5.3) the Path when supported.
       const headers: Header[] = [];
       const contacts = contactsForResponse(bindings, at);
@@ -239,30 +303,45 @@ export class RegisterHandler {
   }
 
   /**
+   * No Digest credentials for this realm: a challenge. When the request carried some in an
+   * algorithm the registrar does not offer, that is recorded (the phone will not get further
+   * until its algorithm setting changes), without counting it as a failed authentication.
+   */
+  private async noCredentials(req: InboundRequest, scope: RequestScope, realm: string, authorization: string | undefined): Promise<Outcome> {
+    const unsupported = authorization ? unsupportedAlgorithm(authorization, realm) : null;
+    if (!unsupported) {
+      this.count('challenged');
+      return this.challenge(realm, false);
+    }
+    scope.sipUser = `${unsupported.username}@${realm}`;
+    const { device, tombstone } = await this.deps.credentials.lookup(realm, unsupported.username);
+    const subject = device ? { deviceId: device.id, accountId: device.accountId } : tombstone ? { deviceId: tombstone.deviceId, accountId: tombstone.accountId } : null;
+    this.count('auth_failed', 'algorithm_unsupported');
+    this.deps.metrics.authFailures.inc({ reason: 'algorithm_unsupported' });
+    this.deps.events.authFailed(req, subject, 'algorithm_unsupported', scope.sipUser);
+    this.noteFailure(req, { ...scope, subject, live: device !== null }, 'algorithm_unsupported');
+    return this.challenge(realm, false);
+  }
+
+  /**
    * A failed authentication: counted per source and user (blocking past the
    * thresholds), recorded as an event, answered like any unknown user (401 with
    * a fresh challenge) — or dropped when this failure blocks the source.
    */
-  private async failure(
-    req: InboundRequest,
-    realm: string,
-    cred: DigestCredentials,
-    device: DeviceCredentials | null,
-    reason: string,
-    replay = false,
-  ): Promise<Outcome> {
+  private async failure(req: InboundRequest, scope: RequestScope, realm: string, cred: DigestCredentials, reason: AuthFailureReason): Promise<Outcome> {
     const { deps } = this;
-    deps.metrics.authFailures.inc({ reason: replay ? 'replay' : device ? 'wrong_password' : 'unknown_user' });
+    deps.metrics.authFailures.inc({ reason });
+    this.count('auth_failed', reason);
     const user = `${cred.username}@${realm}`;
     const outcome = await deps.blocks.recordFailure(req.sourceAddress, user);
-    const events: RegistrationEvent[] = [{ type: 'auth_failed', deviceId: device?.id, address: req.sourceAddress, user, reason }];
+    deps.events.authFailed(req, scope.subject, reason, user);
+    this.noteFailure(req, scope, reason);
     if (outcome.blocked) {
       deps.metrics.blocks.inc();
-      events.push({ type: 'blocked', address: req.sourceAddress, user, reason: `${outcome.sourceFailures} failures from this address` });
+      deps.events.blocked(req, scope.subject, outcome.sourceFailures, user);
       deps.log.warn({ address: req.sourceAddress, user, failures: outcome.sourceFailures }, 'source blocked after failed authentications');
+      return this.blockedOutcome();
     }
-    await Promise.all(events.map((e) => deps.store.appendEvent(e)));
-    if (outcome.blocked) return this.blockedOutcome();
     return this.challenge(realm, false);
   }
 }

@@ -1,5 +1,10 @@
 import { Pool, PoolClient, PoolConfig } from 'pg';
 
+/** Something that runs SQL: a Pool, or a client inside a transaction. */
+export interface Queryable {
+  query: Pool['query'];
+}
+
 /** A PostgreSQL pool. `schema`, when given, becomes the search_path (tests isolate themselves that way). */
 export function createPool(databaseUrl: string, opts: { max?: number; schema?: string } = {}): Pool {
   const config: PoolConfig = {

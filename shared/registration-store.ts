@@ -12,17 +12,19 @@ import type { Redis } from './redis';
  *             see {@link encodeBinding}). Expires (PEXPIRE) shortly after its last binding.
  * - `P{d}:s`  hash: device status: `v` version (bumped by every write),
  *             `last` last successful registration (ms), `ip`, `port`, `tr`
- *             transport, `ua` user agent, `exp` expiry of the newest binding (ms, 0 when none).
+ *             transport, `ua` user agent, `exp` expiry of the newest binding (ms, 0 when none),
+ *             `lf` the newest failure since the last successful REGISTER (JSON), if any.
  * - `P{d}:n`  hash: digest nonce → `<highest nonce-count>:<issue time>` of the 4 to 8 nonces
  *             the device answered last, and `_floor`, the newest issue time evicted (replay
  *             protection, RFC 7616 §3.4); expires a nonce lifetime after its last use.
  * - `Pexp`    sorted set: device id scored by its earliest binding expiry
  *             (reaper index; a hint, re-checked atomically per device when reaped).
- * - `Pevents` stream of registration events (registered, refreshed, unregistered, expired, …).
  * - `Pinval`  pub/sub channel of credential invalidations from the API.
  *
  * registrationStatus is derived on read: `pending` (never registered),
  * `registered` (the newest binding expires in the future), `unregistered`.
+ * Events (registered, expired, …) are not kept here: callers write them to
+ * PostgreSQL (shared/events/), from what the methods below return.
  */
 
 /** One contact binding of a device's address-of-record (RFC 3261 §10.3), as stored. */
@@ -64,6 +66,17 @@ export interface DeviceLiveStatus {
   userAgent: string | null;
   /** Expiry of the newest binding (ISO), null when none is live. */
   expiresAt: string | null;
+  /** The newest failed REGISTER since the last successful one, or null. */
+  lastFailure: RegistrationFailure | null;
+}
+
+/** A failed REGISTER of a device, as `lastFailure` shows it. */
+export interface RegistrationFailure {
+  /** ISO 8601. */
+  at: string;
+  /** An auth_failed or rejected reason (shared/events/catalog.ts). */
+  reason: string;
+  sourceIp: string;
 }
 
 /** The source of the latest successful REGISTER, recorded with a commit. */
@@ -87,8 +100,8 @@ export interface CommitChange {
   removals: string[];
   /** Set on a successful REGISTER: updates lastRegistration and the source fields. */
   source?: RegistrationSource;
-  /** Events to append once the change is committed. */
-  events?: RegistrationEvent[];
+  /** A successful REGISTER: forget the device's last failure. */
+  succeeded?: boolean;
 }
 
 export type CommitResult =
@@ -97,23 +110,19 @@ export type CommitResult =
       version: number;
       bindings: Binding[];
       /**
-       * The reaper-index and event-stream writes that follow a commit (sent at once,
-       * settled later). Callers need not wait for them: the bindings are committed
-       * already, and a failure leaves only the index hint and events missing. Never
-       * reported as unhandled when nobody awaits it.
+       * The reaper-index write that follows a commit (sent at once, settled later).
+       * Callers need not wait for it: the bindings are committed already, and a
+       * failure leaves only the index hint missing. Never reported as unhandled
+       * when nobody awaits it.
        */
       indexed: Promise<void>;
     }
   | { ok: false; reason: 'conflict' };
 
-/** `rejected`: a correctly authenticated REGISTER refused by policy (reason says why, e.g. `deleted_device`). */
-export type RegistrationEventType = 'registered' | 'refreshed' | 'unregistered' | 'expired' | 'removed' | 'auth_failed' | 'blocked' | 'rejected';
-
-export interface RegistrationEvent {
-  type: RegistrationEventType;
-  deviceId?: string;
-  /** Free-form string fields (contact, address, reason, …). */
-  [field: string]: string | undefined;
+/** A binding the reaper removed. */
+export interface ExpiredBinding {
+  deviceId: string;
+  binding: Binding;
 }
 
 /** A credential invalidation published by the API and consumed by registrar caches. */
@@ -129,9 +138,6 @@ export interface RegistrationStoreOptions {
   now?: () => number;
 }
 
-/** Approximate cap on the events stream's length (XADD MAXLEN ~). */
-const MAX_EVENTS = 100_000;
-
 /** Keeps a binding hash this long past its newest binding's expiry, so late readers see a consistent state. */
 const BINDINGS_GRACE_MS = 60_000;
 
@@ -143,7 +149,8 @@ local function expiryOf(json) return tonumber(string.match(json, '"expiresAt":(%
 `;
 
 // Atomic commit. KEYS: bindings hash, status hash. ARGV: expectedVersion, now,
-// nUpserts, (id, json)*, nRemovals, id*, source fields (ip, port, tr, ua) or ''.
+// succeeded (1: forget the last failure, else 0), nUpserts, (id, json)*, nRemovals, id*,
+// source fields (ip, port, tr, ua) or ''.
 // Drops bindings that have expired by `now`; returns {version, id, json, id, json...} or {-1} on a version conflict.
 const COMMIT_LUA = `${EXPIRY_OF_LUA}
 local b, s = KEYS[1], KEYS[2]
@@ -151,7 +158,8 @@ local expected = tonumber(ARGV[1])
 local now = tonumber(ARGV[2])
 local current = tonumber(redis.call('HGET', s, 'v') or '0')
 if current ~= expected then return {-1} end
-local i = 3
+if ARGV[3] == '1' then redis.call('HDEL', s, 'lf') end
+local i = 4
 local nUp = tonumber(ARGV[i]); i = i + 1
 for _ = 1, nUp do
   redis.call('HSET', b, ARGV[i], ARGV[i + 1]); i = i + 2
@@ -298,7 +306,6 @@ function registrationKeys(prefix: string) {
     status: (deviceId: string) => `${prefix}{${deviceId}}:s`,
     nonces: (deviceId: string) => `${prefix}{${deviceId}}:n`,
     expiryIndex: `${prefix}exp`,
-    events: `${prefix}events`,
     invalidations: `${prefix}inval`,
   };
 }
@@ -389,11 +396,23 @@ function parseBindings(pairs: (string | number)[]): Binding[] {
   return out;
 }
 
-const STATUS_FIELDS = ['last', 'ip', 'port', 'tr', 'ua', 'exp'] as const;
+const STATUS_FIELDS = ['last', 'ip', 'port', 'tr', 'ua', 'exp', 'lf'] as const;
+
+/** The stored `lf` field, or null when absent or unreadable. */
+function parseFailure(json: string | null): RegistrationFailure | null {
+  if (!json) return null;
+  try {
+    const v = JSON.parse(json) as { at?: unknown; reason?: unknown; ip?: unknown };
+    if (typeof v.at !== 'number' || typeof v.reason !== 'string' || typeof v.ip !== 'string') return null;
+    return { at: new Date(v.at).toISOString(), reason: v.reason, sourceIp: v.ip };
+  } catch {
+    return null;
+  }
+}
 
 /** Derives what the API shows from the status hash fields (in STATUS_FIELDS order). */
 function deriveLiveStatus(fields: (string | null)[], now: number): DeviceLiveStatus {
-  const [last, ip, port, tr, ua, exp] = fields;
+  const [last, ip, port, tr, ua, exp, lf] = fields;
   const lastMs = last ? Number(last) : NaN;
   const expMs = exp ? Number(exp) : 0;
   const everRegistered = Number.isFinite(lastMs);
@@ -406,6 +425,7 @@ function deriveLiveStatus(fields: (string | null)[], now: number): DeviceLiveSta
     transport: tr ?? null,
     userAgent: ua ?? null,
     expiresAt: live ? new Date(expMs).toISOString() : null,
+    lastFailure: parseFailure(lf ?? null),
   };
 }
 
@@ -495,11 +515,11 @@ export class RegistrationStore {
    * Applies a request's changes atomically if nobody wrote since `expectedVersion`
    * (optimistic concurrency: the caller re-loads and retries on conflict).
    * Returns the device's bindings after the change as soon as they are committed;
-   * the reaper index and the events follow (`indexed`).
+   * the reaper index follows (`indexed`).
    */
   async commit(deviceId: string, expectedVersion: number, change: CommitChange): Promise<CommitResult> {
     const now = this.now();
-    const args: (string | number)[] = [expectedVersion, now, change.upserts.length];
+    const args: (string | number)[] = [expectedVersion, now, change.succeeded ? 1 : 0, change.upserts.length];
     for (const b of change.upserts) args.push(b.id, encodeBinding(b));
     args.push(change.removals.length, ...change.removals);
     if (change.source) {
@@ -513,66 +533,60 @@ export class RegistrationStore {
     const bindings = parseBindings(reply.slice(1));
     let min = 0;
     for (const b of bindings) if (min === 0 || b.expiresAt < min) min = b.expiresAt;
-    // The reaper index and the event stream live in other Cluster slots than the device's
-    // keys, so they cannot join the script. Plain commands, not an ioredis pipeline: on this
-    // path (twice per registration) pipelines keep one another reachable until a full GC
-    // (docs/benchmarks.md, "Garbage collection").
-    const writes: Promise<unknown>[] = [
-      min > 0 ? this.redis.zadd(this.keys.expiryIndex, min, deviceId) : this.redis.zrem(this.keys.expiryIndex, deviceId),
-    ];
-    for (const e of change.events ?? []) writes.push(this.redis.xadd(this.keys.events, ...this.eventArgs(e)));
-    const indexed = Promise.all(writes).then(() => undefined);
+    // The reaper index lives in another Cluster slot than the device's keys, so it cannot join
+    // the script. A plain command, not an ioredis pipeline: on this path pipelines keep one
+    // another reachable until a full GC (docs/benchmarks.md, "Garbage collection").
+    const indexed = (min > 0 ? this.redis.zadd(this.keys.expiryIndex, min, deviceId) : this.redis.zrem(this.keys.expiryIndex, deviceId)).then(() => undefined);
     indexed.catch(() => undefined); // whoever awaits it still sees the error
     return { ok: true, version: Number(reply[0]), bindings, indexed };
   }
 
-  /** Removes every binding of a device (admin kick, deactivation, password reset). Returns how many were live. */
-  async removeBindings(deviceId: string, reason: string): Promise<number> {
+  /** Removes every binding of a device (admin kick, deactivation, password reset). Returns the ones that were live. */
+  async removeBindings(deviceId: string): Promise<Binding[]> {
     const removed = parseBindings(await this.redis.regRemoveAll(this.keys.bindings(deviceId), this.keys.status(deviceId)));
+    await this.redis.zrem(this.keys.expiryIndex, deviceId);
     const now = this.now();
-    const live = removed.filter((b) => b.expiresAt > now);
-    const pipeline = this.redis.pipeline().zrem(this.keys.expiryIndex, deviceId);
-    for (const b of live) this.addEvent(pipeline, { type: 'removed', deviceId, contact: b.uri, reason });
-    await pipeline.exec();
-    return live.length;
+    return removed.filter((b) => b.expiresAt > now);
   }
 
   /** Forgets everything about a deleted device. */
   async forgetDevice(deviceId: string): Promise<void> {
-    const pipeline = this.redis
+    await this.redis
       .pipeline()
       .del(this.keys.bindings(deviceId), this.keys.status(deviceId), this.keys.nonces(deviceId))
-      .zrem(this.keys.expiryIndex, deviceId);
-    this.addEvent(pipeline, { type: 'removed', deviceId, reason: 'device deleted' });
-    await pipeline.exec();
+      .zrem(this.keys.expiryIndex, deviceId)
+      .exec();
   }
 
   /**
-   * Removes bindings that expired by now from up to `limit` due devices and
-   * appends an `expired` event for each. Safe to run from several processes.
-   * Returns the number of bindings reaped.
+   * Records a failed REGISTER of a device as its `lastFailure` (until its next
+   * successful REGISTER). One command in the device's slot.
    */
-  async reapExpired(limit = 500): Promise<number> {
+  async recordFailure(deviceId: string, failure: { at: number; reason: string; sourceIp: string }): Promise<void> {
+    await this.redis.hset(this.keys.status(deviceId), 'lf', JSON.stringify({ at: failure.at, reason: failure.reason, ip: failure.sourceIp }));
+  }
+
+  /** Forgets a device's last failure (a successful REGISTER that changed no binding, e.g. a query). */
+  async clearFailure(deviceId: string): Promise<void> {
+    await this.redis.hdel(this.keys.status(deviceId), 'lf');
+  }
+
+  /**
+   * Removes bindings that expired by now from up to `limit` due devices. Safe to
+   * run from several processes: each binding is reaped once. Returns the reaped bindings.
+   */
+  async reapExpired(limit = 500): Promise<ExpiredBinding[]> {
     const now = this.now();
     const due = await this.redis.zrangebyscore(this.keys.expiryIndex, '-inf', now, 'LIMIT', 0, limit);
-    let reaped = 0;
+    const reaped: ExpiredBinding[] = [];
     for (const deviceId of due) {
       const reply = await this.redis.regReap(this.keys.bindings(deviceId), this.keys.status(deviceId), now);
       const nextExpiry = Number(reply[0]);
-      const removed = parseBindings(reply.slice(1));
-      reaped += removed.length;
-      const pipeline = this.redis.pipeline();
-      if (nextExpiry > 0) pipeline.zadd(this.keys.expiryIndex, nextExpiry, deviceId);
-      else pipeline.zrem(this.keys.expiryIndex, deviceId);
-      for (const b of removed) this.addEvent(pipeline, { type: 'expired', deviceId, contact: b.uri });
-      await pipeline.exec();
+      for (const binding of parseBindings(reply.slice(1))) reaped.push({ deviceId, binding });
+      if (nextExpiry > 0) await this.redis.zadd(this.keys.expiryIndex, nextExpiry, deviceId);
+      else await this.redis.zrem(this.keys.expiryIndex, deviceId);
     }
     return reaped;
-  }
-
-  /** Appends one event to the registration event stream. */
-  async appendEvent(event: RegistrationEvent): Promise<void> {
-    await this.redis.xadd(this.keys.events, ...this.eventArgs(event)); // not a pipeline: it is on the REGISTER path (see commit())
   }
 
   /** Tells every registrar process to drop cached credentials of a device. */
@@ -598,17 +612,5 @@ export class RegistrationStore {
       }
     });
     await subscriber.subscribe(channel);
-  }
-
-  private addEvent(pipeline: ReturnType<Redis['pipeline']>, event: RegistrationEvent): void {
-    pipeline.xadd(this.keys.events, ...this.eventArgs(event));
-  }
-
-  /** XADD arguments after the key: a capped stream, one entry of the event's fields plus `at`. */
-  private eventArgs(event: RegistrationEvent): ['MAXLEN', '~', number, '*', ...string[]] {
-    const fields: string[] = [];
-    for (const [k, v] of Object.entries(event)) if (v !== undefined) fields.push(k, v);
-    fields.push('at', String(this.now()));
-    return ['MAXLEN', '~', MAX_EVENTS, '*', ...fields];
   }
 }

@@ -3,6 +3,7 @@ import { ApiKeyRecord, ApiKeyVerifier, createApiKey, listApiKeys, revokeApiKey }
 import { AccountRecord, accountExists, accountNotFound, createAccountWithKey, getAccount, listAccounts, requireAccount, updateAccount } from '../accounts-repo';
 import { AppDeps, param, requireAccountAccess, requireOperator } from '../context';
 import { NotFoundError, ValidationError } from '../errors';
+import { actorOf } from '../events/audit';
 import { ACCOUNT_ID, API_KEY_ID } from '../ids';
 import { AccountCreateBody, AccountPatchBody, ApiKeyCreateBody, DEFAULT_PAGE_LIMIT, PageLimit } from '../schemas';
 import { parseOr422 } from '../validation';
@@ -43,13 +44,13 @@ const AccountListQuery = z.strictObject({
 /** Accounts (operators create and list; an account key reads its own) and their API keys. */
 export function accountsRouter(deps: AppDeps, verifier: ApiKeyVerifier): Router {
   const r = Router();
-  const { pool, log } = deps;
+  const { pool, log, audit } = deps;
 
 
   r.post('/accounts', async (req, res) => {
     requireOperator(res);
     const body = parseOr422(AccountCreateBody, req.body ?? {});
-    const created = await createAccountWithKey(pool, {
+    const fields = {
       name: body.name,
       sipDomain: body.sipDomain ?? deps.config.SIP_DEFAULT_DOMAIN, // both lower-cased by their schemas
       keyName: body.apiKeyName ?? 'default',
@@ -57,7 +58,15 @@ export function accountsRouter(deps: AppDeps, verifier: ApiKeyVerifier): Router 
       sipPort: body.sipPort,
       outboundProxy: body.outboundProxy,
       transportProtocol: body.transportProtocol,
-    });
+    };
+    const created = (await audit.change(
+      actorOf(req, res),
+      (db) => createAccountWithKey(pool, fields, db),
+      (c) => [
+        { type: 'account.created', accountId: c.account.id },
+        { type: 'api_key.created', accountId: c.account.id, data: { apiKeyId: c.apiKey.id, name: c.apiKey.name } },
+      ],
+    ))!;
     log.info({ accountId: created.account.id, keyId: created.apiKey.id }, 'account created');
     res.status(201).location(`${req.baseUrl}/accounts/${created.account.id}`).set('Cache-Control', 'no-store')
       .json({ account: accountJson(created.account), apiKey: { ...apiKeyJson(created.apiKey), key: created.key } });
@@ -87,7 +96,13 @@ export function accountsRouter(deps: AppDeps, verifier: ApiKeyVerifier): Router 
     requireOperator(res);
     const accountId = param(req, 'accountId');
     const body = parseOr422(AccountPatchBody, req.body ?? {});
-    const account = ACCOUNT_ID.test(accountId) ? await updateAccount(pool, accountId, body) : null;
+    const account = ACCOUNT_ID.test(accountId)
+      ? await audit.change(
+          actorOf(req, res),
+          (db) => updateAccount(db, accountId, body),
+          () => [{ type: 'account.updated', accountId, data: { fields: Object.keys(body) } }],
+        )
+      : null;
     if (!account) throw accountNotFound();
     log.info({ accountId, fields: Object.keys(body) }, 'account updated');
     res.json(accountJson(account));
@@ -98,7 +113,11 @@ export function accountsRouter(deps: AppDeps, verifier: ApiKeyVerifier): Router 
     requireAccountAccess(res, accountId);
     const body = parseOr422(ApiKeyCreateBody, req.body ?? {});
     await requireAccount(pool, accountId);
-    const { record, key } = await createApiKey(pool, accountId, body.name ?? 'api key');
+    const { record, key } = (await audit.change(
+      actorOf(req, res),
+      (db) => createApiKey(db, accountId, body.name ?? 'api key'),
+      (k) => [{ type: 'api_key.created', accountId, data: { apiKeyId: k.record.id, name: k.record.name } }],
+    ))!;
     log.info({ accountId, keyId: record.id }, 'api key created');
     res.status(201).set('Cache-Control', 'no-store').json({ ...apiKeyJson(record), key });
   });
@@ -115,7 +134,11 @@ export function accountsRouter(deps: AppDeps, verifier: ApiKeyVerifier): Router 
     const keyId = param(req, 'keyId');
     requireAccountAccess(res, accountId);
     if (!API_KEY_ID.test(keyId)) throw new NotFoundError('api-key-not-found', 'No such API key in this account.');
-    const revoked = await revokeApiKey(pool, accountId, keyId);
+    const revoked = await audit.change(
+      actorOf(req, res),
+      (db) => revokeApiKey(db, accountId, keyId),
+      () => [{ type: 'api_key.revoked', accountId, data: { apiKeyId: keyId } }],
+    );
     if (!revoked) throw new NotFoundError('api-key-not-found', 'No such API key in this account.');
     verifier.forgetKey(keyId);
     log.info({ accountId, keyId }, 'api key revoked');

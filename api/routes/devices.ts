@@ -1,9 +1,10 @@
 import { Request, Response, Router } from 'express';
-import type { DeviceLiveStatus } from '../../shared/registration-store';
+import type { Binding, DeviceLiveStatus } from '../../shared/registration-store';
 import { accountNotFound, requireAccount } from '../accounts-repo';
 import { AppDeps, canSeeAccount, param, principalOf, requireAccountAccess } from '../context';
 import { DeviceCursor, DeviceRow, DevicesRepo } from '../devices-repo';
 import { NotFoundError, ValidationError } from '../errors';
+import { Actor, actorOf, AuditEntry } from '../events/audit';
 import { ACCOUNT_ID, DEVICE_ID } from '../ids';
 import { announceAuthChange, liveStatus, liveStatusAfterWrite, liveStatuses, PENDING } from '../live';
 import { CursorTimestamp, DEFAULT_PAGE_LIMIT, DeviceCreateBody, DeviceListQuery, DevicePatchBody, ResetPasswordBody } from '../schemas';
@@ -28,6 +29,7 @@ export function deviceJson(row: DeviceRow, live: DeviceLiveStatus): Record<strin
     registrationStatus: live.registrationStatus,
     lastRegistration: live.lastRegistration,
     ipAddress: live.ipAddress,
+    lastFailure: live.lastFailure,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -50,11 +52,26 @@ function decodeCursor(s: string): DeviceCursor {
   throw new ValidationError([{ field: 'cursor', code: 'invalid-value', message: 'not a cursor returned by this endpoint' }]);
 }
 
+/** `removed` events of bindings the API removed (kick, deactivation, reset), for the device's history. */
+function removedEntries(accountId: string, deviceId: string, bindings: readonly Binding[], reason: string): AuditEntry[] {
+  return bindings.map((b) => ({
+    type: 'removed',
+    accountId,
+    deviceId,
+    data: { reason, contact: b.uri, sourceIp: b.sourceAddress, sourcePort: b.sourcePort, transport: b.transport, userAgent: b.userAgent },
+  }));
+}
+
 /** The seed's six device endpoints plus listing and live registrations. */
 export function devicesRouter(deps: AppDeps, repo: DevicesRepo): Router {
   const r = Router();
-  const { registrations, log } = deps;
+  const { registrations, log, audit } = deps;
   const now = deps.now ?? Date.now;
+
+  /** Writes the `removed` events of bindings a change removed (after the fact: the bindings are gone). */
+  const recordRemoved = async (actor: Actor, accountId: string, deviceId: string, bindings: Binding[], reason: string): Promise<void> => {
+    if (bindings.length) await audit.writeAfter(actor, removedEntries(accountId, deviceId, bindings, reason));
+  };
 
   /** The account of a device route, or 404 (other tenants' ids are not confirmed). */
   const deviceScope = (req: Request, res: Response): { accountId: string; deviceId: string } => {
@@ -79,7 +96,7 @@ export function devicesRouter(deps: AppDeps, repo: DevicesRepo): Router {
   r.post('/accounts/:accountId/devices/sip', async (req, res) => {
     const accountId = collectionScope(req, res);
     const body = parseOr422(DeviceCreateBody, req.body ?? {});
-    const created = await repo.create(accountId, {
+    const fields = {
       name: body.name,
       model: body.model ?? null,
       manufacturer: body.manufacturer ?? null,
@@ -87,7 +104,12 @@ export function devicesRouter(deps: AppDeps, repo: DevicesRepo): Router {
       sipUsername: body.sipUsername,
       displayName: body.displayName ?? null,
       assignedUser: body.assignedUser ?? null,
-    });
+    };
+    const created = await audit.change(
+      actorOf(req, res),
+      (db) => repo.create(accountId, fields, db),
+      (c) => [{ type: 'device.created', accountId, deviceId: c.row.id, data: { fields: Object.keys(body) } }],
+    );
     if (!created) throw accountNotFound();
     // Registrars may have cached this identity as unknown (or as a deleted device's tombstone): drop that now.
     await announceAuthChange(registrations, log, {
@@ -129,14 +151,20 @@ export function devicesRouter(deps: AppDeps, repo: DevicesRepo): Router {
   r.patch('/accounts/:accountId/devices/sip/:deviceId', async (req, res) => {
     const { accountId, deviceId } = deviceScope(req, res);
     const body = parseOr422(DevicePatchBody, req.body ?? {});
-    const row = await repo.update(accountId, deviceId, body);
+    const actor = actorOf(req, res);
+    const row = await audit.change(
+      actor,
+      (db) => repo.update(accountId, deviceId, body, db),
+      () => [{ type: 'device.updated', accountId, deviceId, data: { fields: Object.keys(body) } }],
+    );
     if (!row) throw notFound();
     if (body.status !== undefined) {
       // Of what a PATCH can change, registrars cache only the status (credentials have their own route).
-      await announceAuthChange(registrations, log, {
+      const removed = await announceAuthChange(registrations, log, {
         invalidation: { deviceId, sipUsername: row.sip_username, sipDomain: row.sip_domain },
-        removeBindings: body.status === 'inactive' ? 'device deactivated' : undefined,
+        removeBindings: body.status === 'inactive',
       });
+      await recordRemoved(actor, accountId, deviceId, removed, 'device_deactivated');
     }
     log.info({ accountId, deviceId, fields: Object.keys(body) }, 'device updated');
     // The update is committed: without Redis it is still answered as such, the registration shown as pending (as after a create).
@@ -145,7 +173,11 @@ export function devicesRouter(deps: AppDeps, repo: DevicesRepo): Router {
 
   r.delete('/accounts/:accountId/devices/sip/:deviceId', async (req, res) => {
     const { accountId, deviceId } = deviceScope(req, res);
-    const gone = await repo.delete(accountId, deviceId);
+    const gone = await audit.change(
+      actorOf(req, res),
+      (db) => repo.delete(accountId, deviceId, db),
+      () => [{ type: 'device.deleted', accountId, deviceId }],
+    );
     if (!gone) throw notFound();
     await announceAuthChange(registrations, log, { invalidation: { deviceId, ...gone }, forget: true });
     log.info({ accountId, deviceId }, 'device deleted');
@@ -156,6 +188,8 @@ export function devicesRouter(deps: AppDeps, repo: DevicesRepo): Router {
     const { accountId, deviceId } = deviceScope(req, res);
     const c = await repo.credentials(accountId, deviceId);
     if (!c) throw notFound();
+    // Recorded before the password leaves: no view goes unaudited (a failed write is a 503).
+    await audit.write(actorOf(req, res), [{ type: 'device.credentials_viewed', accountId, deviceId }]);
     // Account override, else configuration, else derived from the SIP domain.
     const cfg = deps.config;
     const sipServer = c.sipServer ?? cfg.SIP_PUBLIC_HOST ?? c.sipDomain;
@@ -176,12 +210,18 @@ export function devicesRouter(deps: AppDeps, repo: DevicesRepo): Router {
     const body = parseOr422(ResetPasswordBody, req.body ?? {});
     const grace = body.gracePeriodSeconds ?? 0;
     const expiresAt = new Date(now() + grace * 1000);
-    const reset = await repo.resetPassword(accountId, deviceId, expiresAt, grace > 0);
+    const actor = actorOf(req, res);
+    const reset = await audit.change(
+      actor,
+      (db) => repo.resetPassword(accountId, deviceId, expiresAt, grace > 0, db),
+      () => [{ type: 'device.password_reset', accountId, deviceId, data: { gracePeriodSeconds: grace } }],
+    );
     if (!reset) throw notFound();
-    await announceAuthChange(registrations, log, {
+    const removed = await announceAuthChange(registrations, log, {
       invalidation: { deviceId, sipUsername: reset.sipUsername, sipDomain: reset.sipDomain },
-      removeBindings: grace > 0 ? undefined : 'password reset',
+      removeBindings: grace === 0,
     });
+    await recordRemoved(actor, accountId, deviceId, removed, 'password_reset');
     log.info({ accountId, deviceId, gracePeriodSeconds: grace }, 'device password reset');
     res.set('Cache-Control', 'no-store').json({
       sipPassword: reset.password,
@@ -217,8 +257,13 @@ export function devicesRouter(deps: AppDeps, repo: DevicesRepo): Router {
   r.delete('/accounts/:accountId/devices/sip/:deviceId/registrations', async (req, res) => {
     const { accountId, deviceId } = deviceScope(req, res);
     if (!(await repo.get(accountId, deviceId))) throw notFound();
-    const removed = await registrations.removeBindings(deviceId, 'removed by an administrator');
-    log.info({ accountId, deviceId, removed }, 'registrations removed');
+    const removed = await registrations.removeBindings(deviceId);
+    const actor = actorOf(req, res);
+    await audit.writeAfter(actor, [
+      { type: 'registrations.removed', accountId, deviceId, data: { removed: removed.length } },
+      ...removedEntries(accountId, deviceId, removed, 'admin'),
+    ]);
+    log.info({ accountId, deviceId, removed: removed.length }, 'registrations removed');
     res.status(204).end();
   });
 

@@ -13,7 +13,7 @@ let base: string;
 beforeAll(async () => {
   db = await createTestDb();
   const config = loadApiConfig({ DATABASE_URL: db.databaseUrl, REDIS_KEY_PREFIX: testKeyPrefix(), LOG_LEVEL: 'silent' });
-  api = await startApi({ config, pool: db.pool, cipher: new CredentialCipher(new Map([['t', randomBytes(32)]]), 't'), host: '127.0.0.1', port: 0 });
+  api = await startApi({ config, pool: db.pool, cipher: new CredentialCipher(new Map([['t', randomBytes(32)]]), 't'), host: '127.0.0.1', port: 0, metricsPort: null });
   base = `http://127.0.0.1:${api.address.port}`;
 });
 afterAll(async () => {

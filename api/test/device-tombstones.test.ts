@@ -96,7 +96,7 @@ describe('device delete keeps a tombstone', () => {
     await insertTombstone('purge-at-start', 8);
     await insertTombstone('keep-at-start', 6);
     const config = loadApiConfig({ DATABASE_URL: h.db.databaseUrl, REDIS_KEY_PREFIX: h.prefix, DEVICE_TOMBSTONE_RETENTION_DAYS: '7', LOG_LEVEL: 'silent' });
-    const api = await startApi({ config, log: pino({ level: 'silent' }), pool: h.db.pool, redis: h.redis, cipher: h.cipher, host: '127.0.0.1', port: 0 });
+    const api = await startApi({ config, log: pino({ level: 'silent' }), pool: h.db.pool, redis: h.redis, cipher: h.cipher, host: '127.0.0.1', port: 0, metricsPort: null });
     try {
       for (let i = 0; i < 100 && (await tombstones('purge-at-start')).length > 0; i++) await new Promise((r) => setTimeout(r, 20));
       expect(await tombstones('purge-at-start')).toEqual([]);
@@ -125,7 +125,7 @@ describe('a deleted then re-created device, through the API and the registrar', 
       CREDENTIAL_KEYS: `k1:${randomBytes(32).toString('base64')}`,
       LOG_LEVEL: 'silent',
     });
-    api = await startApi({ config, log: pino({ level: 'silent' }), pool: stack.db.pool, redis: stack.redis, host: '127.0.0.1', port: 0 });
+    api = await startApi({ config, log: pino({ level: 'silent' }), pool: stack.db.pool, redis: stack.redis, host: '127.0.0.1', port: 0, metricsPort: null });
     client = await SipClient.udp(stack.udp);
   });
   afterAll(async () => {

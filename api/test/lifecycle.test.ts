@@ -59,7 +59,7 @@ describe('when a backing service is down', () => {
     const deadRedis = createRedis('redis://127.0.0.1:1/0', { connectTimeout: 200, retryStrategy: () => null });
     const adminKey = randomBytes(18).toString('base64url');
     const config = loadApiConfig({ DATABASE_URL: db.databaseUrl, REDIS_KEY_PREFIX: testKeyPrefix(), ADMIN_API_KEY: adminKey });
-    const api = await startApi({ config, log: silent, pool: db.pool, redis: deadRedis, cipher, host: '127.0.0.1', port: 0 });
+    const api = await startApi({ config, log: silent, pool: db.pool, redis: deadRedis, cipher, host: '127.0.0.1', port: 0, metricsPort: null });
     try {
       const base = `http://127.0.0.1:${api.address.port}`;
       const ready = await fetch(`${base}/readyz`);
@@ -91,7 +91,7 @@ describe('when a backing service is down', () => {
     const lines: string[] = [];
     const log = pino({ level: 'info' }, new Writable({ write(chunk: Buffer, _enc, cb) { lines.push(chunk.toString('utf8')); cb(); } }));
     const config = loadApiConfig({ DATABASE_URL: db.databaseUrl, REDIS_KEY_PREFIX: testKeyPrefix(), ADMIN_API_KEY: adminKey });
-    const api = await startApi({ config, log, pool: db.pool, redis: deadRedis, cipher, host: '127.0.0.1', port: 0 });
+    const api = await startApi({ config, log, pool: db.pool, redis: deadRedis, cipher, host: '127.0.0.1', port: 0, metricsPort: null });
     try {
       const base = `http://127.0.0.1:${api.address.port}/v2/accounts/acc_downpatch/devices/sip`;
       const headers = { 'X-Auth-Token': adminKey, 'Content-Type': 'application/json' };
@@ -122,7 +122,7 @@ describe('when a backing service is down', () => {
     const deadPool = createPool('postgres://postgres@127.0.0.1:1/none', { max: 2 });
     const redis = createRedis('redis://127.0.0.1:6379/0');
     const config = loadApiConfig({ REDIS_KEY_PREFIX: testKeyPrefix(), ADMIN_API_KEY: randomBytes(18).toString('base64url') });
-    const api = await startApi({ config, log: silent, pool: deadPool, redis, cipher, host: '127.0.0.1', port: 0 });
+    const api = await startApi({ config, log: silent, pool: deadPool, redis, cipher, host: '127.0.0.1', port: 0, metricsPort: null });
     try {
       const base = `http://127.0.0.1:${api.address.port}`;
       const ready = await fetch(`${base}/readyz`);
@@ -144,7 +144,7 @@ describe('startApi / stop', () => {
   it('listens on port 0, reports the bound address, and stop() is safe twice', async () => {
     const db = await createTestDb();
     const config = loadApiConfig({ DATABASE_URL: db.databaseUrl, REDIS_KEY_PREFIX: testKeyPrefix(), LOG_LEVEL: 'silent' });
-    const api = await startApi({ config, cipher, host: '127.0.0.1', port: 0 });
+    const api = await startApi({ config, cipher, host: '127.0.0.1', port: 0, metricsPort: null });
     expect(api.address.port).toBeGreaterThan(0);
     expect((await fetch(`http://127.0.0.1:${api.address.port}/livez`)).status).toBe(200);
     await Promise.all([api.stop(), api.stop()]);
@@ -174,7 +174,7 @@ describe('bootstrap', () => {
       expect(text).toContain(boot.account.id);
       // The printed key is a working operator key.
       const config = loadApiConfig({ DATABASE_URL: db.databaseUrl, REDIS_KEY_PREFIX: testKeyPrefix(), LOG_LEVEL: 'silent' });
-      const api = await startApi({ config, pool: db.pool, cipher, host: '127.0.0.1', port: 0 });
+      const api = await startApi({ config, pool: db.pool, cipher, host: '127.0.0.1', port: 0, metricsPort: null });
       try {
         const r = await fetch(`http://127.0.0.1:${api.address.port}/v2/accounts`, { headers: { 'X-Auth-Token': boot.adminKey } });
         expect(r.status).toBe(200);
@@ -193,7 +193,7 @@ describe('bootstrap', () => {
       const { key } = await createApiKey(db.pool, 'acc_gone', 'k');
       await db.pool.query("DELETE FROM accounts WHERE id = 'acc_gone'");
       const config = loadApiConfig({ DATABASE_URL: db.databaseUrl, REDIS_KEY_PREFIX: testKeyPrefix(), LOG_LEVEL: 'silent' });
-      const api = await startApi({ config, pool: db.pool, cipher, host: '127.0.0.1', port: 0 });
+      const api = await startApi({ config, pool: db.pool, cipher, host: '127.0.0.1', port: 0, metricsPort: null });
       try {
         expect((await fetch(`http://127.0.0.1:${api.address.port}/v2/accounts/acc_gone`, { headers: { 'X-Auth-Token': key } })).status).toBe(401);
       } finally {

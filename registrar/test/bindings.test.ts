@@ -151,53 +151,53 @@ describe('binding updates (RFC 3261 §10.3 step 7, RFC 5626 §6)', () => {
   }
 
   it('adds a new binding and reports it registered', () => {
-    const plan = planRegistration('dev1', [], update('<sip:a@192.0.2.1>'), ctx(), now, limits);
+    const plan = planRegistration([], update('<sip:a@192.0.2.1>'), ctx(), now, limits);
     expect(plan.upserts).toHaveLength(1);
     expect(plan.upserts[0]).toMatchObject({ id: 'sip:a@192.0.2.1', expiresAt: now + 3_600_000, callId: 'call-1', cseq: 2, registeredAt: now });
-    expect(plan.events).toEqual([{ type: 'registered', deviceId: 'dev1', contact: 'sip:a@192.0.2.1' }]);
+    expect(plan.changes).toEqual([{ type: 'registered', contact: 'sip:a@192.0.2.1', expires: 3600 }]);
   });
 
   it('fails the whole request when the same Call-ID comes with a CSeq not higher than stored', () => {
     const existing = [stored('sip:a@192.0.2.1', { cseq: 5 })];
-    expect(() => planRegistration('dev1', existing, update('<sip:a@192.0.2.1>'), ctx({ cseq: 5 }), now, limits)).toThrow(OutOfOrderError);
-    expect(() => planRegistration('dev1', existing, update('<sip:a@192.0.2.1>'), ctx({ cseq: 4 }), now, limits)).toThrow(OutOfOrderError);
-    const refreshed = planRegistration('dev1', existing, update('<sip:a@192.0.2.1>'), ctx({ cseq: 6 }), now, limits);
-    expect(refreshed.events[0]!.type).toBe('refreshed');
+    expect(() => planRegistration(existing, update('<sip:a@192.0.2.1>'), ctx({ cseq: 5 }), now, limits)).toThrow(OutOfOrderError);
+    expect(() => planRegistration(existing, update('<sip:a@192.0.2.1>'), ctx({ cseq: 4 }), now, limits)).toThrow(OutOfOrderError);
+    const refreshed = planRegistration(existing, update('<sip:a@192.0.2.1>'), ctx({ cseq: 6 }), now, limits);
+    expect(refreshed.changes[0]!.type).toBe('refreshed');
     expect(refreshed.upserts[0]!.registeredAt).toBe(now - 1_000);
   });
 
   it('lets a different Call-ID update whatever its CSeq', () => {
     const existing = [stored('sip:a@192.0.2.1', { cseq: 50 })];
-    const plan = planRegistration('dev1', existing, update('<sip:a@192.0.2.1>'), ctx({ callId: 'call-2', cseq: 1 }), now, limits);
+    const plan = planRegistration(existing, update('<sip:a@192.0.2.1>'), ctx({ callId: 'call-2', cseq: 1 }), now, limits);
     expect(plan.upserts[0]).toMatchObject({ callId: 'call-2', cseq: 1 });
   });
 
   it('replaces the binding of a rebooted RFC 5626 phone (same instance and reg-id, new Call-ID and contact)', () => {
     const inst = '+sip.instance="<urn:uuid:1>";reg-id=1';
-    const before = planRegistration('dev1', [], update(`<sip:a@192.0.2.1:5062>;${inst}`), ctx(), now, limits).upserts;
-    const after = planRegistration('dev1', before, update(`<sip:a@192.0.2.99:40000>;${inst}`), ctx({ callId: 'after-reboot', cseq: 1 }), now, limits);
+    const before = planRegistration([], update(`<sip:a@192.0.2.1:5062>;${inst}`), ctx(), now, limits).upserts;
+    const after = planRegistration(before, update(`<sip:a@192.0.2.99:40000>;${inst}`), ctx({ callId: 'after-reboot', cseq: 1 }), now, limits);
     expect(after.result).toHaveLength(1);
     expect(after.result[0]).toMatchObject({ uri: 'sip:a@192.0.2.99:40000', callId: 'after-reboot' });
   });
 
   it('removes a binding with expires=0 and removes all with the wildcard', () => {
     const existing = [stored('sip:a@192.0.2.1', { callId: 'x' }), stored('sip:b@192.0.2.2', { callId: 'y' })];
-    const one = planRegistration('dev1', existing, update('<sip:a@192.0.2.1>;expires=0'), ctx(), now, limits);
+    const one = planRegistration(existing, update('<sip:a@192.0.2.1>;expires=0'), ctx(), now, limits);
     expect(one.removals).toEqual(['sip:a@192.0.2.1']);
     expect(one.result.map((b) => b.id)).toEqual(['sip:b@192.0.2.2']);
-    const all = planRegistration('dev1', existing, { kind: 'wildcard' }, ctx(), now, limits);
+    const all = planRegistration(existing, { kind: 'wildcard' }, ctx(), now, limits);
     expect(all.removals).toEqual(['sip:a@192.0.2.1', 'sip:b@192.0.2.2']);
-    expect(all.events.every((e) => e.type === 'unregistered')).toBe(true);
+    expect(all.changes.every((e) => e.type === 'unregistered')).toBe(true);
   });
 
   it('applies the Call-ID/CSeq rule to the wildcard too', () => {
     const existing = [stored('sip:a@192.0.2.1', { callId: 'call-1', cseq: 9 })];
-    expect(() => planRegistration('dev1', existing, { kind: 'wildcard' }, ctx({ cseq: 3 }), now, limits)).toThrow(OutOfOrderError);
+    expect(() => planRegistration(existing, { kind: 'wildcard' }, ctx({ cseq: 3 }), now, limits)).toThrow(OutOfOrderError);
   });
 
   it('answers a query with the live bindings and changes nothing', () => {
     const existing = [stored('sip:a@192.0.2.1'), stored('sip:old@192.0.2.1', { expiresAt: now - 1 })];
-    const plan = planRegistration('dev1', existing, { kind: 'query' }, ctx(), now, limits);
+    const plan = planRegistration(existing, { kind: 'query' }, ctx(), now, limits);
     expect(plan).toMatchObject({ upserts: [], removals: [] });
     expect(plan.result.map((b) => b.id)).toEqual(['sip:a@192.0.2.1']);
   });
@@ -208,10 +208,10 @@ describe('binding updates (RFC 3261 §10.3 step 7, RFC 5626 §6)', () => {
       stored('sip:2@192.0.2.1', { registeredAt: now - 2_000, callId: 'c2' }),
       stored('sip:3@192.0.2.1', { registeredAt: now - 1_000, callId: 'c3' }),
     ];
-    const plan = planRegistration('dev1', existing, update('<sip:4@192.0.2.1>'), ctx(), now, limits);
+    const plan = planRegistration(existing, update('<sip:4@192.0.2.1>'), ctx(), now, limits);
     expect(plan.removals).toEqual(['sip:1@192.0.2.1']);
     expect(plan.result.map((b) => b.id).sort()).toEqual(['sip:2@192.0.2.1', 'sip:3@192.0.2.1', 'sip:4@192.0.2.1']);
-    expect(() => planRegistration('dev1', existing, update('<sip:4@192.0.2.1>'), ctx(), now, { maxBindings: 3, policy: 'reject' })).toThrow(TooManyBindingsError);
+    expect(() => planRegistration(existing, update('<sip:4@192.0.2.1>'), ctx(), now, { maxBindings: 3, policy: 'reject' })).toThrow(TooManyBindingsError);
   });
 
   it('lists every binding in the 200 with its remaining expiry, exactly as sent', () => {

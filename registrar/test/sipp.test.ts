@@ -25,7 +25,7 @@ describe('SIPp scenarios against the full stack', () => {
       CREDENTIAL_KEYS: `k1:${randomBytes(32).toString('base64')}`,
       LOG_LEVEL: 'silent',
     });
-    api = await startApi({ config, pool: stack.db.pool, redis: stack.redis, host: '127.0.0.1', port: 0 });
+    api = await startApi({ config, pool: stack.db.pool, redis: stack.redis, host: '127.0.0.1', port: 0, metricsPort: null });
     for (const n of ['sa', 'sb', 'sc', 'sd', 'se', 'sf', 'sg', 'sh']) await stack.addDevice({ id: `dev_sip_${n}`, username: n, password: `${n}-pw-123` });
     await stack.addDevice({ id: 'dev_sip_sx', username: 'sx', password: 'sx-pw-123', status: 'inactive' });
   });

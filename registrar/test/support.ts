@@ -48,7 +48,17 @@ export interface Stack {
   /** The self-signed certificate of the TLS listener (PEM file). */
   tlsCertPath?: string;
   addDevice(d: DeviceRow): Promise<void>;
+  /** Events written so far (oldest first), as stored. */
+  events(): Promise<StoredEventRow[]>;
   stop(): Promise<void>;
+}
+
+/** An events row as a test reads it. */
+export interface StoredEventRow {
+  type: string;
+  accountId: string | null;
+  deviceId: string | null;
+  data: Record<string, unknown>;
 }
 
 export interface StackOptions {
@@ -89,6 +99,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     nonceSecret: randomBytes(24).toString('hex'),
     log: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
     reaperIntervalMs: 200,
+    eventFlushMs: 25,
     ...opts.registrar,
   });
   for (let i = 0; i < 200 && !registrar.engineConnected; i++) await new Promise((r) => setTimeout(r, 25));
@@ -108,6 +119,12 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     tlsCertPath: cert?.certPath,
     async addDevice(d) {
       await insertDevice(db.pool, accountId, d);
+    },
+    async events() {
+      const { rows } = await db.pool.query<{ type: string; account_id: string | null; device_id: string | null; data: Record<string, unknown> }>(
+        'SELECT type, account_id, device_id, data FROM events ORDER BY seq',
+      );
+      return rows.map((r) => ({ type: r.type, accountId: r.account_id, deviceId: r.device_id, data: r.data }));
     },
     async stop() {
       await registrar.stop();

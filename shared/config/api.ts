@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { CredentialCipher } from '../credentials';
-import { defineSection, port, positiveInt, nonNegativeInt, str } from './env';
+import { bool, defineSection, port, positiveInt, nonNegativeInt, str } from './env';
 
 /** `k1:<base64 32 bytes>,k2:<base64 32 bytes>`, checked by the keyring itself (unique ids, 32-byte keys). */
 const credentialKeys = z.string().refine(
@@ -56,5 +56,27 @@ export const apiSection = defineSection('API', {
   SIP_PUBLIC_PORT: { schema: port, default: '5060', doc: 'SIP server port devices are told to use (credentials endpoint `sipPort`).' },
   SIP_OUTBOUND_PROXY: { schema: z.string().regex(/^[A-Za-z0-9.:[\]-]+$/, 'must be host or host:port'), doc: 'Outbound proxy devices are told to use (credentials endpoint `outboundProxy`). Unset: `<sipServer>:<sipPort>`.' },
   SIP_TRANSPORT: { schema: z.enum(['UDP', 'TCP', 'TLS']), default: 'UDP', doc: 'Transport devices are told to use (credentials endpoint `transportProtocol`): UDP, TCP or TLS.' },
+  API_METRICS_HOST: { schema: str, default: '127.0.0.1', doc: 'Address of the API metrics listener (GET /metrics, Prometheus text); kept off the public API port.' },
+  API_METRICS_PORT: { schema: port, default: '9093', doc: 'Port of the API metrics listener.' },
+  API_STREAM_TOKEN_SECRET: { schema: z.string().min(32, 'must be at least 32 characters'), secret: true, doc: 'HMAC key of event-stream tokens (`POST …/events/stream-tokens`); every API process of a deployment must share it. Unset: a generated one in DATA_DIR/stream-token-secret (development only).' },
+  API_STREAM_TOKEN_TTL_S: { schema: positiveInt.max(3600), default: '300', doc: 'How long an event-stream token can be used to open a stream, seconds (an open stream lasts while the key that minted the token is valid).' },
+  API_SSE_HEARTBEAT_S: { schema: positiveInt, default: '15', doc: 'Seconds between heartbeat comments on open event streams; also how often their keys are re-checked (a revoked key\'s streams close).' },
+  API_SSE_MAX_CLIENTS: { schema: positiveInt, default: '1000', doc: 'Open event streams per API process at most; beyond, 503 with Retry-After.' },
+  EVENT_RETENTION_DAYS: { schema: positiveInt, default: '30', doc: 'Days events (registration outcomes and the audit log) and finished webhook deliveries are kept. Each API process drops older day partitions at start and hourly.' },
   DEVICE_TOMBSTONE_RETENTION_DAYS: { schema: positiveInt, default: '30', doc: 'Days a deleted device\'s SIP identity and HA1 values are kept (device_tombstones) so the registrar answers its phone 403 instead of challenging it and counting failures. Older tombstones are purged by each API process at start and then hourly; after that the phone is an unknown user again.' },
+});
+
+/** Webhook delivery (run by every API process). */
+export const webhooksSection = defineSection('Webhooks (API)', {
+  WEBHOOK_ALLOW_PRIVATE_TARGETS: { schema: bool, default: 'false', doc: 'Allow webhook URLs that resolve to loopback or private addresses (self-hosted receivers, tests). Link-local and cloud metadata addresses (169.254.0.0/16, fd00:ec2::254) are refused whatever this says. Checked when a webhook is saved and again at every delivery, on the address connected to.' },
+  WEBHOOK_TIMEOUT_MS: { schema: positiveInt, default: '10000', doc: 'Longest one delivery attempt may take (connection and answer), ms.' },
+  WEBHOOK_CONCURRENCY: { schema: positiveInt, default: '4', doc: 'Attempts of one webhook in flight at once across all API processes (1 while the webhook is failing).' },
+  WEBHOOK_MAX_IN_FLIGHT: { schema: positiveInt, default: '32', doc: 'Delivery attempts in flight per API process.' },
+  WEBHOOK_RETRY_BASE_MS: { schema: positiveInt, default: '10000', doc: 'First retry delay, ms; each further retry waits twice as long (with jitter: between half and all of it), up to WEBHOOK_RETRY_MAX_DELAY_MS.' },
+  WEBHOOK_RETRY_MAX_DELAY_MS: { schema: positiveInt, default: '3600000', doc: 'Longest wait between two attempts of one delivery, ms.' },
+  WEBHOOK_RETRY_FOR_S: { schema: positiveInt, default: '86400', doc: 'How long a delivery is retried before it is marked failed, seconds.' },
+  WEBHOOK_DISABLE_AFTER_DAYS: { schema: positiveInt, default: '3', doc: 'A webhook whose every attempt failed for this many days is disabled (with a `webhook.disabled` event); PATCH `enabled: true` turns it back on.' },
+  WEBHOOK_SECRET_ROTATION_GRACE_S: { schema: positiveInt, default: '86400', doc: 'After a secret rotation, how long deliveries are also signed with the previous secret, seconds.' },
+  WEBHOOK_MAX_PER_ACCOUNT: { schema: positiveInt, default: '20', doc: 'Webhooks one account may have.' },
+  WEBHOOK_POLL_MS: { schema: positiveInt, default: '1000', doc: 'How often each API process looks for due deliveries and undispatched events without being woken, ms.' },
 });

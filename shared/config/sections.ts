@@ -1,6 +1,6 @@
 import type { EnvSection, EnvVar } from './env';
 import { commonSection } from './common';
-import { apiSection } from './api';
+import { apiSection, webhooksSection } from './api';
 import { drachtioSection } from './drachtio';
 import { edgeSection } from './edge';
 import { registrarSection } from './registrar';
@@ -9,6 +9,7 @@ import { registrarSection } from './registrar';
 export const ALL_SECTIONS: readonly EnvSection<Record<string, EnvVar<unknown>>>[] = [
   commonSection,
   apiSection,
+  webhooksSection,
   registrarSection,
   drachtioSection,
   edgeSection,

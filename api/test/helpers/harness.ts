@@ -88,7 +88,7 @@ export async function startHarness(env: Record<string, string> = {}, options: Ha
     LOG_LEVEL: 'trace',
     ...env,
   });
-  const api = await startApi({ config, log, pool: db.pool, redis, cipher, host: '127.0.0.1', port: 0, now: options.now });
+  const api = await startApi({ config, log, pool: db.pool, redis, cipher, host: '127.0.0.1', port: 0, metricsPort: 0, now: options.now });
   const baseUrl = `http://127.0.0.1:${api.address.port}`;
   const exchanges: Harness['exchanges'] = [];
   let openapi: Record<string, unknown> | undefined;

@@ -1,0 +1,210 @@
+import type { ServerResponse } from 'node:http';
+import type { Queryable } from '../../shared/db';
+import type { StoredEvent } from '../../shared/events/catalog';
+import type { EventNotifications } from '../../shared/events/event-notifications';
+import { formatPosition, Position, positionBefore, tailEvents, tailHorizon, TailedEvent } from '../../shared/events/event-store';
+import { coalesced } from '../../shared/coalesced';
+import type { Logger } from '../../shared/logger';
+
+/** One open event stream. */
+interface StreamClient {
+  readonly accountId: string;
+  readonly keyId: string;
+  readonly types: ReadonlySet<string> | null;
+  readonly deviceId: string | null;
+  readonly res: ServerResponse;
+  /** Position of the last event this client has been given (or skipped by its filters). */
+  position: Position;
+  /** Live events that arrived while its catch-up ran; sent after it. */
+  pending: TailedEvent[] | null;
+}
+
+export interface EventHubOptions {
+  heartbeatMs: number;
+  maxClients: number;
+  /** How often the table is read while streams are open, whether or not a notification came. */
+  pollMs: number;
+  /** The subset of `keyIds` that are still valid (streams of the others are closed). */
+  activeKeys: (keyIds: string[]) => Promise<Set<string>>;
+  onClients?: (n: number) => void;
+  log: Logger;
+}
+
+export interface StreamRequest {
+  accountId: string;
+  keyId: string;
+  types: readonly string[] | null;
+  deviceId: string | null;
+  /** Resume after this event (Last-Event-ID); null: from now on. */
+  after: Position | null;
+}
+
+/** Rows read per query, live and in a catch-up. */
+const PAGE = 500;
+/** Live events held for one client during its catch-up; more, and it is closed (it resumes with Last-Event-ID). */
+const MAX_PENDING = 10_000;
+/** Bytes waiting for a client that does not read; more, and it is closed. */
+const MAX_BUFFERED_BYTES = 1 << 20;
+/** What the browser waits before reconnecting, ms (SSE `retry:`). */
+const RECONNECT_MS = 2_000;
+
+/**
+ * Live events for Server-Sent Event streams, one reader per API process. It
+ * follows the events table in tail order (shared/events/event-store.ts), woken
+ * by notifications and polled while streams are open, and fans each event out
+ * to the streams of its account. A stream resuming with Last-Event-ID first
+ * reads what it missed from the table, then joins the live feed: nothing is
+ * skipped or sent twice, since both are in the same order.
+ */
+export class EventHub {
+  private readonly clients = new Set<StreamClient>();
+  private position: Position | null = null;
+  private readonly readNow: () => void;
+  private readonly poll: ReturnType<typeof setInterval>;
+  private readonly heartbeat: ReturnType<typeof setInterval>;
+  private readonly unsubscribe: () => void;
+  private closed = false;
+
+  constructor(private readonly db: Queryable, notifications: EventNotifications, private readonly opts: EventHubOptions) {
+    this.readNow = coalesced(() => this.read(), (err) => opts.log.debug({ err: err.message }, 'reading new events failed; retried at the next poll'));
+    this.unsubscribe = notifications.subscribe(() => this.wake());
+    this.poll = setInterval(() => this.wake(), opts.pollMs);
+    this.poll.unref();
+    this.heartbeat = setInterval(() => void this.beat(), opts.heartbeatMs);
+    this.heartbeat.unref();
+  }
+
+  get size(): number {
+    return this.clients.size;
+  }
+
+  /** Whether another stream may open now. */
+  hasRoom(): boolean {
+    return !this.closed && this.clients.size < this.opts.maxClients;
+  }
+
+  /**
+   * Starts a stream on `res` (headers sent here). Resolves once it is live; the
+   * stream then lasts until the client goes, its key is revoked, or close().
+   */
+  async open(res: ServerResponse, req: StreamRequest): Promise<void> {
+    if (this.clients.size === 0 || this.position === null) this.position = await tailHorizon(this.db);
+    const client: StreamClient = {
+      accountId: req.accountId,
+      keyId: req.keyId,
+      types: req.types ? new Set(req.types) : null,
+      deviceId: req.deviceId,
+      res,
+      position: req.after ?? this.position,
+      pending: req.after ? [] : null,
+    };
+    res.writeHead(200, {
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-store',
+      'X-Accel-Buffering': 'no', // proxies must not hold events back
+      Connection: 'keep-alive',
+    });
+    res.write(`retry: ${RECONNECT_MS}\n\n`);
+    this.clients.add(client);
+    this.opts.onClients?.(this.clients.size);
+    res.on('close', () => this.drop(client));
+    if (client.pending) await this.catchUp(client);
+  }
+
+  /** Reads what a resuming client missed, then sends what arrived live meanwhile. */
+  private async catchUp(client: StreamClient): Promise<void> {
+    try {
+      for (let i = 0; i < 1_000 && this.clients.has(client); i++) {
+        const page = await tailEvents(this.db, client.position, { accountIds: [client.accountId], limit: PAGE });
+        for (const e of page.events) this.send(client, e);
+        client.position = page.next;
+        if (page.events.length < PAGE) break;
+      }
+    } catch (err) {
+      this.opts.log.warn({ err: { message: (err as Error).message } }, 'event stream catch-up failed; closing it (the client resumes)');
+      client.res.end();
+      return;
+    }
+    const pending = client.pending ?? [];
+    client.pending = null;
+    for (const e of pending) this.send(client, e);
+  }
+
+  /** Reads new events now (one read at a time, another right after if asked meanwhile). */
+  wake(): void {
+    if (!this.closed && this.clients.size > 0) this.readNow();
+  }
+
+  private async read(): Promise<void> {
+    for (let i = 0; i < 100 && this.clients.size > 0 && this.position; i++) {
+      const accounts = [...new Set([...this.clients].map((c) => c.accountId))];
+      const page = await tailEvents(this.db, this.position, { accountIds: accounts, limit: PAGE });
+      for (const e of page.events) {
+        for (const c of this.clients) {
+          if (c.accountId !== e.accountId) continue;
+          if (c.pending) {
+            if (c.pending.length >= MAX_PENDING) c.res.end();
+            else c.pending.push(e);
+          } else {
+            this.send(c, e);
+          }
+        }
+      }
+      this.position = page.next;
+      if (page.events.length < PAGE) return;
+    }
+  }
+
+  /** Sends `e` unless this client has it already or its filters leave it out. */
+  private send(c: StreamClient, e: TailedEvent): void {
+    if (!positionBefore(c.position, e.position)) return;
+    c.position = e.position;
+    if (c.types && !c.types.has(e.type)) return;
+    if (c.deviceId && c.deviceId !== e.deviceId) return;
+    write(c, `id: ${formatPosition(e.position)}\ndata: ${JSON.stringify(eventJson(e))}\n\n`);
+  }
+
+  /** Heartbeat comments keep proxies from timing streams out; streams of revoked keys are closed. */
+  private async beat(): Promise<void> {
+    if (this.clients.size === 0) return;
+    for (const c of this.clients) write(c, ': ping\n\n');
+    try {
+      const keys = [...new Set([...this.clients].map((c) => c.keyId))];
+      const active = await this.opts.activeKeys(keys);
+      for (const c of this.clients) if (!active.has(c.keyId)) c.res.end();
+    } catch {
+      // PostgreSQL down: keep the streams; the next heartbeat checks again.
+    }
+  }
+
+  private drop(client: StreamClient): void {
+    if (this.clients.delete(client)) this.opts.onClients?.(this.clients.size);
+  }
+
+  /** Ends every stream and stops reading. Safe to call twice. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.poll);
+    clearInterval(this.heartbeat);
+    this.unsubscribe();
+    for (const c of this.clients) c.res.end();
+    this.clients.clear();
+    this.opts.onClients?.(0);
+  }
+}
+
+/** Writes to a stream still open; one whose client does not read is closed instead (it resumes with Last-Event-ID). */
+function write(c: StreamClient, text: string): void {
+  if (c.res.writableEnded || c.res.destroyed) return;
+  if (c.res.writableLength > MAX_BUFFERED_BYTES) {
+    c.res.end();
+    return;
+  }
+  c.res.write(text);
+}
+
+/** An event as the API serves it (lists, streams and webhook deliveries alike). */
+export function eventJson(e: StoredEvent): Record<string, unknown> {
+  return { id: e.id, type: e.type, at: e.at, accountId: e.accountId, deviceId: e.deviceId, data: e.data };
+}

@@ -1,0 +1,40 @@
+import type { Pool } from 'pg';
+import { dropExpiredEvents, ensureEventPartitions } from '../../shared/events/event-store';
+import type { Logger } from '../../shared/logger';
+import { purgeFinishedDeliveries } from '../webhooks/webhooks-repo';
+
+/** Day partitions kept ready ahead of today, so writers never fall into the default partition. */
+const PARTITION_DAYS_AHEAD = 7;
+
+/** Arbitrary constant: the advisory lock that keeps partition upkeep to one process at a time. */
+const RETENTION_LOCK = 4_215_063;
+
+/**
+ * Event upkeep, run by every API process at start and hourly (one at a time;
+ * the others skip): the next days' partitions, and events and finished webhook
+ * deliveries older than `retentionDays` removed (a day partition dropped whole).
+ * Failures are logged and left to the next pass.
+ */
+export async function runEventRetention(pool: Pool, retentionDays: number, log: Logger): Promise<void> {
+  let client;
+  try {
+    client = await pool.connect();
+  } catch (err) {
+    log.warn({ err: { message: (err as Error).message } }, 'event retention skipped: PostgreSQL unavailable; retried at the next pass');
+    return;
+  }
+  let locked = false;
+  try {
+    locked = (await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [RETENTION_LOCK])).rows[0]?.ok === true;
+    if (!locked) return;
+    const created = await ensureEventPartitions(client, PARTITION_DAYS_AHEAD);
+    const dropped = await dropExpiredEvents(client, retentionDays);
+    const deliveries = await purgeFinishedDeliveries(client, retentionDays);
+    if (created || dropped || deliveries) log.info({ created, dropped, deliveries, retentionDays }, 'event partitions and retention applied');
+  } catch (err) {
+    log.warn({ err: { message: (err as Error).message } }, 'event retention failed; retried at the next pass');
+  } finally {
+    if (locked) await client.query('SELECT pg_advisory_unlock($1)', [RETENTION_LOCK]).catch(() => undefined);
+    client.release();
+  }
+}

@@ -1,0 +1,123 @@
+import { RequestHandler, Response, Router } from 'express';
+import { EventScope, listEvents, parsePosition, Position } from '../../shared/events/event-store';
+import { accountScope, AppDeps, param, principalOf, requireOperator } from '../context';
+import type { DevicesRepo } from '../devices-repo';
+import { BadRequestError, ForbiddenError, NotFoundError, ServiceUnavailableError, UnauthenticatedError, ValidationError } from '../errors';
+import { ACCOUNT_ID, DEVICE_ID } from '../ids';
+import { AccountEventsQuery, DEFAULT_PAGE_LIMIT, DeviceEventsQuery, EventStreamQuery } from '../schemas';
+import { parseOr422 } from '../validation';
+import { eventJson, EventHub } from './event-hub';
+import { mintStreamToken, verifyStreamToken } from './stream-tokens';
+
+/** What the events routes need beyond the app's dependencies. */
+export interface EventRoutesDeps {
+  hub: EventHub;
+  /** HMAC key of stream tokens (API_STREAM_TOKEN_SECRET). */
+  streamTokenSecret: string;
+  streamTokenTtlMs: number;
+  /** Whether an API key id is still valid (not revoked). */
+  keyActive: (keyId: string) => Promise<boolean>;
+  /** The app's X-Auth-Token middleware. */
+  authenticate: RequestHandler;
+}
+
+function encodeCursor(seq: string): string {
+  return Buffer.from(seq, 'utf8').toString('base64url');
+}
+
+function decodeCursor(s: string): string {
+  const seq = Buffer.from(s, 'base64url').toString('utf8');
+  if (!/^[0-9]{1,19}$/.test(seq)) throw new ValidationError([{ field: 'cursor', code: 'invalid-value', message: 'not a cursor returned by this endpoint' }]);
+  return seq;
+}
+
+/** Seconds a client is asked to wait when this process has no room for another stream. */
+const STREAM_BUSY_RETRY_AFTER_S = 5;
+
+/**
+ * Event history per device and per account, the operators' feed of events that
+ * belong to no account, and the live stream (Server-Sent Events) with its tokens.
+ */
+export function eventsRouter(deps: AppDeps, repo: DevicesRepo, ev: EventRoutesDeps): { beforeAuth: Router; afterAuth: Router } {
+  const now = deps.now ?? Date.now;
+  const { pool } = deps;
+
+  const page = async (res: Response, scope: EventScope, q: { limit?: number; cursor?: string; type?: string[]; since?: string; deviceId?: string }): Promise<void> => {
+    const result = await listEvents(
+      pool,
+      scope,
+      { types: q.type, since: q.since !== undefined ? Date.parse(q.since) : undefined, deviceId: q.deviceId },
+      q.cursor !== undefined ? decodeCursor(q.cursor) : null,
+      q.limit ?? DEFAULT_PAGE_LIMIT,
+    );
+    res.json({ data: result.events.map(eventJson), has_more: result.next !== null, next_cursor: result.next !== null ? encodeCursor(result.next) : null });
+  };
+
+  const afterAuth = Router();
+
+  afterAuth.get('/accounts/:accountId/devices/sip/:deviceId/events', async (req, res) => {
+    const accountId = param(req, 'accountId');
+    const deviceId = param(req, 'deviceId');
+    const p = principalOf(res);
+    const visible = (p.kind === 'operator' || p.accountId === accountId) && ACCOUNT_ID.test(accountId) && DEVICE_ID.test(deviceId);
+    const q = parseOr422(DeviceEventsQuery, req.query);
+    if (!visible || !(await repo.get(accountId, deviceId))) throw new NotFoundError('device-not-found', 'No such device in this account.');
+    await page(res, { accountId, deviceId }, q);
+  });
+
+  afterAuth.get('/accounts/:accountId/events', async (req, res) => {
+    const accountId = await accountScope(pool, req, res);
+    await page(res, { accountId }, parseOr422(AccountEventsQuery, req.query));
+  });
+
+  afterAuth.get('/sip-events', async (req, res) => {
+    requireOperator(res);
+    await page(res, { unattributed: true }, parseOr422(AccountEventsQuery, req.query));
+  });
+
+  afterAuth.post('/accounts/:accountId/events/stream-tokens', async (req, res) => {
+    const accountId = await accountScope(pool, req, res);
+    const p = principalOf(res);
+    const expiresAt = now() + ev.streamTokenTtlMs;
+    const token = mintStreamToken(ev.streamTokenSecret, { accountId, keyId: p.keyId, operator: p.kind === 'operator', expiresAt });
+    res.status(201).set('Cache-Control', 'no-store').json({ token, expiresAt: new Date(expiresAt).toISOString() });
+  });
+
+  // The stream authenticates itself: with X-Auth-Token like every route, or with `?token=` (a stream token).
+  const beforeAuth = Router();
+  const streamAuth: RequestHandler = (req, res, next) => {
+    if (req.headers['x-auth-token'] !== undefined || typeof req.query.token !== 'string') {
+      ev.authenticate(req, res, next);
+      return;
+    }
+    const grant = verifyStreamToken(ev.streamTokenSecret, req.query.token, now());
+    if (!grant) throw new UnauthenticatedError();
+    if (grant.accountId !== param(req, 'accountId')) throw new ForbiddenError('This stream token is for another account.');
+    ev.keyActive(grant.keyId).then(
+      (active) => {
+        if (!active) {
+          next(new UnauthenticatedError());
+          return;
+        }
+        res.locals.principal = grant.operator ? { kind: 'operator', keyId: grant.keyId } : { kind: 'account', keyId: grant.keyId, accountId: grant.accountId };
+        next();
+      },
+      (err: unknown) => next(err),
+    );
+  };
+
+  beforeAuth.get('/accounts/:accountId/events/stream', streamAuth, async (req, res) => {
+    const accountId = await accountScope(pool, req, res);
+    const q = parseOr422(EventStreamQuery, req.query);
+    const lastEventId = req.headers['last-event-id'] ?? q.lastEventId;
+    let after: Position | null = null;
+    if (typeof lastEventId === 'string' && lastEventId !== '') {
+      after = parsePosition(lastEventId.trim());
+      if (!after) throw new BadRequestError('Last-Event-ID is not an event id this stream sent.');
+    }
+    if (!ev.hub.hasRoom()) throw new ServiceUnavailableError('Event streaming (this process is at API_SSE_MAX_CLIENTS)', STREAM_BUSY_RETRY_AFTER_S);
+    await ev.hub.open(res, { accountId, keyId: principalOf(res).keyId, types: q.type ?? null, deviceId: q.deviceId ?? null, after });
+  });
+
+  return { beforeAuth, afterAuth };
+}

@@ -1,0 +1,117 @@
+import type { AuthFailureReason, EventData, NewEvent } from '../shared/events/catalog';
+import type { Binding } from '../shared/registration-store';
+import type { BindingChange } from './bindings';
+import { MAX_USER_AGENT_CHARS } from './constants';
+import type { InboundRequest } from './sip-types';
+
+/** Where events go (an EventWriter: queued, written in the background). */
+export interface EventSink {
+  record(event: NewEvent): void;
+}
+
+/** The device a REGISTER concerns, once its SIP identity names one (a deleted one's included). */
+export interface Subject {
+  deviceId: string;
+  accountId: string;
+}
+
+export interface RegistrationEventsOptions {
+  /** `changes`: a refresh is an event only when its source or User-Agent changed, a stale nonce never; `all`: both always. */
+  routine: 'changes' | 'all';
+  /** Events of no account (unknown users and domains, malformed requests) per second at most; 0: none. */
+  unattributedPerS: number;
+  now: () => number;
+  /** Called for each event of no account left out by the rate limit. */
+  onRateLimited?: () => void;
+}
+
+/**
+ * Turns what the registrar decided into events (shared/events/catalog.ts):
+ * which ones, with which fields. Never a password, HA1, nonce or Authorization
+ * header: only the request's source, User-Agent and the outcome.
+ */
+export class RegistrationEvents {
+  private tokens: number;
+  private refilledAt: number;
+
+  constructor(private readonly sink: EventSink, private readonly opts: RegistrationEventsOptions) {
+    this.tokens = opts.unattributedPerS;
+    this.refilledAt = opts.now();
+  }
+
+  /** What a successful REGISTER changed. Plain refreshes only with `routine: all`. */
+  bindingChanges(req: InboundRequest, subject: Subject, changes: readonly BindingChange[]): void {
+    for (const c of changes) {
+      if (c.type === 'refreshed' && this.opts.routine === 'changes' && !c.changed?.length) continue;
+      const data: EventData = { ...source(req), contact: c.contact };
+      if (c.expires !== undefined) data.expires = c.expires;
+      if (c.reason !== undefined) data.reason = c.reason;
+      if (c.changed?.length) data.changed = c.changed;
+      this.emit(c.type, subject, data);
+    }
+  }
+
+  /** A failed authentication or authorisation; `subject` null for an unknown user (`sipUser` then names who was tried). */
+  authFailed(req: InboundRequest, subject: Subject | null, reason: AuthFailureReason, sipUser: string, status?: number): void {
+    const data: EventData = { ...source(req), reason };
+    if (status !== undefined) data.status = status;
+    if (!subject) data.sipUser = sipUser;
+    this.emit('auth_failed', subject, data);
+  }
+
+  /** A correct answer to an expired nonce (answered stale=true): routine, so only with `routine: all`. */
+  staleNonce(req: InboundRequest, subject: Subject): void {
+    if (this.opts.routine === 'all') this.emit('auth_failed', subject, { ...source(req), reason: 'stale_nonce' });
+  }
+
+  /** A request refused with `status` for `reason` (a RegistrarError code, lower-cased). */
+  rejected(req: InboundRequest, subject: Subject | null, status: number, reason: string, sipUser?: string): void {
+    const data: EventData = { ...source(req), status, reason };
+    if (!subject && sipUser !== undefined) data.sipUser = sipUser;
+    this.emit('rejected', subject, data);
+  }
+
+  /** The source address was blocked by this failure. */
+  blocked(req: InboundRequest, subject: Subject | null, failures: number, sipUser: string): void {
+    const data: EventData = { ...source(req), failures };
+    if (!subject) data.sipUser = sipUser;
+    this.emit('blocked', subject, data);
+  }
+
+  /** A binding the reaper removed (the store takes the account from the device). */
+  expired(deviceId: string, binding: Binding): void {
+    this.sink.record({
+      type: 'expired',
+      at: this.opts.now(),
+      accountId: null,
+      deviceId,
+      data: { contact: binding.uri, sourceIp: binding.sourceAddress, sourcePort: binding.sourcePort, transport: binding.transport, userAgent: binding.userAgent },
+    });
+  }
+
+  private emit(type: NewEvent['type'], subject: Subject | null, data: EventData): void {
+    if (!subject && !this.takeUnattributedToken()) {
+      this.opts.onRateLimited?.();
+      return;
+    }
+    this.sink.record({ type, at: this.opts.now(), accountId: subject?.accountId ?? null, deviceId: subject?.deviceId ?? null, data });
+  }
+
+  /** Token bucket: up to `unattributedPerS` a second, bursts of as many. */
+  private takeUnattributedToken(): boolean {
+    const rate = this.opts.unattributedPerS;
+    const now = this.opts.now();
+    this.tokens = Math.min(rate, this.tokens + ((now - this.refilledAt) / 1000) * rate);
+    this.refilledAt = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}
+
+function source(req: InboundRequest): EventData {
+  const data: EventData = { sourceIp: req.sourceAddress, sourcePort: req.sourcePort, transport: req.transport };
+  const ua = req.header('user-agent');
+  if (ua) data.userAgent = ua.slice(0, MAX_USER_AGENT_CHARS);
+  return data;
+}
