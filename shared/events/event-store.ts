@@ -58,6 +58,7 @@ export interface EventFilters {
 }
 
 const ISO_MS = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
+// (Queries that select seq or txid as text order by `events.seq`: the bare name would be the text alias.)
 const EVENT_COLUMNS = `id, to_char(at AT TIME ZONE 'UTC', ${ISO_MS}) AS at, account_id, device_id, type, data`;
 
 interface EventRow {
@@ -76,14 +77,16 @@ export function newEventId(): string {
   return `evt_${randomBase62(16)}`;
 }
 
-// One statement: the batch as a JSON array, the account of events that name only a
-// device taken from its row, and a notification sent when the statement commits.
+// One statement: the batch as a JSON array (sequence numbers given in its order), the
+// account of events that name only a device taken from its row, and a notification sent
+// when the statement commits.
 const INSERT = `
 WITH ins AS (
   INSERT INTO events (id, at, account_id, device_id, type, data)
   SELECT e.id, to_timestamp(e.at / 1000.0), coalesce(e.a, d.account_id), e.d, e.t, coalesce(e.x, '{}'::jsonb)
-    FROM jsonb_to_recordset($1::jsonb) AS e(id text, at bigint, a text, d text, t text, x jsonb)
+    FROM ROWS FROM (jsonb_to_recordset($1::jsonb) AS (id text, at bigint, a text, d text, t text, x jsonb)) WITH ORDINALITY AS e(id, at, a, d, t, x, n)
     LEFT JOIN devices d ON e.a IS NULL AND d.id = e.d
+   ORDER BY e.n
   RETURNING 1)
 SELECT count(*)::int AS n, pg_notify('${EVENTS_CHANNEL}', current_schema()) FROM ins`;
 
@@ -125,7 +128,7 @@ export async function listEvents(
   if (before !== null) add((p) => `seq < ${p}::bigint`, before);
   values.push(limit + 1);
   const { rows } = await db.query<EventRow & { seq: string }>(
-    `SELECT seq::text AS seq, ${EVENT_COLUMNS} FROM events WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT $${values.length}`,
+    `SELECT seq::text AS seq, ${EVENT_COLUMNS} FROM events WHERE ${where.join(' AND ')} ORDER BY events.seq DESC LIMIT $${values.length}`,
     values,
   );
   const page = rows.slice(0, limit);
@@ -159,7 +162,7 @@ export async function tailEvents(
   const { rows } = await db.query<EventRow & { txid: string; seq: string }>(
     `SELECT txid::text AS txid, seq::text AS seq, ${EVENT_COLUMNS} FROM events
       WHERE (txid, seq) > ($1::xid8, $2::bigint) AND txid < $3::xid8 ${accounts}
-      ORDER BY txid, seq LIMIT $4`,
+      ORDER BY events.txid, events.seq LIMIT $4`,
     values,
   );
   const events = rows.map((r) => ({ ...toEvent(r), position: { txid: r.txid, seq: r.seq } }));

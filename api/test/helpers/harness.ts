@@ -63,13 +63,15 @@ export interface Harness {
 export interface HarnessOptions {
   /** Clock of the API (ms since epoch), e.g. to move past a rate-limit window. */
   now?: () => number;
+  /** An existing schema and Redis prefix (e.g. a registrar stack's) instead of fresh ones; left in place by close(). */
+  shared?: { db: TestDb; prefix: string };
 }
 
 export async function startHarness(env: Record<string, string> = {}, options: HarnessOptions = {}): Promise<Harness> {
-  const db = await createTestDb();
+  const db = options.shared?.db ?? (await createTestDb());
   // As startApi configures its own client: auto-pipelined.
   const redis = createRedis(testRedisUrl(), { enableAutoPipelining: true });
-  const prefix = testKeyPrefix();
+  const prefix = options.shared?.prefix ?? testKeyPrefix();
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -143,9 +145,9 @@ export async function startHarness(env: Record<string, string> = {}, options: Ha
     },
     async close() {
       await api.stop();
-      await clearPrefix(redis, prefix).catch(() => undefined);
+      if (!options.shared) await clearPrefix(redis, prefix).catch(() => undefined);
       await redis.quit().catch(() => undefined);
-      await db.close();
+      if (!options.shared) await db.close();
     },
   };
 }
