@@ -4,6 +4,7 @@ import { insertEvents } from '../../shared/events/event-store';
 import type { EventNotifications } from '../../shared/events/event-notifications';
 import { coalesced } from '../../shared/coalesced';
 import type { Logger } from '../../shared/logger';
+import { eventJson } from '../events/event-hub';
 import type { ApiMetrics } from '../metrics';
 import { retryDelayMs } from './backoff';
 import { postWebhook } from './http-delivery';
@@ -31,7 +32,7 @@ export interface WebhookWorkerOptions {
 /** Events read per dispatch transaction. */
 const DISPATCH_BATCH = 500;
 /** A claim lasts the attempt's timeout and this margin; past it another process may take the delivery over. */
-const LEASE_MARGIN_MS = 30_000;
+const LEASE_MARGIN_MS = 5_000;
 
 /**
  * The webhook machinery of one API process: dispatches new events into
@@ -76,7 +77,7 @@ export class WebhookWorker {
 
   private async pass(): Promise<void> {
     for (let i = 0; i < 20; i++) {
-      const { events, deliveries } = await dispatchEvents(this.pool, DISPATCH_BATCH);
+      const { events, deliveries } = await dispatchEvents(this.pool, DISPATCH_BATCH, (e) => JSON.stringify(eventJson(e)));
       if (deliveries > 0) this.metrics.webhookEventsDispatched.inc(deliveries);
       if (events < DISPATCH_BATCH) break;
     }

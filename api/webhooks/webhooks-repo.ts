@@ -1,6 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { Queryable, setClause, withTransaction } from '../../shared/db';
-import { Position, positionBefore, tailHorizon } from '../../shared/events/event-store';
+import type { StoredEvent } from '../../shared/events/catalog';
+import { Position, tailEvents } from '../../shared/events/event-store';
 
 /**
  * SQL of the webhooks and webhook_deliveries tables (migrations/005_webhooks.sql):
@@ -152,41 +153,39 @@ const CLAIM_LOCK = 4_215_062;
  * enabled webhooks into deliveries, one per matching webhook, and moves the
  * dispatch position past them, in one transaction: a crash repeats a batch at
  * worst, and the unique (webhook, event) constraint makes that harmless. One
- * process dispatches at a time (the others skip). Returns how many events were
- * read and deliveries created.
+ * process dispatches at a time (the others skip). `payload` renders an event as
+ * the body a receiver gets. Returns how many events were read and deliveries created.
  */
-export async function dispatchEvents(pool: Pool, limit: number): Promise<{ events: number; deliveries: number }> {
+export async function dispatchEvents(pool: Pool, limit: number, payload: (e: StoredEvent) => string): Promise<{ events: number; deliveries: number }> {
   return withTransaction(pool, async (db) => {
     const locked = await db.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS ok', [DISPATCH_LOCK]);
     if (!locked.rows[0]?.ok) return { events: 0, deliveries: 0 };
     const pos = (await db.query<Position>('SELECT txid::text AS txid, seq::text AS seq FROM webhook_dispatch_position WHERE id = 1')).rows[0];
     if (!pos) return { events: 0, deliveries: 0 };
-    const horizon = await tailHorizon(db);
-    const { rows } = await db.query<{ events: number; deliveries: number; txid: string | null; seq: string | null }>(
-      `WITH batch AS (
-         SELECT txid, seq, id, at, account_id, device_id, type, data FROM events
-          WHERE (txid, seq) > ($1::xid8, $2::bigint) AND txid < $3::xid8
-            AND account_id IN (SELECT account_id FROM webhooks WHERE enabled)
-          ORDER BY txid, seq LIMIT $4),
-       ins AS (
-         INSERT INTO webhook_deliveries (id, webhook_id, event_id, event_type, payload)
-         SELECT 'dlv_' || replace(gen_random_uuid()::text, '-', ''), w.id, b.id, b.type,
-                json_build_object('id', b.id, 'type', b.type, 'at', to_char(b.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-                                  'accountId', b.account_id, 'deviceId', b.device_id, 'data', b.data)::text
-           FROM batch b JOIN webhooks w ON w.account_id = b.account_id AND w.enabled AND b.at >= w.created_at
-                                        AND (b.type = ANY(w.event_types) OR '*' = ANY(w.event_types))
-         ON CONFLICT ON CONSTRAINT webhook_deliveries_once DO NOTHING
-         RETURNING 1),
-       last AS (SELECT txid, seq FROM batch ORDER BY txid DESC, seq DESC LIMIT 1)
-       SELECT (SELECT count(*)::int FROM batch) AS events, (SELECT count(*)::int FROM ins) AS deliveries,
-              (SELECT txid::text FROM last) AS txid, (SELECT seq::text FROM last) AS seq`,
-      [pos.txid, pos.seq, horizon.txid, limit],
-    );
-    const r = rows[0]!;
-    // Full batch: go on after its last event. Otherwise everything below the horizon has been seen.
-    const next = r.events === limit && r.txid && r.seq ? { txid: r.txid, seq: r.seq } : positionBefore(pos, horizon) ? horizon : pos;
-    await db.query('UPDATE webhook_dispatch_position SET txid = $1::xid8, seq = $2::bigint WHERE id = 1', [next.txid, next.seq]);
-    return { events: r.events, deliveries: r.deliveries };
+    const hooks = (await db.query<{ id: string; account_id: string; event_types: string[]; created_at: Date }>('SELECT id, account_id, event_types, created_at FROM webhooks WHERE enabled')).rows;
+    const page = await tailEvents(db, pos, { accountIds: [...new Set(hooks.map((w) => w.account_id))], limit });
+    const deliveries: { w: string; e: string; t: string; p: string }[] = [];
+    for (const e of page.events) {
+      const at = Date.parse(e.at);
+      for (const w of hooks) {
+        // A webhook gets what happened after it was made, of the types it asked for.
+        if (w.account_id !== e.accountId || at < w.created_at.getTime() || !(w.event_types.includes(e.type) || w.event_types.includes('*'))) continue;
+        deliveries.push({ w: w.id, e: e.id, t: e.type, p: payload(e) });
+      }
+    }
+    let created = 0;
+    if (deliveries.length) {
+      const { rowCount } = await db.query(
+        `INSERT INTO webhook_deliveries (id, webhook_id, event_id, event_type, payload)
+         SELECT 'dlv_' || replace(gen_random_uuid()::text, '-', ''), d.w, d.e, d.t, d.p
+           FROM jsonb_to_recordset($1::jsonb) AS d(w text, e text, t text, p text)
+         ON CONFLICT ON CONSTRAINT webhook_deliveries_once DO NOTHING`,
+        [JSON.stringify(deliveries)],
+      );
+      created = rowCount ?? 0;
+    }
+    await db.query('UPDATE webhook_dispatch_position SET txid = $1::xid8, seq = $2::bigint WHERE id = 1', [page.next.txid, page.next.seq]);
+    return { events: page.events.length, deliveries: created };
   });
 }
 

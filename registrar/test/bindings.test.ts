@@ -166,6 +166,14 @@ describe('binding updates (RFC 3261 §10.3 step 7, RFC 5626 §6)', () => {
     expect(refreshed.upserts[0]!.registeredAt).toBe(now - 1_000);
   });
 
+  it('says what changed since a binding\'s last REGISTER (a NAT rebinding, a firmware upgrade)', () => {
+    const existing = [stored('sip:a@192.0.2.1', { cseq: 1 })];
+    const same = planRegistration(existing, update('<sip:a@192.0.2.1>'), ctx({ cseq: 2, sourceAddress: existing[0]!.sourceAddress, sourcePort: existing[0]!.sourcePort, transport: existing[0]!.transport, userAgent: existing[0]!.userAgent }), now, limits);
+    expect(same.changes).toEqual([{ type: 'refreshed', contact: 'sip:a@192.0.2.1', expires: 3600, changed: [] }]);
+    const moved = planRegistration(existing, update('<sip:a@192.0.2.1>'), ctx({ cseq: 2, sourceAddress: '198.51.100.9', sourcePort: 40000, transport: 'tcp', userAgent: 'Phone/2.0' }), now, limits);
+    expect(moved.changes[0]!.changed).toEqual(['sourceIp', 'sourcePort', 'transport', 'userAgent']);
+  });
+
   it('lets a different Call-ID update whatever its CSeq', () => {
     const existing = [stored('sip:a@192.0.2.1', { cseq: 50 })];
     const plan = planRegistration(existing, update('<sip:a@192.0.2.1>'), ctx({ callId: 'call-2', cseq: 1 }), now, limits);
