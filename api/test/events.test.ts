@@ -190,8 +190,9 @@ describe('the live event stream', () => {
     // Missed while disconnected: a rename, a failed REGISTER and a kick.
     expect((await h.req('PATCH', `${accountPath()}/devices/sip/${deviceId}`, { body: { displayName: 'Gus' } })).status).toBe(200);
     expect((await new Phone(client, 'gus', 'wrong').register()).final?.status).toBe(401);
-    expect((await h.req('DELETE', `${accountPath()}/devices/sip/${deviceId}/registrations`)).status).toBe(204);
+    // Streams follow the order events are written in: the registrar's come in batches, so wait for this one.
     await until(async () => (await history(deviceId)).some((e) => e.type === 'auth_failed'), 3000, 'the failure written');
+    expect((await h.req('DELETE', `${accountPath()}/devices/sip/${deviceId}/registrations`)).status).toBe(204);
 
     const resumed = await SseClient.open(url, { 'X-Auth-Token': h.adminKey, 'Last-Event-ID': lastId });
     try {
@@ -254,5 +255,31 @@ describe('the live event stream', () => {
     const again = await SseClient.open(`${h.baseUrl}${accountPath()}/events/stream?token=${encodeURIComponent(minted.body.token)}`);
     expect(again.status).toBe(401);
     again.close();
+  });
+});
+
+describe('operating the events', () => {
+  it('ends open streams cleanly when the API stops', async () => {
+    const second = await startHarness({}, { shared: { db: stack.db, prefix: stack.prefix } });
+    const s = await SseClient.open(`${second.baseUrl}${accountPath()}/events/stream`, { 'X-Auth-Token': second.adminKey });
+    expect(s.status).toBe(200);
+    await second.close();
+    await s.until(() => s.ended, 5000, 'the stream to end');
+  });
+
+  it('serves Prometheus metrics on their own port: requests by route, streams, events written', async () => {
+    const s = await SseClient.open(`${h.baseUrl}${accountPath()}/events/stream`, { 'X-Auth-Token': h.adminKey });
+    try {
+      const text = await (await fetch(`http://127.0.0.1:${h.api.metricsPort}/metrics`)).text();
+      expect(text).toMatch(/api_http_requests_total\{method="GET",route="\/v2\/accounts\/:accountId\/devices\/sip\/:deviceId\/events",status="200"\} [1-9]/);
+      expect(text).toMatch(/api_sse_clients [1-9]/);
+      expect(text).toMatch(/api_events_written_total [1-9]/);
+      expect(text).toMatch(/api_webhook_pending_deliveries 0/);
+      expect(text).not.toMatch(/dev_sip_/); // ids never become labels
+    } finally {
+      s.close();
+    }
+    // Not on the API port.
+    expect((await h.req('GET', '/metrics', { skipOpenApi: true })).status).toBe(404);
   });
 });

@@ -89,11 +89,18 @@ describe('when PostgreSQL goes down', () => {
   it('keeps registering cached devices, answers 503 + Retry-After for others, and recovers', async () => {
     expect((await new Phone(client, 'hank', 'hank-secret-1').register()).final?.status).toBe(200);
     await proxy.cut();
-    expect((await new Phone(client, 'hank', 'hank-secret-1', { timeoutMs: 8000 }).register()).final?.status).toBe(200);
+    // From another port: a new binding, whose `registered` event must wait for PostgreSQL.
+    const second = await SipClient.udp(stack.udp);
+    expect((await new Phone(second, 'hank', 'hank-secret-1', { timeoutMs: 8000 }).register()).final?.status).toBe(200);
+    second.close();
     const other = await new Phone(client, 'ivy', 'ivy-secret-1', { timeoutMs: 8000 }).register();
     expect(other.final?.status).toBe(503);
     expect(other.final!.get('retry-after')).toBe('5');
     await proxy.open();
     await until(async () => (await new Phone(client, 'ivy', 'ivy-secret-1').register()).final?.status === 200, 8000, 'a 200 after PostgreSQL is back', 200);
-  });
+    // The event of the registration made during the outage was kept and written once PostgreSQL was back.
+    await until(async () => (await stack.events()).some((e) => e.type === 'registered' && e.deviceId === 'dev_sip_hank' && e.data.sourcePort === second.localPort), 15_000, 'the outage\'s event written');
+    const metrics = await (await fetch(`http://127.0.0.1:${stack.registrar.http.port}/metrics`)).text();
+    expect(metrics).not.toMatch(/registrar_events_dropped_total\{[^}]*\} [1-9]/);
+  }, 40_000);
 });
