@@ -3,7 +3,9 @@
 # 10,000 seeded devices through edge + registrar, at increasing SIPp rates.
 # Prints Redis memory per binding, then per rate: successful/failed calls, retransmissions,
 # p50/p99 of the whole registration (first REGISTER to 200) from SIPp and from the latency
-# probe, CPU per registration of registrar, edge and Redis, and a machine-speed calibration.
+# probe, CPU per registration of registrar, edge, Redis and PostgreSQL (every postgres process
+# of the machine: run nothing else against it meanwhile), the events each step wrote, and a
+# machine-speed calibration.
 #
 # Usage: bash bench/registrar-sweep.sh [rates...]   (default: 500 1000 2000 3000 4000 5000 6000 7000)
 # Env:   BENCH_SECONDS (per step, default 10), BENCH_DEVICES (default 10000),
@@ -11,6 +13,9 @@
 #        BENCH_EDGE_NODE_ARGS / BENCH_REGISTRAR_NODE_ARGS (extra node flags, e.g. --trace-gc),
 #        NODE_GC_FLAGS (V8 flags for edge and registrar, as for npm start: unset means
 #        --heap-growing-percent=300, empty means V8's defaults),
+#        BENCH_EVENT_PROBE=1 (also run the API and time, in every step, registrations of one more device
+#        from their 200 to their event on the account's SSE stream: columns event_p50_ms event_p99_ms),
+#        BENCH_ROUTINE_EVENTS=all (REGISTRAR_ROUTINE_EVENTS: every refresh is an event; default changes),
 #        BENCH_TAIL_ATTRIBUTION=1 (log GC pauses and stalls of edge and registrar, bench/gc-log.ts, and
 #        match them against the probe's registrations over 10 ms, bench/tail-attribution.ts)
 # Uses its own redis-server on a free port and its own database; kills only the PIDs it started.
@@ -40,6 +45,7 @@ npx tsc -p tsconfig.json --incremental --tsBuildInfoFile dist/.tsbuildinfo >/dev
 echo "== database $DB_URL: migrate and seed $DEVICES devices" >&2
 DATABASE_URL="$DB_URL" node dist/scripts/migrate.js >/dev/null # creates the database when missing
 psql "$DB_URL" -q <<SQL
+TRUNCATE events;
 DELETE FROM devices WHERE account_id = 'acc_bench';
 DELETE FROM accounts WHERE id = 'acc_bench';
 INSERT INTO accounts (id, name, sip_domain) VALUES ('acc_bench', 'Benchmark', '$DOMAIN');
@@ -50,7 +56,9 @@ SELECT 'dev_sip_bench' || i, 'acc_bench', 'bench ' || i, 'u' || i, '$DOMAIN', 'b
 FROM generate_series(1, $DEVICES) AS i;
 INSERT INTO devices (id, account_id, name, sip_username, sip_domain, password_enc, ha1_md5, ha1_sha256)
 VALUES ('dev_sip_bench_probe', 'acc_bench', 'latency probe', 'probe', '$DOMAIN', 'bench:not:encrypted:x',
-        md5('probe:$DOMAIN:probe-pw'), encode(sha256(convert_to('probe:$DOMAIN:probe-pw', 'UTF8')), 'hex'));
+        md5('probe:$DOMAIN:probe-pw'), encode(sha256(convert_to('probe:$DOMAIN:probe-pw', 'UTF8')), 'hex')),
+       ('dev_sip_bench_events', 'acc_bench', 'event probe', 'evprobe', '$DOMAIN', 'bench:not:encrypted:x',
+        md5('evprobe:$DOMAIN:evprobe-pw'), encode(sha256(convert_to('evprobe:$DOMAIN:evprobe-pw', 'UTF8')), 'hex'));
 SQL
 { echo SEQUENTIAL; for i in $(seq 1 "$DEVICES"); do echo "u$i;pw$i;$DOMAIN;[authentication username=u$i password=pw$i]"; done; } > "$WORK/users.csv"
 
@@ -62,11 +70,20 @@ export DATABASE_URL="$DB_URL" REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" REDIS_
   DRACHTIO_HOST=127.0.0.1 DRACHTIO_PORT="$CTRL_PORT" DRACHTIO_SECRET="$SECRET" SIP_DEFAULT_DOMAIN="$DOMAIN"
 SIP_BIND=127.0.0.1 SIP_PORT="$SIP_PORT" SIP_TLS_PORT=0 EDGE_METRICS_PORT="$METRICS_PORT" EDGE_LOG_LEVEL=warn node $NODE_GC_FLAGS $TAIL_ARGS ${BENCH_EDGE_NODE_ARGS:-} dist/edge/main.js > "$WORK/edge.log" 2>&1 & PIDS+=($!); EDGE_PID=$!
 wait_port "$CTRL_PORT"
-REGISTRAR_HTTP_PORT="$HTTP_PORT" REGISTRAR_MD5_ONLY=true REGISTRAR_NONCE_SECRET="bench-nonce-secret-0123456789" \
+REGISTRAR_HTTP_PORT="$HTTP_PORT" REGISTRAR_ROUTINE_EVENTS="${BENCH_ROUTINE_EVENTS:-changes}" REGISTRAR_MD5_ONLY=true REGISTRAR_NONCE_SECRET="bench-nonce-secret-0123456789" \
   REGISTRAR_BLOCK_SOURCE_THRESHOLD=1000000 REGISTRAR_BLOCK_USER_THRESHOLD=1000000 \
   node $NODE_GC_FLAGS $TAIL_ARGS ${BENCH_REGISTRAR_NODE_ARGS:-} dist/registrar/main.js > "$WORK/registrar.log" 2>&1 & PIDS+=($!); REG_PID=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null && break; sleep 0.1; done
 curl -sf "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null || { echo "registrar not ready" >&2; cat "$WORK/registrar.log" >&2; exit 1; }
+
+EVENT_PROBE=0; [ "${BENCH_EVENT_PROBE:-0}" = 1 ] && EVENT_PROBE=1
+API_KEY="bench-admin-key-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+if [ "$EVENT_PROBE" = 1 ]; then
+  API_PORT=$(free_port)
+  API_PORT="$API_PORT" API_HOST=127.0.0.1 API_METRICS_PORT="$(free_port)" ADMIN_API_KEY="$API_KEY" DATA_DIR="$WORK/data" \
+    node $NODE_GC_FLAGS dist/api/main.js > "$WORK/api.log" 2>&1 & PIDS+=($!)
+  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$API_PORT/readyz" >/dev/null && break; sleep 0.1; done
+fi
 
 redis_mem() { redis-cli -p "$REDIS_PORT" info memory | awk -F: '/^used_memory:/ {print $2+0}'; }
 
@@ -76,6 +93,10 @@ HZ=$(getconf CLK_TCK)
 # short strings), run just before each step. This machine's speed moves by a factor of two
 # within a day; compare latencies only between runs with similar figures.
 calibrate_ms() { node -e 'const c=require("crypto");const t=process.hrtime.bigint();for(let i=0;i<100000;i++)c.createHash("md5").update("calibration"+i).digest("hex");console.log(Math.round(Number(process.hrtime.bigint()-t)/1e6))'; }
+# CPU of every PostgreSQL process (the server and its backends), µs. A backend that started during
+# a step is counted whole; one that ended during it is lost (the registrar's pool keeps its own).
+pg_cpu_us() { local t=0 p; for p in $(pgrep -x postgres); do t=$(( t + $(cpu_ticks "$p" 2>/dev/null || echo 0) )); done; echo $(( t * 1000000 / HZ )); }
+events_count() { psql "$DB_URL" -tAq -c "SELECT count(*) FROM events WHERE account_id = 'acc_bench'"; }
 redis_cpu_us() { redis-cli -p "$REDIS_PORT" info cpu | awk -F: '/^used_cpu_(user|sys):/ {s += $2} END {printf "%d\n", s * 1000000}'; }
 
 # Waits (at most 5 s) until edge and registrar use under 10 % of a core over 200 ms, so that
@@ -88,17 +109,22 @@ wait_quiet() {
   done
 }
 
-# One SIPp step; prints "rate ok failed retrans p50 p99 probe_p50 probe_p99 registrar_cpu_us_per_reg edge_cpu_us_per_reg probe_over_10ms_% redis_cpu_us_per_reg calibration_ms".
+# One SIPp step; prints "rate ok failed retrans p50 p99 probe_p50 probe_p99 registrar_cpu_us_per_reg edge_cpu_us_per_reg probe_over_10ms_% redis_cpu_us_per_reg calibration_ms pg_cpu_us_per_reg events_written".
 run_step() {
   local rate=$1 calls=$2 tag=$3
   wait_quiet
   local calib; calib=$(calibrate_ms)
-  local r0 e0 d0; r0=$(cpu_ticks "$REG_PID"); e0=$(cpu_ticks "$EDGE_PID"); d0=$(redis_cpu_us)
+  local r0 e0 d0 g0 n0; r0=$(cpu_ticks "$REG_PID"); e0=$(cpu_ticks "$EDGE_PID"); d0=$(redis_cpu_us); g0=$(pg_cpu_us); n0=$(events_count)
   local dir="$WORK/$tag"; mkdir -p "$dir"
   # The probe times registrations precisely while SIPp loads (SIPp's own times move in kernel ticks).
   local probe_secs=$(( calls / rate > 3 ? calls / rate - 2 : 1 ))
   PROBE_SAMPLES_FILE="$([ "$TAIL" = 1 ] && echo "$dir/probe.samples")" node dist/bench/latency-probe.js "$SIP_PORT" probe probe-pw "$DOMAIN" "$probe_secs" 50 > "$dir/probe.txt" 2>&1 &
   local probe_pid=$!
+  local event_pid=""
+  if [ "$EVENT_PROBE" = 1 ]; then
+    node dist/bench/event-latency.js "$SIP_PORT" evprobe evprobe-pw "$DOMAIN" "http://127.0.0.1:$API_PORT" "$API_KEY" acc_bench "$probe_secs" 5 > "$dir/events.txt" 2>&1 &
+    event_pid=$!
+  fi
   ( cd "$dir" && sipp "127.0.0.1:$SIP_PORT" -sf "$OLDPWD/sipp-scenarios/register-bench.xml" -inf "$WORK/users.csv" \
       -auth_uri "$DOMAIN" -i 127.0.0.1 -p "$(free_port)" -t u1 -r "$rate" -m "$calls" -l $((rate * 2)) -buff_size 4194304 \
       -timeout $((SECONDS_PER_STEP * 3 + 20))s -timeout_error -nostdin -max_recv_loops 10000 -max_sched_loops 10000 \
@@ -114,8 +140,9 @@ run_step() {
   if [ -n "$rtt" ]; then
     read -r p50 p99 < <(awk -F';' 'NR>1 && $2!="" {print $2}' "$rtt" | sort -g | awk '{a[NR]=$1} END {if (NR==0) {print "NA NA"; exit} i50=int(NR*0.50); if(i50<1)i50=1; i99=int(NR*0.99); if(i99<1)i99=1; printf "%.2f %.2f\n", a[i50], a[i99]}')
   fi
-  local r1 e1 d1; r1=$(cpu_ticks "$REG_PID"); e1=$(cpu_ticks "$EDGE_PID"); d1=$(redis_cpu_us)
+  local r1 e1 d1 g1; r1=$(cpu_ticks "$REG_PID"); e1=$(cpu_ticks "$EDGE_PID"); d1=$(redis_cpu_us); g1=$(pg_cpu_us)
   wait "$probe_pid" 2>/dev/null || true
+  [ -n "$event_pid" ] && { wait "$event_pid" 2>/dev/null || true; }
   probe_field() { grep -oE "$1=[^ ]+" "$dir/probe.txt" | cut -d= -f2; }
   local pp50 pp99 pover; pp50=$(probe_field p50_ms); pp99=$(probe_field p99_ms); pover=$(probe_field over_10ms_pct)
   if [ "$TAIL" = 1 ]; then
@@ -126,7 +153,11 @@ run_step() {
   # CPU is shared out over every registration of the step: SIPp's and the probe's (50/s).
   local pn plost; pn=$(probe_field n); plost=$(probe_field lost)
   local regs=$(( ok + ${pn:-0} + ${plost:-0} )); local den=$(( regs > 0 ? regs : 1 ))
-  echo "$rate $ok $failed $retrans $p50 $p99 ${pp50:-NA} ${pp99:-NA} $(( (r1 - r0) * 1000000 / HZ / den )) $(( (e1 - e0) * 1000000 / HZ / den )) ${pover:-NA} $(( (d1 - d0) / den )) $calib"
+  sleep 0.5 # the registrar writes events within REGISTRAR_EVENT_FLUSH_MS
+  local n1; n1=$(events_count)
+  local ev=""
+  [ "$EVENT_PROBE" = 1 ] && ev=" $(grep -oE 'p50_ms=[^ ]+' "$dir/events.txt" | cut -d= -f2 || echo NA) $(grep -oE 'p99_ms=[^ ]+' "$dir/events.txt" | cut -d= -f2 || echo NA)"
+  echo "$rate $ok $failed $retrans $p50 $p99 ${pp50:-NA} ${pp99:-NA} $(( (r1 - r0) * 1000000 / HZ / den )) $(( (e1 - e0) * 1000000 / HZ / den )) ${pover:-NA} $(( (d1 - d0) / den )) $calib $(( (g1 - g0) / den )) $(( n1 - n0 ))$ev"
 }
 
 echo "== memory: $DEVICES registrations at 1000/s into an empty Redis" >&2
@@ -137,17 +168,16 @@ DEVS=$(redis-cli -p "$REDIS_PORT" zcard bench:exp)
 SAMPLE_B=$(redis-cli -p "$REDIS_PORT" memory usage "bench:{dev_sip_bench1}:b")
 SAMPLE_S=$(redis-cli -p "$REDIS_PORT" memory usage "bench:{dev_sip_bench1}:s")
 SAMPLE_N=$(redis-cli -p "$REDIS_PORT" memory usage "bench:{dev_sip_bench1}:n")
-STREAM=$(redis-cli -p "$REDIS_PORT" memory usage bench:events)
-echo "memory: $OK0 ok / $FAIL0 failed; registered devices $DEVS; used_memory delta $((MEM1 - MEM0)) B = $(( (MEM1 - MEM0) / (DEVS > 0 ? DEVS : 1) )) B per binding (all keys: bindings, status, index, nonce counts, events stream ($STREAM B))"
+echo "memory: $OK0 ok / $FAIL0 failed; registered devices $DEVS; used_memory delta $((MEM1 - MEM0)) B = $(( (MEM1 - MEM0) / (DEVS > 0 ? DEVS : 1) )) B per binding (all keys: bindings, status, index, nonce counts)"
 echo "memory: one device: bindings hash $SAMPLE_B B + status hash $SAMPLE_S B + nonce-count hash $SAMPLE_N B (expires after the nonce lifetime)"
 # Steady state of a registered device: its nonce-count hash gone (it expires a nonce lifetime
-# after the last authentication), the event stream (capped, not per device) left out.
+# after the last authentication).
 redis-cli -p "$REDIS_PORT" --scan --pattern 'bench:{*}:n' | xargs -r -n 1000 redis-cli -p "$REDIS_PORT" del >/dev/null
 MEM2=$(redis_mem)
-echo "memory: steady state $(( (MEM2 - MEM0 - STREAM) / (DEVS > 0 ? DEVS : 1) )) B per registered device with one binding (nonce-count hashes expired, events stream excluded)"
+echo "memory: steady state $(( (MEM2 - MEM0) / (DEVS > 0 ? DEVS : 1) )) B per registered device with one binding (nonce-count hashes expired)"
 
 echo "== sweep (${SECONDS_PER_STEP}s per rate)" >&2
-echo "rate ok failed retransmissions sipp_p50_ms sipp_p99_ms probe_p50_ms probe_p99_ms registrar_cpu_us/reg edge_cpu_us/reg probe_over_10ms_% redis_cpu_us/reg calibration_ms"
+echo "rate ok failed retransmissions sipp_p50_ms sipp_p99_ms probe_p50_ms probe_p99_ms registrar_cpu_us/reg edge_cpu_us/reg probe_over_10ms_% redis_cpu_us/reg calibration_ms pg_cpu_us/reg events$([ "$EVENT_PROBE" = 1 ] && echo ' event_p50_ms event_p99_ms')"
 for rate in "${RATES[@]}"; do
   run_step "$rate" $((rate * SECONDS_PER_STEP)) "r$rate"
 done
