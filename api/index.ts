@@ -4,6 +4,7 @@ import type { Pool } from 'pg';
 import { CredentialCipher } from '../shared/credentials';
 import { createPool } from '../shared/db';
 import { EventNotifications } from '../shared/events/event-notifications';
+import { oldestTransactionAge } from '../shared/events/event-store';
 import { secretOrLocal } from '../shared/local-secrets';
 import { createLogger, Logger } from '../shared/logger';
 import { createRedis, Redis } from '../shared/redis';
@@ -75,6 +76,7 @@ export async function startApi(options: StartApiOptions = {}): Promise<RunningAp
   const hub = new EventHub(pool, notifications, {
     heartbeatMs: config.API_SSE_HEARTBEAT_S * 1000,
     maxClients: config.API_SSE_MAX_CLIENTS,
+    maxPerAccount: config.API_SSE_MAX_PER_ACCOUNT,
     pollMs: STREAM_POLL_MS,
     activeKeys: (ids) => verifier.activeKeyIds(ids),
     onClients: (n) => metrics.sseClients.set(n),
@@ -92,6 +94,7 @@ export async function startApi(options: StartApiOptions = {}): Promise<RunningAp
     pollMs: config.WEBHOOK_POLL_MS,
     now: options.now,
   });
+  metrics.addGauge('api_events_oldest_transaction_seconds', 'Age of the oldest transaction on the PostgreSQL server holding a transaction id: event streams and webhook dispatch wait behind it (docs/operations.md).', () => oldestTransactionAge(pool));
   metrics.addGauge('api_webhook_pending_deliveries', 'Webhook deliveries waiting for an attempt or a retry (all processes).', () => pendingDeliveries(pool));
   const app = createApp({
     pool,

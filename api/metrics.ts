@@ -24,7 +24,7 @@ export class ApiMetrics {
   readonly eventsDropped = new Counter({ name: 'api_events_dropped_total', help: 'Audit events that could not be written after an action done in Redis (kick, unblock).', registers: [this.registry] });
   readonly webhookAttempts = new Counter({
     name: 'api_webhook_attempts_total',
-    help: 'Webhook delivery attempts by result: delivered (2xx), retry (failed, will be retried), failed (failed for good), refused (target address refused).',
+    help: 'Webhook delivery attempts by result: delivered (2xx), retry (failed, will be retried), failed (failed for good).',
     labelNames: ['result'] as const,
     registers: [this.registry],
   });

@@ -93,9 +93,11 @@ HZ=$(getconf CLK_TCK)
 # short strings), run just before each step. This machine's speed moves by a factor of two
 # within a day; compare latencies only between runs with similar figures.
 calibrate_ms() { node -e 'const c=require("crypto");const t=process.hrtime.bigint();for(let i=0;i<100000;i++)c.createHash("md5").update("calibration"+i).digest("hex");console.log(Math.round(Number(process.hrtime.bigint()-t)/1e6))'; }
-# CPU of every PostgreSQL process (the server and its backends), µs. A backend that started during
-# a step is counted whole; one that ended during it is lost (the registrar's pool keeps its own).
-pg_cpu_us() { local t=0 p; for p in $(pgrep -x postgres); do t=$(( t + $(cpu_ticks "$p" 2>/dev/null || echo 0) )); done; echo $(( t * 1000000 / HZ )); }
+# CPU of every PostgreSQL process (the server and its backends): `pg_ticks` lists "pid ticks",
+# `pg_cpu_delta_us` sums the growth between two lists (a backend new in the second counts whole;
+# one that ended in between is left out rather than counted negative).
+pg_ticks() { local p; for p in $(pgrep -x postgres); do echo "$p $(cpu_ticks "$p" 2>/dev/null || echo 0)"; done; }
+pg_cpu_delta_us() { awk -v hz="$HZ" 'NR==FNR {t0[$1]=$2; next} {d += $2 - ($1 in t0 ? t0[$1] : 0)} END {printf "%d\n", d * 1000000 / hz}' <(echo "$1") <(echo "$2"); }
 events_count() { psql "$DB_URL" -tAq -c "SELECT count(*) FROM events WHERE account_id = 'acc_bench'"; }
 redis_cpu_us() { redis-cli -p "$REDIS_PORT" info cpu | awk -F: '/^used_cpu_(user|sys):/ {s += $2} END {printf "%d\n", s * 1000000}'; }
 
@@ -114,7 +116,7 @@ run_step() {
   local rate=$1 calls=$2 tag=$3
   wait_quiet
   local calib; calib=$(calibrate_ms)
-  local r0 e0 d0 g0 n0; r0=$(cpu_ticks "$REG_PID"); e0=$(cpu_ticks "$EDGE_PID"); d0=$(redis_cpu_us); g0=$(pg_cpu_us); n0=$(events_count)
+  local r0 e0 d0 g0 n0; r0=$(cpu_ticks "$REG_PID"); e0=$(cpu_ticks "$EDGE_PID"); d0=$(redis_cpu_us); g0=$(pg_ticks); n0=$(events_count)
   local dir="$WORK/$tag"; mkdir -p "$dir"
   # The probe times registrations precisely while SIPp loads (SIPp's own times move in kernel ticks).
   local probe_secs=$(( calls / rate > 3 ? calls / rate - 2 : 1 ))
@@ -140,7 +142,7 @@ run_step() {
   if [ -n "$rtt" ]; then
     read -r p50 p99 < <(awk -F';' 'NR>1 && $2!="" {print $2}' "$rtt" | sort -g | awk '{a[NR]=$1} END {if (NR==0) {print "NA NA"; exit} i50=int(NR*0.50); if(i50<1)i50=1; i99=int(NR*0.99); if(i99<1)i99=1; printf "%.2f %.2f\n", a[i50], a[i99]}')
   fi
-  local r1 e1 d1 g1; r1=$(cpu_ticks "$REG_PID"); e1=$(cpu_ticks "$EDGE_PID"); d1=$(redis_cpu_us); g1=$(pg_cpu_us)
+  local r1 e1 d1 g1; r1=$(cpu_ticks "$REG_PID"); e1=$(cpu_ticks "$EDGE_PID"); d1=$(redis_cpu_us); g1=$(pg_ticks)
   wait "$probe_pid" 2>/dev/null || true
   [ -n "$event_pid" ] && { wait "$event_pid" 2>/dev/null || true; }
   probe_field() { grep -oE "$1=[^ ]+" "$dir/probe.txt" | cut -d= -f2; }
@@ -157,7 +159,7 @@ run_step() {
   local n1; n1=$(events_count)
   local ev=""
   [ "$EVENT_PROBE" = 1 ] && ev=" $(grep -oE 'p50_ms=[^ ]+' "$dir/events.txt" | cut -d= -f2 || echo NA) $(grep -oE 'p99_ms=[^ ]+' "$dir/events.txt" | cut -d= -f2 || echo NA)"
-  echo "$rate $ok $failed $retrans $p50 $p99 ${pp50:-NA} ${pp99:-NA} $(( (r1 - r0) * 1000000 / HZ / den )) $(( (e1 - e0) * 1000000 / HZ / den )) ${pover:-NA} $(( (d1 - d0) / den )) $calib $(( (g1 - g0) / den )) $(( n1 - n0 ))$ev"
+  echo "$rate $ok $failed $retrans $p50 $p99 ${pp50:-NA} ${pp99:-NA} $(( (r1 - r0) * 1000000 / HZ / den )) $(( (e1 - e0) * 1000000 / HZ / den )) ${pover:-NA} $(( (d1 - d0) / den )) $calib $(( $(pg_cpu_delta_us "$g0" "$g1") / den )) $(( n1 - n0 ))$ev"
 }
 
 echo "== memory: $DEVICES registrations at 1000/s into an empty Redis" >&2

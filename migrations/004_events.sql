@@ -20,6 +20,7 @@ CREATE TABLE events (
 CREATE INDEX events_account_idx ON events (account_id, seq);
 CREATE INDEX events_device_idx ON events (device_id, seq);
 CREATE INDEX events_tail_idx ON events (txid, seq);
+CREATE INDEX events_account_tail_idx ON events (account_id, txid, seq);  -- one account's catch-up (SSE resume)
 
 -- Rows outside every day partition (no partition yet, or a writer's clock far off) land here;
 -- the retention purge deletes its old rows.

@@ -39,7 +39,9 @@ CREATE TABLE webhook_deliveries (
   finished_at      timestamptz,
   CONSTRAINT webhook_deliveries_once UNIQUE (webhook_id, event_id)
 );
-CREATE INDEX webhook_deliveries_due_idx ON webhook_deliveries (next_attempt_at) WHERE state = 'pending';
+-- Due deliveries of one webhook, in order (claims pick per webhook), and those leased now.
+CREATE INDEX webhook_deliveries_due_idx ON webhook_deliveries (webhook_id, next_attempt_at, id) WHERE state = 'pending';
+CREATE INDEX webhook_deliveries_leased_idx ON webhook_deliveries (webhook_id) WHERE state = 'pending' AND lease_until IS NOT NULL;
 CREATE INDEX webhook_deliveries_list_idx ON webhook_deliveries (webhook_id, created_at, id);
 CREATE INDEX webhook_deliveries_finished_idx ON webhook_deliveries (finished_at) WHERE state <> 'pending';
 

@@ -48,14 +48,6 @@ export class BadExtensionError extends RegistrarError {
   }
 }
 
-/** 403: authenticated but not allowed (other AOR, inactive device, …). */
-export class ForbiddenError extends RegistrarError {
-  constructor(code: string, message: string) {
-    super(code, 403, 'Forbidden', message);
-    this.name = 'ForbiddenError';
-  }
-}
-
 /** 503 Too Many Registered Contacts: past the binding limit under the `reject` policy. */
 export class TooManyBindingsError extends RegistrarError {
   constructor(readonly max: number) {

@@ -52,6 +52,8 @@ interface RequestScope {
   subject: Subject | null;
   /** Whether that device still exists (its lastFailure can be recorded). */
   live: boolean;
+  /** Whether the request proved the password: events before that are rate limited per device. */
+  verified: boolean;
   /** `user@domain` the request names, when known. */
   sipUser?: string;
 }
@@ -97,7 +99,7 @@ export class RegisterHandler {
 
   /** REGISTER (RFC 3261 §10.3). Never throws: every failure becomes an answer or a drop. */
   async handleRegister(req: InboundRequest): Promise<Outcome> {
-    const scope: RequestScope = { subject: null, live: false };
+    const scope: RequestScope = { subject: null, live: false, verified: false };
     try {
       return await this.register(req, scope);
     } catch (err) {
@@ -105,8 +107,7 @@ export class RegisterHandler {
         // A request refused (400, 420, 423, 503 past the binding limit): the device's history says why.
         const reason = err.code.toLowerCase();
         this.count('rejected', reason);
-        this.deps.events.rejected(req, scope.subject, err.status, reason, scope.sipUser);
-        this.noteFailure(req, scope, reason);
+        if (this.deps.events.rejected(req, scope.subject, err.status, reason, scope.verified, scope.sipUser)) this.noteFailure(req, scope, reason);
         return reply(err.status, err.reason, [...err.headers]);
       }
       if (err instanceof ServiceUnavailableError) {
@@ -143,8 +144,7 @@ export class RegisterHandler {
   private forbidden(req: InboundRequest, scope: RequestScope, reason: AuthFailureReason): Outcome {
     this.count('auth_failed', reason);
     this.deps.metrics.authFailures.inc({ reason });
-    this.deps.events.authFailed(req, scope.subject, reason, scope.sipUser ?? '', 403);
-    this.noteFailure(req, scope, reason);
+    if (this.deps.events.authFailed(req, scope.subject, reason, scope.sipUser ?? '', true, 403)) this.noteFailure(req, scope, reason);
     return reply(403, 'Forbidden');
   }
 
@@ -169,7 +169,7 @@ export class RegisterHandler {
     // RFC 3261 §10.3 step 1: only domains we serve; the answer says nothing else (docs/registrar.md).
     if (!(await deps.domains.serves(realm))) {
       this.count('rejected', 'unknown_domain');
-      deps.events.rejected(req, null, 404, 'unknown_domain', scope.sipUser ?? `@${realm}`);
+      deps.events.rejected(req, null, 404, 'unknown_domain', false, scope.sipUser ?? `@${realm}`);
       return reply(404, 'Not Found');
     }
 
@@ -213,6 +213,7 @@ export class RegisterHandler {
     if (!scope.subject) return this.failure(req, scope, realm, cred, 'unknown_user');
     if (nc === null) return this.failure(req, scope, realm, cred, 'malformed_credentials');
     if (!correct) return this.failure(req, scope, realm, cred, 'wrong_password');
+    scope.verified = true;
 
     if (!nonce.ok) {
       // RFC 7616 §3.3 stale=true: the answer was right but the nonce is no longer ours to accept.
@@ -318,8 +319,9 @@ export class RegisterHandler {
     const subject = device ? { deviceId: device.id, accountId: device.accountId } : tombstone ? { deviceId: tombstone.deviceId, accountId: tombstone.accountId } : null;
     this.count('auth_failed', 'algorithm_unsupported');
     this.deps.metrics.authFailures.inc({ reason: 'algorithm_unsupported' });
-    this.deps.events.authFailed(req, subject, 'algorithm_unsupported', scope.sipUser);
-    this.noteFailure(req, { ...scope, subject, live: device !== null }, 'algorithm_unsupported');
+    if (this.deps.events.authFailed(req, subject, 'algorithm_unsupported', scope.sipUser, false)) {
+      this.noteFailure(req, { ...scope, subject, live: device !== null }, 'algorithm_unsupported');
+    }
     return this.challenge(realm, false);
   }
 
@@ -334,8 +336,8 @@ export class RegisterHandler {
     this.count('auth_failed', reason);
     const user = `${cred.username}@${realm}`;
     const outcome = await deps.blocks.recordFailure(req.sourceAddress, user);
-    deps.events.authFailed(req, scope.subject, reason, user);
-    this.noteFailure(req, scope, reason);
+    // Never proof of the password now (a replay repeats an old answer): limited per device.
+    if (deps.events.authFailed(req, scope.subject, reason, user, false)) this.noteFailure(req, scope, reason);
     if (outcome.blocked) {
       deps.metrics.blocks.inc();
       deps.events.blocked(req, scope.subject, outcome.sourceFailures, user);

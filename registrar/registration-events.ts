@@ -15,6 +15,17 @@ export interface Subject {
   accountId: string;
 }
 
+/**
+ * Events a request records about a device before it proved the device's password
+ * (a wrong password, an unsupported algorithm, a digest-uri mismatch…): anyone who
+ * knows the username can cause them, so each device gets at most this many at once,
+ * refilled at UNVERIFIED_PER_DEVICE_PER_MIN a minute; the rest are counted, not recorded.
+ */
+const UNVERIFIED_PER_DEVICE_BURST = 20;
+const UNVERIFIED_PER_DEVICE_PER_MIN = 20;
+/** Devices whose unverified-event budget is tracked at once (the oldest is forgotten first). */
+const MAX_TRACKED_DEVICES = 100_000;
+
 export interface RegistrationEventsOptions {
   /** `changes`: a refresh is an event only when its source or User-Agent changed, a stale nonce never; `all`: both always. */
   routine: 'changes' | 'all';
@@ -33,6 +44,7 @@ export interface RegistrationEventsOptions {
 export class RegistrationEvents {
   private tokens: number;
   private refilledAt: number;
+  private readonly perDevice = new Map<string, { tokens: number; at: number }>();
 
   constructor(private readonly sink: EventSink, private readonly opts: RegistrationEventsOptions) {
     this.tokens = opts.unattributedPerS;
@@ -47,35 +59,39 @@ export class RegistrationEvents {
       if (c.expires !== undefined) data.expires = c.expires;
       if (c.reason !== undefined) data.reason = c.reason;
       if (c.changed?.length) data.changed = c.changed;
-      this.emit(c.type, subject, data);
+      this.emit(c.type, subject, data, true);
     }
   }
 
-  /** A failed authentication or authorisation; `subject` null for an unknown user (`sipUser` then names who was tried). */
-  authFailed(req: InboundRequest, subject: Subject | null, reason: AuthFailureReason, sipUser: string, status?: number): void {
+  /**
+   * A failed authentication or authorisation; `subject` null for an unknown user (`sipUser`
+   * then names who was tried). `verified`: the request proved the password (a replay, a 403).
+   * Returns whether it was recorded (not left out by a rate limit).
+   */
+  authFailed(req: InboundRequest, subject: Subject | null, reason: AuthFailureReason, sipUser: string, verified: boolean, status?: number): boolean {
     const data: EventData = { ...source(req), reason };
     if (status !== undefined) data.status = status;
     if (!subject) data.sipUser = sipUser;
-    this.emit('auth_failed', subject, data);
+    return this.emit('auth_failed', subject, data, verified);
   }
 
   /** A correct answer to an expired nonce (answered stale=true): routine, so only with `routine: all`. */
   staleNonce(req: InboundRequest, subject: Subject): void {
-    if (this.opts.routine === 'all') this.emit('auth_failed', subject, { ...source(req), reason: 'stale_nonce' });
+    if (this.opts.routine === 'all') this.emit('auth_failed', subject, { ...source(req), reason: 'stale_nonce' }, true);
   }
 
-  /** A request refused with `status` for `reason` (a RegistrarError code, lower-cased). */
-  rejected(req: InboundRequest, subject: Subject | null, status: number, reason: string, sipUser?: string): void {
+  /** A request refused with `status` for `reason` (a RegistrarError code, lower-cased); returns whether it was recorded. */
+  rejected(req: InboundRequest, subject: Subject | null, status: number, reason: string, verified: boolean, sipUser?: string): boolean {
     const data: EventData = { ...source(req), status, reason };
     if (!subject && sipUser !== undefined) data.sipUser = sipUser;
-    this.emit('rejected', subject, data);
+    return this.emit('rejected', subject, data, verified);
   }
 
-  /** The source address was blocked by this failure. */
+  /** The source address was blocked by this (unverified) failure. */
   blocked(req: InboundRequest, subject: Subject | null, failures: number, sipUser: string): void {
     const data: EventData = { ...source(req), failures };
     if (!subject) data.sipUser = sipUser;
-    this.emit('blocked', subject, data);
+    this.emit('blocked', subject, data, false);
   }
 
   /** A binding the reaper removed (the store takes the account from the device). */
@@ -89,12 +105,28 @@ export class RegistrationEvents {
     });
   }
 
-  private emit(type: NewEvent['type'], subject: Subject | null, data: EventData): void {
-    if (!subject && !this.takeUnattributedToken()) {
+  private emit(type: NewEvent['type'], subject: Subject | null, data: EventData, verified: boolean): boolean {
+    const allowed = subject ? verified || this.takeDeviceToken(subject.deviceId) : this.takeUnattributedToken();
+    if (!allowed) {
       this.opts.onRateLimited?.();
-      return;
+      return false;
     }
     this.sink.record({ type, at: this.opts.now(), accountId: subject?.accountId ?? null, deviceId: subject?.deviceId ?? null, data });
+    return true;
+  }
+
+  /** Token bucket per device for unverified events. */
+  private takeDeviceToken(deviceId: string): boolean {
+    const now = this.opts.now();
+    const b = this.perDevice.get(deviceId) ?? { tokens: UNVERIFIED_PER_DEVICE_BURST, at: now };
+    b.tokens = Math.min(UNVERIFIED_PER_DEVICE_BURST, b.tokens + ((now - b.at) / 60_000) * UNVERIFIED_PER_DEVICE_PER_MIN);
+    b.at = now;
+    this.perDevice.delete(deviceId); // re-inserted last: the map's order is least recently seen first
+    this.perDevice.set(deviceId, b);
+    if (this.perDevice.size > MAX_TRACKED_DEVICES) this.perDevice.delete(this.perDevice.keys().next().value!);
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
+    return true;
   }
 
   /** Token bucket: up to `unattributedPerS` a second, bursts of as many. */

@@ -6,14 +6,16 @@ import { insertEvents } from '../../shared/events/event-store';
 import type { Logger } from '../../shared/logger';
 import { principalOf } from '../context';
 
-/** Who made a change: the API key and the client address (what every audit event carries). */
+/** Who made a change: the kind of key, the API key and the client address (what every audit event carries). */
 export interface Actor {
+  kind: 'operator' | 'account';
   keyId: string;
   clientIp: string;
 }
 
 export function actorOf(req: Request, res: Response): Actor {
-  return { keyId: principalOf(res).keyId, clientIp: req.ip ?? req.socket.remoteAddress ?? 'unknown' };
+  const p = principalOf(res);
+  return { kind: p.kind, keyId: p.keyId, clientIp: req.ip ?? req.socket.remoteAddress ?? 'unknown' };
 }
 
 /** One event of a change: an audit type, or a SIP-side type the API causes (`removed`). */
@@ -49,7 +51,8 @@ export class AuditLog {
       at,
       accountId: e.accountId,
       deviceId: e.deviceId ?? null,
-      data: { ...e.data, actorKeyId: actor.keyId, clientIp: actor.clientIp },
+      // An operator's key and address are shown to operators only (api/events/event-json.ts).
+      data: { ...e.data, actor: actor.kind, actorKeyId: actor.keyId, clientIp: actor.clientIp },
     }));
   }
 

@@ -1,10 +1,10 @@
 import type { ServerResponse } from 'node:http';
 import type { Queryable } from '../../shared/db';
-import type { StoredEvent } from '../../shared/events/catalog';
 import type { EventNotifications } from '../../shared/events/event-notifications';
 import { formatPosition, Position, positionBefore, tailEvents, tailHorizon, TailedEvent } from '../../shared/events/event-store';
 import { coalesced } from '../../shared/coalesced';
 import type { Logger } from '../../shared/logger';
+import { eventJson, EventViewer } from './event-json';
 
 /** One open event stream. */
 interface StreamClient {
@@ -12,9 +12,12 @@ interface StreamClient {
   readonly keyId: string;
   readonly types: ReadonlySet<string> | null;
   readonly deviceId: string | null;
+  readonly viewer: EventViewer;
   readonly res: ServerResponse;
-  /** Position of the last event this client has been given (or skipped by its filters). */
+  /** Position of the last event this client has been given (or skipped by its filters), then of the hub's reads. */
   position: Position;
+  /** The last position written to the client as an SSE `id` (sent with heartbeats when it moved). */
+  sentPosition: Position;
   /** Live events that arrived while its catch-up ran; sent after it. */
   pending: TailedEvent[] | null;
 }
@@ -22,6 +25,8 @@ interface StreamClient {
 export interface EventHubOptions {
   heartbeatMs: number;
   maxClients: number;
+  /** Streams of one account at most, in this process. */
+  maxPerAccount: number;
   /** How often the table is read while streams are open, whether or not a notification came. */
   pollMs: number;
   /** The subset of `keyIds` that are still valid (streams of the others are closed). */
@@ -35,6 +40,7 @@ export interface StreamRequest {
   keyId: string;
   types: readonly string[] | null;
   deviceId: string | null;
+  viewer: EventViewer;
   /** Resume after this event (Last-Event-ID); null: from now on. */
   after: Position | null;
 }
@@ -47,18 +53,27 @@ const MAX_PENDING = 10_000;
 const MAX_BUFFERED_BYTES = 1 << 20;
 /** What the browser waits before reconnecting, ms (SSE `retry:`). */
 const RECONNECT_MS = 2_000;
+/** Pages one catch-up reads at most; a client further behind is closed there and resumes from where it got to. */
+const MAX_CATCH_UP_PAGES = 200;
+/** Catch-ups running at once (each holds a database connection while it reads); the others wait their turn. */
+const MAX_CATCH_UPS = 2;
 
 /**
  * Live events for Server-Sent Event streams, one reader per API process. It
  * follows the events table in tail order (shared/events/event-store.ts), woken
  * by notifications and polled while streams are open, and fans each event out
  * to the streams of its account. A stream resuming with Last-Event-ID first
- * reads what it missed from the table, then joins the live feed: nothing is
- * skipped or sent twice, since both are in the same order.
+ * reads what it missed from the table, then joins the live feed; both are in the
+ * same order, and the hub's position only moves forward while streams are open,
+ * so nothing is skipped or sent twice. A client too far behind for one catch-up
+ * is closed after it and resumes from the last id it got.
  */
 export class EventHub {
   private readonly clients = new Set<StreamClient>();
+  /** Where the hub has read to; null while no stream is open (set again by the next one). */
   private position: Position | null = null;
+  private catchUps = 0;
+  private readonly catchUpQueue: (() => void)[] = [];
   private readonly readNow: () => void;
   private readonly poll: ReturnType<typeof setInterval>;
   private readonly heartbeat: ReturnType<typeof setInterval>;
@@ -78,56 +93,97 @@ export class EventHub {
     return this.clients.size;
   }
 
-  /** Whether another stream may open now. */
-  hasRoom(): boolean {
-    return !this.closed && this.clients.size < this.opts.maxClients;
+  /** Why another stream of `accountId` may not open now, or null when it may. */
+  refusal(accountId: string): string | null {
+    if (this.closed) return 'the API is stopping';
+    if (this.clients.size >= this.opts.maxClients) return 'this process is at API_SSE_MAX_CLIENTS';
+    let n = 0;
+    for (const c of this.clients) if (c.accountId === accountId) n++;
+    return n >= this.opts.maxPerAccount ? 'this account is at API_SSE_MAX_PER_ACCOUNT' : null;
   }
 
   /**
    * Starts a stream on `res` (headers sent here). Resolves once it is live; the
    * stream then lasts until the client goes, its key is revoked, or close().
+   * A client that left before (while it was authenticated, say) takes no slot.
    */
   async open(res: ServerResponse, req: StreamRequest): Promise<void> {
-    if (this.clients.size === 0 || this.position === null) this.position = await tailHorizon(this.db);
+    const gone = (): boolean => this.closed || res.destroyed || res.closed || res.socket === null || res.socket.destroyed;
+    if (gone()) return;
+    let left = false;
+    res.once('close', () => (left = true));
+    if (this.position === null) {
+      const horizon = await tailHorizon(this.db);
+      // Another stream may have opened meanwhile: the hub's position, once set, is only moved by its reads.
+      this.position ??= horizon;
+    }
+    if (left || gone()) return;
+    const position = req.after ?? this.position!;
     const client: StreamClient = {
       accountId: req.accountId,
       keyId: req.keyId,
       types: req.types ? new Set(req.types) : null,
       deviceId: req.deviceId,
+      viewer: req.viewer,
       res,
-      position: req.after ?? this.position,
+      position,
+      sentPosition: position,
       pending: req.after ? [] : null,
     };
-    res.writeHead(200, {
-      'Content-Type': 'text/event-stream; charset=utf-8',
-      'Cache-Control': 'no-store',
-      'X-Accel-Buffering': 'no', // proxies must not hold events back
-      Connection: 'keep-alive',
-    });
+    // Set before writeHead, so that getHeader (the metrics middleware) sees them.
+    res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
+    res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('X-Accel-Buffering', 'no'); // proxies must not hold events back
+    res.setHeader('Connection', 'keep-alive');
+    res.writeHead(200);
     res.write(`retry: ${RECONNECT_MS}\n\n`);
     this.clients.add(client);
     this.opts.onClients?.(this.clients.size);
-    res.on('close', () => this.drop(client));
+    res.once('close', () => this.drop(client));
     if (client.pending) await this.catchUp(client);
   }
 
   /** Reads what a resuming client missed, then sends what arrived live meanwhile. */
   private async catchUp(client: StreamClient): Promise<void> {
+    await this.catchUpTurn();
+    let complete = false;
     try {
-      for (let i = 0; i < 1_000 && this.clients.has(client); i++) {
+      for (let i = 0; i < MAX_CATCH_UP_PAGES && this.clients.has(client); i++) {
         const page = await tailEvents(this.db, client.position, { accountIds: [client.accountId], limit: PAGE });
         for (const e of page.events) this.send(client, e);
         client.position = page.next;
-        if (page.events.length < PAGE) break;
+        if (page.events.length < PAGE) {
+          complete = true;
+          break;
+        }
       }
     } catch (err) {
       this.opts.log.warn({ err: { message: (err as Error).message } }, 'event stream catch-up failed; closing it (the client resumes)');
+    } finally {
+      this.catchUpDone();
+    }
+    if (!complete) {
+      // Too far behind for one catch-up (or the read failed): the client resumes from the last id it got.
       client.res.end();
       return;
     }
     const pending = client.pending ?? [];
     client.pending = null;
     for (const e of pending) this.send(client, e);
+  }
+
+  private catchUpTurn(): Promise<void> {
+    if (this.catchUps < MAX_CATCH_UPS) {
+      this.catchUps++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.catchUpQueue.push(resolve));
+  }
+
+  private catchUpDone(): void {
+    const next = this.catchUpQueue.shift();
+    if (next) next();
+    else this.catchUps--;
   }
 
   /** Reads new events now (one read at a time, another right after if asked meanwhile). */
@@ -151,6 +207,8 @@ export class EventHub {
         }
       }
       this.position = page.next;
+      // Everything of their accounts up to here has been given to live clients: their position follows.
+      for (const c of this.clients) if (!c.pending && positionBefore(c.position, page.next)) c.position = page.next;
       if (page.events.length < PAGE) return;
     }
   }
@@ -161,13 +219,30 @@ export class EventHub {
     c.position = e.position;
     if (c.types && !c.types.has(e.type)) return;
     if (c.deviceId && c.deviceId !== e.deviceId) return;
-    write(c, `id: ${formatPosition(e.position)}\ndata: ${JSON.stringify(eventJson(e))}\n\n`);
+    c.sentPosition = e.position;
+    write(c, `id: ${formatPosition(e.position)}\ndata: ${JSON.stringify(eventJson(e, c.viewer))}\n\n`);
   }
 
-  /** Heartbeat comments keep proxies from timing streams out; streams of revoked keys are closed. */
+  /**
+   * Heartbeat comments keep proxies from timing streams out. A live client whose
+   * position moved without an event for it (filtered out, or none) also gets an
+   * `id` line alone: EventSource takes it as its Last-Event-ID, so a quiet stream
+   * resumes from there and not from long ago. Streams of revoked keys are closed.
+   */
   private async beat(): Promise<void> {
     if (this.clients.size === 0) return;
-    for (const c of this.clients) write(c, ': ping\n\n');
+    for (const c of [...this.clients]) {
+      if (c.res.destroyed || c.res.closed) {
+        this.drop(c);
+        continue;
+      }
+      let text = ': ping\n\n';
+      if (!c.pending && positionBefore(c.sentPosition, c.position)) {
+        c.sentPosition = c.position;
+        text = `: ping\nid: ${formatPosition(c.position)}\n\n`;
+      }
+      write(c, text);
+    }
     try {
       const keys = [...new Set([...this.clients].map((c) => c.keyId))];
       const active = await this.opts.activeKeys(keys);
@@ -178,7 +253,9 @@ export class EventHub {
   }
 
   private drop(client: StreamClient): void {
-    if (this.clients.delete(client)) this.opts.onClients?.(this.clients.size);
+    if (!this.clients.delete(client)) return;
+    if (this.clients.size === 0) this.position = null;
+    this.opts.onClients?.(this.clients.size);
   }
 
   /** Ends every stream and stops reading. Safe to call twice. */
@@ -202,9 +279,4 @@ function write(c: StreamClient, text: string): void {
     return;
   }
   c.res.write(text);
-}
-
-/** An event as the API serves it (lists, streams and webhook deliveries alike). */
-export function eventJson(e: StoredEvent): Record<string, unknown> {
-  return { id: e.id, type: e.type, at: e.at, accountId: e.accountId, deviceId: e.deviceId, data: e.data };
 }

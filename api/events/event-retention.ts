@@ -1,13 +1,20 @@
 import type { Pool } from 'pg';
 import { dropExpiredEvents, ensureEventPartitions } from '../../shared/events/event-store';
 import type { Logger } from '../../shared/logger';
-import { purgeFinishedDeliveries } from '../webhooks/webhooks-repo';
+import { purgeOldDeliveries } from '../webhooks/webhooks-repo';
 
 /** Day partitions kept ready ahead of today, so writers never fall into the default partition. */
 const PARTITION_DAYS_AHEAD = 7;
 
 /** Arbitrary constant: the advisory lock that keeps partition upkeep to one process at a time. */
 const RETENTION_LOCK = 4_215_063;
+
+/**
+ * Creating or dropping a partition locks the whole events table (ACCESS EXCLUSIVE):
+ * behind a long reader it would make every event write queue. Waiting this long at
+ * most, it gives up instead (and the next pass tries again).
+ */
+const DDL_LOCK_TIMEOUT = '1s';
 
 /**
  * Event upkeep, run by every API process at start and hourly (one at a time;
@@ -27,9 +34,22 @@ export async function runEventRetention(pool: Pool, retentionDays: number, log: 
   try {
     locked = (await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [RETENTION_LOCK])).rows[0]?.ok === true;
     if (!locked) return;
-    const created = await ensureEventPartitions(client, PARTITION_DAYS_AHEAD);
-    const dropped = await dropExpiredEvents(client, retentionDays);
-    const deliveries = await purgeFinishedDeliveries(client, retentionDays);
+    const db = client;
+    const ddl = async <T>(fn: () => Promise<T>): Promise<T> => {
+      await db.query('BEGIN');
+      try {
+        await db.query(`SET LOCAL lock_timeout = '${DDL_LOCK_TIMEOUT}'`);
+        const r = await fn();
+        await db.query('COMMIT');
+        return r;
+      } catch (err) {
+        await db.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    };
+    const created = await ddl(() => ensureEventPartitions(db, PARTITION_DAYS_AHEAD));
+    const dropped = await ddl(() => dropExpiredEvents(db, retentionDays));
+    const deliveries = await purgeOldDeliveries(client, retentionDays);
     if (created || dropped || deliveries) log.info({ created, dropped, deliveries, retentionDays }, 'event partitions and retention applied');
   } catch (err) {
     log.warn({ err: { message: (err as Error).message } }, 'event retention failed; retried at the next pass');

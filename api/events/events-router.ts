@@ -1,12 +1,13 @@
 import { RequestHandler, Response, Router } from 'express';
-import { EventScope, listEvents, parsePosition, Position } from '../../shared/events/event-store';
+import { EventScope, listEvents, MAX_BIGINT, parsePosition, Position } from '../../shared/events/event-store';
 import { accountScope, AppDeps, param, principalOf, requireOperator } from '../context';
 import type { DevicesRepo } from '../devices-repo';
 import { BadRequestError, ForbiddenError, NotFoundError, ServiceUnavailableError, UnauthenticatedError, ValidationError } from '../errors';
 import { ACCOUNT_ID, DEVICE_ID } from '../ids';
 import { AccountEventsQuery, DEFAULT_PAGE_LIMIT, DeviceEventsQuery, EventStreamQuery } from '../schemas';
 import { parseOr422 } from '../validation';
-import { eventJson, EventHub } from './event-hub';
+import type { EventHub } from './event-hub';
+import { eventJson } from './event-json';
 import { mintStreamToken, verifyStreamToken } from './stream-tokens';
 
 /** What the events routes need beyond the app's dependencies. */
@@ -27,7 +28,7 @@ function encodeCursor(seq: string): string {
 
 function decodeCursor(s: string): string {
   const seq = Buffer.from(s, 'base64url').toString('utf8');
-  if (!/^[0-9]{1,19}$/.test(seq)) throw new ValidationError([{ field: 'cursor', code: 'invalid-value', message: 'not a cursor returned by this endpoint' }]);
+  if (!/^[0-9]{1,19}$/.test(seq) || BigInt(seq) > MAX_BIGINT) throw new ValidationError([{ field: 'cursor', code: 'invalid-value', message: 'not a cursor returned by this endpoint' }]);
   return seq;
 }
 
@@ -50,7 +51,8 @@ export function eventsRouter(deps: AppDeps, repo: DevicesRepo, ev: EventRoutesDe
       q.cursor !== undefined ? decodeCursor(q.cursor) : null,
       q.limit ?? DEFAULT_PAGE_LIMIT,
     );
-    res.json({ data: result.events.map(eventJson), has_more: result.next !== null, next_cursor: result.next !== null ? encodeCursor(result.next) : null });
+    const viewer = principalOf(res).kind;
+    res.json({ data: result.events.map((e) => eventJson(e, viewer)), has_more: result.next !== null, next_cursor: result.next !== null ? encodeCursor(result.next) : null });
   };
 
   const afterAuth = Router();
@@ -115,8 +117,10 @@ export function eventsRouter(deps: AppDeps, repo: DevicesRepo, ev: EventRoutesDe
       after = parsePosition(lastEventId.trim());
       if (!after) throw new BadRequestError('Last-Event-ID is not an event id this stream sent.');
     }
-    if (!ev.hub.hasRoom()) throw new ServiceUnavailableError('Event streaming (this process is at API_SSE_MAX_CLIENTS)', STREAM_BUSY_RETRY_AFTER_S);
-    await ev.hub.open(res, { accountId, keyId: principalOf(res).keyId, types: q.type ?? null, deviceId: q.deviceId ?? null, after });
+    const refusal = ev.hub.refusal(accountId);
+    if (refusal) throw new ServiceUnavailableError(`Event streaming (${refusal})`, STREAM_BUSY_RETRY_AFTER_S);
+    const p = principalOf(res);
+    await ev.hub.open(res, { accountId, keyId: p.keyId, types: q.type ?? null, deviceId: q.deviceId ?? null, viewer: p.kind, after });
   });
 
   return { beforeAuth, afterAuth };

@@ -149,9 +149,12 @@ describe('the audit log', () => {
     const feed = (await h.req('GET', `${accountPath()}/events?deviceId=${deviceId}`, as)).body.data.reverse();
     expect(feed.map((e: { type: string }) => e.type)).toEqual(['device.created', 'device.updated', 'device.credentials_viewed', 'device.password_reset', 'registrations.removed']);
     const updated = feed[1];
-    expect(updated.data).toEqual({ fields: ['name'], actorKeyId: key.body.id, clientIp: '127.0.0.1' });
+    expect(updated.data).toEqual({ fields: ['name'], actor: 'account', actorKeyId: key.body.id, clientIp: '127.0.0.1' });
     expect(feed.slice(1).every((e: { data: { actorKeyId: string } }) => e.data.actorKeyId === key.body.id)).toBe(true);
-    expect(feed[0].data.actorKeyId).toBe('admin-env');
+    // The device was created by an operator: the account sees that, not the operator's key or address; an operator sees both.
+    expect(feed[0].data).toEqual({ fields: ['name', 'sipUsername'], actor: 'operator' });
+    const asOperator = (await h.req('GET', `${accountPath()}/events?deviceId=${deviceId}&type=device.created`)).body.data[0];
+    expect(asOperator.data).toMatchObject({ actor: 'operator', actorKeyId: 'admin-env', clientIp: '127.0.0.1' });
     // Keys: created and revoked, with who did it.
     expect((await h.req('DELETE', `${accountPath()}/api-keys/${key.body.id}`)).status).toBe(204);
     const keys = (await h.req('GET', `${accountPath()}/events?type=api_key.created,api_key.revoked`)).body.data;
@@ -281,5 +284,38 @@ describe('operating the events', () => {
     }
     // Not on the API port.
     expect((await h.req('GET', '/metrics', { skipOpenApi: true })).status).toBe(404);
+  });
+});
+
+describe('hostile event requests', () => {
+  it('answers out-of-range cursors and event ids with 4xx, never 500', async () => {
+    const base = `${accountPath()}/events`;
+    expect((await h.req('GET', `${base}?cursor=${Buffer.from('9'.repeat(19)).toString('base64url')}`)).status).toBe(422);
+    const s = await SseClient.open(`${h.baseUrl}${base}/stream`, { 'X-Auth-Token': h.adminKey, 'Last-Event-ID': `${'9'.repeat(20)}-1` });
+    expect(s.status).toBe(400);
+    s.close();
+    const hook = await h.req('POST', `${accountPath()}/webhooks`, { body: { url: 'http://127.0.0.1:9/x', events: ['registered'] } });
+    expect(hook.status).toBe(422); // loopback refused here (private targets not allowed in this file)
+  });
+
+  it('keeps streams out of the request-latency histogram, and takes no slot for a client gone before its stream opened', async () => {
+    // Fresh keys: each request waits for argon2, long enough for the client to leave first.
+    for (let i = 0; i < 3; i++) {
+      const key = (await h.req('POST', `${accountPath()}/api-keys`, { body: { name: `leaver ${i}` } })).body.key as string;
+      const c = await SseClient.open(`${h.baseUrl}${accountPath()}/events/stream`, { 'X-Auth-Token': key }).catch(() => null);
+      c?.close();
+    }
+    const { request } = await import('node:http');
+    for (let i = 0; i < 3; i++) {
+      const key = (await h.req('POST', `${accountPath()}/api-keys`, { body: { name: `quick leaver ${i}` } })).body.key as string;
+      const req = request(`${h.baseUrl}${accountPath()}/events/stream`, { headers: { 'X-Auth-Token': key } });
+      req.on('error', () => undefined);
+      req.end();
+      setTimeout(() => req.destroy(), 5);
+    }
+    await new Promise((r) => setTimeout(r, 1500));
+    const text = await (await fetch(`http://127.0.0.1:${h.api.metricsPort}/metrics`)).text();
+    expect(text).toMatch(/api_sse_clients 0/);
+    expect(text).not.toMatch(/api_http_request_duration_seconds_count\{[^}]*route="\/v2\/accounts\/:accountId\/events\/stream"/);
   });
 });

@@ -41,17 +41,20 @@ function parseError(raw: string): WebhookTargetError {
 describe('an operator configures a webhook: where may it point?', () => {
   const table: Record<AddressClass, string[]> = {
     public: ['8.8.8.8', '1.1.1.1', '93.184.216.34', '172.32.0.1', '172.15.255.255', '100.128.0.1', '192.169.0.1', '169.255.0.1',
-      '223.255.255.255', '2606:4700:4700::1111', '2001:4860:4860::8888', '::ffff:8.8.8.8', '64:ff9b::808:808', 'fbff::1', 'fe00::1'],
+      '223.255.255.255', '2606:4700:4700::1111', '2001:4860:4860::8888', '::ffff:8.8.8.8', '64:ff9b::808:808', 'fbff::1', 'fe00::1',
+      '2002:808:808::1', '::ffff:0:808:808'],
     loopback: ['127.0.0.1', '127.255.255.254', '127.1.2.3', '::1', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1', '::ffff:7f00:1',
-      '::FFFF:7F00:1', '0:0:0:0:0:ffff:127.0.0.1', '64:ff9b::127.0.0.1', '64:ff9b::7f00:1'],
+      '::FFFF:7F00:1', '0:0:0:0:0:ffff:127.0.0.1', '64:ff9b::127.0.0.1', '64:ff9b::7f00:1',
+      '2002:7f00:1::', '2002:7f00:1:1::5', '::ffff:0:7f00:1', '::ffff:0:127.0.0.1'],
     private: ['10.0.0.1', '10.255.255.255', '172.16.0.1', '172.31.255.255', '192.168.1.1', '100.64.0.1', '100.127.255.255',
       '198.18.0.1', '198.19.255.255', '192.0.2.1', '198.51.100.7', '203.0.113.9', 'fc00::1', 'fd12:3456::1', 'FD00::1',
-      '::ffff:10.0.0.1', '::ffff:a00:1', '64:ff9b::192.168.0.1', '2001:db8::1', '64:ff9b:1::a00:1', 'fec0::1'],
+      '::ffff:10.0.0.1', '::ffff:a00:1', '64:ff9b::192.168.0.1', '2001:db8::1', '64:ff9b:1::a00:1', 'fec0::1', '2002:a00:1::1'],
     'link-local': ['169.254.0.1', '169.254.169.253', '169.254.255.255', 'fe80::1', 'febf::1', 'fe80::1%eth0', '::ffff:169.254.1.1'],
     metadata: ['169.254.169.254', 'fd00:ec2::254', '100.100.100.200', '::ffff:169.254.169.254', '::ffff:a9fe:a9fe',
       '64:ff9b::169.254.169.254', '::ffff:100.100.100.200'],
     reserved: ['0.0.0.0', '0.1.2.3', '224.0.0.1', '239.255.255.250', '240.0.0.1', '255.255.255.255', '::', '::0', 'ff02::1',
       'ff05::1:3', '::ffff:0.0.0.0', '::ffff:255.255.255.255', '::127.0.0.1', '::8.8.8.8',
+      '2001::1', '2001:0:4136:e378:8000:63bf:3fff:fdd2', '192.0.0.192', '192.0.0.1',
       'localhost', 'example.com', '', '127.1', '0x7f000001', '1.2.3.4.5', '256.0.0.1', '[::1]', '::1::', '127.0.0.1%eth0'],
   };
 
@@ -61,13 +64,14 @@ describe('an operator configures a webhook: where may it point?', () => {
     });
   }
 
-  it('classifies any IPv4 address the same in its mapped, hex-mapped and NAT64 IPv6 forms', () => {
+  it('classifies any IPv4 address the same in its mapped, hex-mapped, translated, NAT64 and 6to4 IPv6 forms', () => {
     fc.assert(
       fc.property(fc.ipV4(), (v4) => {
         const [a = 0, b = 0, c = 0, d = 0] = v4.split('.').map(Number);
         const hex = `${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
         const cls = classifyAddress(v4);
-        expect([classifyAddress(`::ffff:${v4}`), classifyAddress(`::ffff:${hex}`), classifyAddress(`64:ff9b::${hex}`)]).toEqual([cls, cls, cls]);
+        const forms = [`::ffff:${v4}`, `::ffff:${hex}`, `::ffff:0:${hex}`, `64:ff9b::${hex}`, `2002:${hex}::1`];
+        expect(forms.map(classifyAddress)).toEqual(forms.map(() => cls));
       }),
     );
   });

@@ -94,7 +94,7 @@ describe('webhook deliveries', () => {
     const body = JSON.parse(r.requests[0]!.body);
     expect(body).toEqual({
       id: expect.stringMatching(/^evt_/), type: 'device.updated', at: expect.any(String), accountId, deviceId,
-      data: { fields: ['name'], actorKeyId: 'admin-env', clientIp: '127.0.0.1' },
+      data: { fields: ['name'], actor: 'operator' }, // receivers are the account's: no operator key or address
     });
     for (const req of r.requests) {
       expect(req.body).toBe(r.requests[0]!.body);
@@ -192,6 +192,21 @@ describe('webhook targets (SSRF)', () => {
     const patched = await h.req('PATCH', `/v2/accounts/${accountId}/webhooks/${ok.body.id}`, { body: { url: 'http://169.254.169.254/' } });
     expect(patched.status).toBe(422);
     await h.req('DELETE', `/v2/accounts/${accountId}/webhooks/${ok.body.id}`);
+  });
+
+  it('keeps to WEBHOOK_MAX_PER_ACCOUNT under concurrent creations', async () => {
+    const limited = await startHarness({ WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true', WEBHOOK_MAX_PER_ACCOUNT: '3' });
+    try {
+      const acc = (await limited.createAccount('Limited')).accountId;
+      const answers = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => limited.req('POST', `/v2/accounts/${acc}/webhooks`, { body: { url: `http://127.0.0.1:9/${i}`, events: ['*'] } })),
+      );
+      expect(answers.filter((r) => r.status === 201)).toHaveLength(3);
+      expect(answers.filter((r) => r.status === 422).every((r) => r.body.errors[0].code === 'limit-reached')).toBe(true);
+      expect((await limited.req('GET', `/v2/accounts/${acc}/webhooks`)).body.data).toHaveLength(3);
+    } finally {
+      await limited.close();
+    }
   });
 
   it('keeps webhooks to their account', async () => {

@@ -38,7 +38,9 @@ const RANGES: readonly (readonly [AddressClass, readonly string[]])[] = [
   [
     'reserved',
     // ::/96 beyond :: and ::1 is the deprecated IPv4-compatible form (RFC 4291 §2.5.5.1): nothing public lives there.
-    ['0.0.0.0/8', '224.0.0.0/4', '240.0.0.0/4', '::/96', 'ff00::/8'],
+    // Teredo (2001::/32, RFC 4380) tunnels to an address it hides; 192.0.0.0/24 holds IETF protocol
+    // assignments (and Oracle's metadata at 192.0.0.192).
+    ['0.0.0.0/8', '192.0.0.0/24', '224.0.0.0/4', '240.0.0.0/4', '::/96', 'ff00::/8', '2001::/32'],
   ],
   [
     'private',
@@ -98,15 +100,18 @@ function ipv6Groups(ip: string): number[] {
 
 /**
  * The IPv4 address an IPv6 one stands for, when it embeds one a connection
- * would reach: IPv4-mapped (::ffff:a.b.c.d, also written ::ffff:7f00:1) and
- * the NAT64 well-known prefix 64:ff9b::/96 (RFC 6052). Null otherwise.
+ * would reach: IPv4-mapped (::ffff:a.b.c.d, also written ::ffff:7f00:1), SIIT
+ * IPv4-translated (::ffff:0:a.b.c.d, RFC 2765), the NAT64 well-known prefix
+ * 64:ff9b::/96 (RFC 6052) and 6to4 (2002:AABB:CCDD::/48, RFC 3056). Null otherwise.
  */
 function embeddedIpv4(groups: readonly number[]): string | null {
-  const [g0, g1, g2, g3, g4, g5, g6 = 0, g7 = 0] = groups;
+  const [g0 = 0, g1 = 0, g2 = 0, g3, g4, g5, g6 = 0, g7 = 0] = groups;
+  const quad = (hi: number, lo: number): string => [hi >> 8, hi & 0xff, lo >> 8, lo & 0xff].join('.');
+  if (g0 === 0x2002) return quad(g1, g2);
   const mapped = g0 === 0 && g1 === 0 && g2 === 0 && g3 === 0 && g4 === 0 && g5 === 0xffff;
+  const translated = g0 === 0 && g1 === 0 && g2 === 0 && g3 === 0 && g4 === 0xffff && g5 === 0;
   const nat64 = g0 === 0x64 && g1 === 0xff9b && g2 === 0 && g3 === 0 && g4 === 0 && g5 === 0;
-  if (!mapped && !nat64) return null;
-  return [g6 >> 8, g6 & 0xff, g7 >> 8, g7 & 0xff].join('.');
+  return mapped || translated || nat64 ? quad(g6, g7) : null;
 }
 
 /**

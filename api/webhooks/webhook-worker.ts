@@ -4,10 +4,10 @@ import { insertEvents } from '../../shared/events/event-store';
 import type { EventNotifications } from '../../shared/events/event-notifications';
 import { coalesced } from '../../shared/coalesced';
 import type { Logger } from '../../shared/logger';
-import { eventJson } from '../events/event-hub';
+import { eventJson } from '../events/event-json';
 import type { ApiMetrics } from '../metrics';
 import { retryDelayMs } from './backoff';
-import { postWebhook } from './http-delivery';
+import { DeliveryResult, postWebhook } from './http-delivery';
 import { webhookHeaders } from './signature';
 import { AttemptOutcome, claimDeliveries, ClaimedDelivery, disableFailingWebhook, dispatchEvents, recordAttempt, secretContext } from './webhooks-repo';
 
@@ -77,7 +77,7 @@ export class WebhookWorker {
 
   private async pass(): Promise<void> {
     for (let i = 0; i < 20; i++) {
-      const { events, deliveries } = await dispatchEvents(this.pool, DISPATCH_BATCH, (e) => JSON.stringify(eventJson(e)));
+      const { events, deliveries } = await dispatchEvents(this.pool, DISPATCH_BATCH, (e) => JSON.stringify(eventJson(e, 'account')));
       if (deliveries > 0) this.metrics.webhookEventsDispatched.inc(deliveries);
       if (events < DISPATCH_BATCH) break;
     }
@@ -104,10 +104,22 @@ export class WebhookWorker {
     return secrets;
   }
 
-  private async attempt(d: ClaimedDelivery): Promise<void> {
-    const headers = webhookHeaders(this.secrets(d), d.event_id, Math.floor(this.now() / 1000), d.payload);
+  /** One POST of a claimed delivery; a secret that cannot be decrypted is a failed attempt like any other (retried, then failed). */
+  private async post(d: ClaimedDelivery): Promise<DeliveryResult> {
+    let secrets: string[];
+    try {
+      secrets = this.secrets(d);
+    } catch {
+      return { ok: false, status: null, error: 'the signing secret cannot be decrypted (is its key still in CREDENTIAL_KEYS?)', durationMs: 0 };
+    }
+    const headers = webhookHeaders(secrets, d.event_id, Math.floor(this.now() / 1000), d.payload);
     const result = await postWebhook(d.url, d.payload, headers, { timeoutMs: this.opts.timeoutMs, allowPrivate: this.opts.allowPrivateTargets });
     this.metrics.webhookLatency.observe(result.durationMs / 1000);
+    return result;
+  }
+
+  private async attempt(d: ClaimedDelivery): Promise<void> {
+    const result = await this.post(d);
     let outcome: AttemptOutcome;
     if (result.ok) {
       outcome = { status: result.status, error: null, next: { state: 'delivered' } };
@@ -130,7 +142,9 @@ export class WebhookWorker {
     if (!disabled) return;
     this.metrics.webhooksDisabled.inc();
     this.log.warn({ webhookId: d.webhook_id, accountId: d.account_id, failingSince }, 'webhook disabled after failing too long');
-    await insertEvents(this.pool, [{ type: 'webhook.disabled', at: this.now(), accountId: d.account_id, deviceId: null, data: { webhookId: d.webhook_id, reason } }]);
+    await insertEvents(this.pool, [{ type: 'webhook.disabled', at: this.now(), accountId: d.account_id, deviceId: null, data: { webhookId: d.webhook_id, reason } }]).catch((err: Error) =>
+      this.log.error({ webhookId: d.webhook_id, err: err.message }, 'webhook disabled, but its webhook.disabled event could not be written'),
+    );
   }
 
   /** Stops taking work and waits (up to `timeoutMs`) for attempts in flight. Safe to call twice. */

@@ -46,7 +46,7 @@ export interface WebhookPatch {
 
 const PATCH_COLUMNS: Record<keyof WebhookPatch, string> = { url: 'url', description: 'description', eventTypes: 'event_types', enabled: 'enabled' };
 
-export async function insertWebhook(db: Queryable, w: NewWebhook): Promise<WebhookRow> {
+async function insertWebhook(db: Queryable, w: NewWebhook): Promise<WebhookRow> {
   const { rows } = await db.query<WebhookRow>(
     `INSERT INTO webhooks (id, account_id, url, description, event_types, secret_enc) VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${COLUMNS}`,
     [w.id, w.accountId, w.url, w.description, w.eventTypes, w.secretEnc],
@@ -54,9 +54,16 @@ export async function insertWebhook(db: Queryable, w: NewWebhook): Promise<Webho
   return rows[0]!;
 }
 
-export async function countWebhooks(db: Queryable, accountId: string): Promise<number> {
-  const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM webhooks WHERE account_id = $1', [accountId]);
-  return rows[0]?.n ?? 0;
+/**
+ * Inserts a webhook unless its account has `max` already; null then. Locks the
+ * account's row first (call it in a transaction), so concurrent creations count
+ * each other.
+ */
+export async function insertWebhookWithinLimit(db: Queryable, w: NewWebhook, max: number): Promise<WebhookRow | null> {
+  await db.query('SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE', [w.accountId]);
+  const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM webhooks WHERE account_id = $1', [w.accountId]);
+  if ((rows[0]?.n ?? 0) >= max) return null;
+  return insertWebhook(db, w);
 }
 
 export async function listWebhooks(db: Queryable, accountId: string): Promise<WebhookRow[]> {
@@ -164,12 +171,14 @@ export async function dispatchEvents(pool: Pool, limit: number, payload: (e: Sto
     if (!pos) return { events: 0, deliveries: 0 };
     const hooks = (await db.query<{ id: string; account_id: string; event_types: string[]; created_at: Date }>('SELECT id, account_id, event_types, created_at FROM webhooks WHERE enabled')).rows;
     const page = await tailEvents(db, pos, { accountIds: [...new Set(hooks.map((w) => w.account_id))], limit });
+    const byAccount = new Map<string, typeof hooks>();
+    for (const w of hooks) byAccount.set(w.account_id, [...(byAccount.get(w.account_id) ?? []), w]);
     const deliveries: { w: string; e: string; t: string; p: string }[] = [];
     for (const e of page.events) {
       const at = Date.parse(e.at);
-      for (const w of hooks) {
+      for (const w of byAccount.get(e.accountId ?? '') ?? []) {
         // A webhook gets what happened after it was made, of the types it asked for.
-        if (w.account_id !== e.accountId || at < w.created_at.getTime() || !(w.event_types.includes(e.type) || w.event_types.includes('*'))) continue;
+        if (at < w.created_at.getTime() || !(w.event_types.includes(e.type) || w.event_types.includes('*'))) continue;
         deliveries.push({ w: w.id, e: e.id, t: e.type, p: payload(e) });
       }
     }
@@ -199,6 +208,8 @@ export interface ClaimedDelivery {
   /** Attempts so far, this one included. */
   attempts: number;
   created_at: Date;
+  /** The claim's lease as PostgreSQL's exact text (a Date would lose its microseconds): recording the outcome needs it to be still this one. */
+  lease_until: string;
   url: string;
   secret_enc: string;
   prev_secret_enc: string | null;
@@ -207,11 +218,12 @@ export interface ClaimedDelivery {
 
 /**
  * Claims up to `limit` due deliveries for `leaseMs` (another process may take
- * one over once its lease ends: a crash loses no delivery), at most
- * `perWebhook` leased per webhook at once (1 while the webhook is failing), and
- * round-robin across webhooks, so one slow or dead receiver cannot take the
- * slots of the others. Claims of all processes are serialised (an advisory lock),
- * which keeps the per-webhook count exact.
+ * one over once its lease ends: a crash loses no delivery). Deliveries are picked
+ * per enabled webhook, each webhook's oldest first, at most `perWebhook` of one
+ * webhook leased at once (1 while it is failing), and the first of every webhook
+ * before the second of any: however large one receiver's backlog, the others get
+ * their turn. Claims of all processes are serialised (an advisory lock), which
+ * keeps the per-webhook count exact.
  */
 export async function claimDeliveries(pool: Pool, opts: { limit: number; perWebhook: number; leaseMs: number }): Promise<ClaimedDelivery[]> {
   return withTransaction(pool, async (db: PoolClient) => {
@@ -219,22 +231,25 @@ export async function claimDeliveries(pool: Pool, opts: { limit: number; perWebh
     const { rows } = await db.query<ClaimedDelivery>(
       `WITH leased AS (
          SELECT webhook_id, count(*)::int AS n FROM webhook_deliveries
-          WHERE state = 'pending' AND lease_until > now() GROUP BY webhook_id),
-       due AS (
-         SELECT id, webhook_id, next_attempt_at FROM webhook_deliveries
-          WHERE state = 'pending' AND next_attempt_at <= now() AND (lease_until IS NULL OR lease_until <= now())
-          ORDER BY next_attempt_at LIMIT 5000),
+          WHERE state = 'pending' AND lease_until IS NOT NULL AND lease_until > now() GROUP BY webhook_id),
+       room AS (
+         SELECT w.id, (CASE WHEN w.failing_since IS NULL THEN $2::int ELSE 1 END) - coalesce(l.n, 0) AS room
+           FROM webhooks w LEFT JOIN leased l ON l.webhook_id = w.id
+          WHERE w.enabled),
        ranked AS (
-         SELECT due.id, row_number() OVER (PARTITION BY due.webhook_id ORDER BY due.next_attempt_at, due.id) AS rn,
-                (CASE WHEN w.failing_since IS NULL THEN $2::int ELSE 1 END) - coalesce(l.n, 0) AS room
-           FROM due JOIN webhooks w ON w.id = due.webhook_id AND w.enabled
-           LEFT JOIN leased l ON l.webhook_id = due.webhook_id),
-       picked AS (SELECT id FROM ranked WHERE rn <= room ORDER BY rn, id LIMIT $1)
+         SELECT due.id, due.rn FROM room r
+         CROSS JOIN LATERAL (
+           SELECT d.id, row_number() OVER (ORDER BY d.next_attempt_at, d.id) AS rn FROM webhook_deliveries d
+            WHERE d.webhook_id = r.id AND d.state = 'pending' AND d.next_attempt_at <= now()
+              AND (d.lease_until IS NULL OR d.lease_until <= now())
+            ORDER BY d.next_attempt_at, d.id LIMIT greatest(r.room, 0)) due),
+       picked AS (SELECT id FROM ranked ORDER BY rn, id LIMIT $1)
        UPDATE webhook_deliveries d
           SET lease_until = now() + make_interval(secs => $3::float8 / 1000), attempts = d.attempts + 1, last_attempt_at = now()
          FROM picked p, webhooks w
         WHERE d.id = p.id AND w.id = d.webhook_id
-       RETURNING d.id, d.webhook_id, w.account_id, d.event_id, d.payload, d.attempts, d.created_at, w.url, w.secret_enc, w.prev_secret_enc, w.prev_secret_expires_at`,
+       RETURNING d.id, d.webhook_id, w.account_id, d.event_id, d.payload, d.attempts, d.created_at, d.lease_until::text AS lease_until,
+                 w.url, w.secret_enc, w.prev_secret_enc, w.prev_secret_expires_at`,
       [opts.limit, opts.perWebhook, opts.leaseMs],
     );
     return rows;
@@ -251,18 +266,21 @@ export interface AttemptOutcome {
 
 /**
  * Records an attempt's outcome and the webhook's health: a success ends its
- * failure streak, a failure starts one (or goes on). Returns the webhook's
- * failing_since after this attempt (null when healthy or gone).
+ * failure streak, a failure starts one (or goes on). Only while the claim is
+ * still this attempt's: after its lease ran out another process may have taken
+ * the delivery over, whose outcome stands. Returns the webhook's failing_since
+ * after this attempt (null when healthy, gone, or the claim was lost).
  */
 export async function recordAttempt(pool: Pool, d: ClaimedDelivery, outcome: AttemptOutcome): Promise<Date | null> {
   return withTransaction(pool, async (db) => {
     const next = outcome.next;
-    await db.query(
+    const { rowCount } = await db.query(
       `UPDATE webhook_deliveries SET state = $2, lease_until = NULL, last_status = $3, last_error = $4,
               next_attempt_at = coalesce($5, next_attempt_at), finished_at = CASE WHEN $2 = 'pending' THEN NULL ELSE now() END
-        WHERE id = $1`,
-      [d.id, next.state, outcome.status, outcome.error, next.state === 'pending' ? next.retryAt : null],
+        WHERE id = $1 AND lease_until = $6::timestamptz`,
+      [d.id, next.state, outcome.status, outcome.error, next.state === 'pending' ? next.retryAt : null, d.lease_until],
     );
+    if (rowCount !== 1) return null;
     const { rows } = await db.query<{ failing_since: Date | null }>(
       next.state === 'delivered'
         ? 'UPDATE webhooks SET failing_since = NULL WHERE id = $1 RETURNING failing_since'
@@ -288,13 +306,19 @@ export async function pendingDeliveries(db: Queryable): Promise<number> {
   return rows[0]?.n ?? 0;
 }
 
-/** Removes finished deliveries older than `retentionDays`, in bounded batches; returns how many. */
-export async function purgeFinishedDeliveries(db: Queryable, retentionDays: number): Promise<number> {
+/**
+ * Removes deliveries older than `retentionDays`, in bounded batches: finished ones, and
+ * pending ones of a webhook left disabled that long. Returns how many.
+ */
+export async function purgeOldDeliveries(db: Queryable, retentionDays: number): Promise<number> {
   let total = 0;
   for (let i = 0; i < 20; i++) {
     const { rowCount } = await db.query(
       `DELETE FROM webhook_deliveries WHERE id IN (
-         SELECT id FROM webhook_deliveries WHERE state <> 'pending' AND finished_at < now() - make_interval(days => $1) LIMIT 1000)`,
+         SELECT id FROM webhook_deliveries
+          WHERE (state <> 'pending' AND finished_at < now() - make_interval(days => $1))
+             OR (state = 'pending' AND created_at < now() - make_interval(days => $1))
+          LIMIT 1000)`,
       [retentionDays],
     );
     total += rowCount ?? 0;

@@ -4,17 +4,16 @@ import { accountScope, AppDeps, param, principalOf } from '../context';
 import { NotFoundError, ValidationError } from '../errors';
 import { actorOf, AuditLog } from '../events/audit';
 import { ACCOUNT_ID, newWebhookId, WEBHOOK_ID } from '../ids';
-import { DEFAULT_PAGE_LIMIT, DeliveryListQuery, WebhookCreateBody, WebhookPatchBody } from '../schemas';
+import { CursorTimestamp, DEFAULT_PAGE_LIMIT, DeliveryListQuery, WebhookCreateBody, WebhookPatchBody } from '../schemas';
 import { parseOr422 } from '../validation';
 import { newWebhookSecret } from './signature';
 import { checkWebhookTarget, parseWebhookUrl, WebhookTargetError } from './target-guard';
 import {
-  countWebhooks,
   deleteWebhook,
   DeliveryCursor,
   DeliveryRow,
   getWebhook,
-  insertWebhook,
+  insertWebhookWithinLimit,
   listDeliveries,
   listWebhooks,
   rotateWebhookSecret,
@@ -72,7 +71,7 @@ function encodeCursor(c: DeliveryCursor): string {
 function decodeCursor(s: string): DeliveryCursor {
   try {
     const v: unknown = JSON.parse(Buffer.from(s, 'base64url').toString('utf8'));
-    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/.test(v[0]) && typeof v[1] === 'string' && /^dlv_[0-9a-f]{32}$/.test(v[1])) {
+    if (Array.isArray(v) && v.length === 2 && CursorTimestamp.safeParse(v[0]).success && typeof v[1] === 'string' && /^dlv_[0-9a-f]{32}$/.test(v[1])) {
       return { createdAt: v[0], id: v[1] };
     }
   } catch {
@@ -114,16 +113,14 @@ export function webhooksRouter(deps: AppDeps, wh: WebhookRoutesDeps): Router {
     const accountId = await accountScope(pool, req, res);
     const body = parseOr422(WebhookCreateBody, req.body ?? {});
     const url = await checkedUrl(body.url);
-    if ((await countWebhooks(pool, accountId)) >= wh.maxPerAccount) {
-      throw new ValidationError([{ field: '(body)', code: 'limit-reached', message: `an account may have at most ${wh.maxPerAccount} webhooks (WEBHOOK_MAX_PER_ACCOUNT)` }]);
-    }
     const id = newWebhookId();
     const secret = newWebhookSecret();
     const row = await wh.audit.change(
       actorOf(req, res),
-      (db) => insertWebhook(db, { id, accountId, url, description: body.description ?? null, eventTypes: body.events, secretEnc: wh.cipher.encrypt(secret, secretContext(id)) }),
+      (db) => insertWebhookWithinLimit(db, { id, accountId, url, description: body.description ?? null, eventTypes: body.events, secretEnc: wh.cipher.encrypt(secret, secretContext(id)) }, wh.maxPerAccount),
       (w) => [{ type: 'webhook.created', accountId, data: { webhookId: w.id } }],
     );
+    if (!row) throw new ValidationError([{ field: '(body)', code: 'limit-reached', message: `an account may have at most ${wh.maxPerAccount} webhooks (WEBHOOK_MAX_PER_ACCOUNT)` }]);
     res.status(201).location(`${req.baseUrl}/accounts/${accountId}/webhooks/${id}`).set('Cache-Control', 'no-store').json({ ...webhookJson(row!), secret });
   });
 

@@ -21,7 +21,7 @@ describe('registration events', () => {
   it('carries the source and User-Agent (cut to 128 characters) and nothing of the credentials', () => {
     const { events, recorded } = setUp('changes');
     const req = request({ 'User-Agent': `Yealink ${'x'.repeat(300)}`, Authorization: 'Digest username="u", response="secret"' });
-    events.authFailed(req, subject, 'wrong_password', 'u@sip.example.com');
+    events.authFailed(req, subject, 'wrong_password', 'u@sip.example.com', false);
     expect(recorded).toHaveLength(1);
     const e = recorded[0]!;
     expect(e).toMatchObject({ type: 'auth_failed', accountId: 'acc_1', deviceId: 'dev_sip_1', at: 1_000_000 });
@@ -52,19 +52,33 @@ describe('registration events', () => {
     expect(quiet.recorded).toHaveLength(2);
   });
 
-  it('rate limits events of no account, and never those of a device', () => {
+  it('limits what a request that did not prove the password records on a device, and never what one that did', () => {
+    const { events, recorded, advance, limited } = setUp('changes');
+    for (let i = 0; i < 30; i++) events.authFailed(request(), subject, 'wrong_password', 'u@sip.example.com', false);
+    expect(recorded).toHaveLength(20);
+    expect(limited()).toBe(10);
+    expect(events.rejected(request(), subject, 400, 'digest_uri_mismatch', false)).toBe(false);
+    // Another device has its own budget; proven requests are never limited.
+    expect(events.authFailed(request(), { deviceId: 'dev_sip_2', accountId: 'acc_1' }, 'wrong_password', 'v@sip.example.com', false)).toBe(true);
+    for (let i = 0; i < 30; i++) expect(events.authFailed(request(), subject, 'device_inactive', 'u@sip.example.com', true, 403)).toBe(true);
+    events.bindingChanges(request(), subject, [{ type: 'registered', contact: 'sip:a@192.0.2.10', expires: 60 }]);
+    expect(recorded).toHaveLength(52);
+    advance(3_000); // one more a minute's twentieth later
+    expect(events.authFailed(request(), subject, 'wrong_password', 'u@sip.example.com', false)).toBe(true);
+    expect(events.authFailed(request(), subject, 'wrong_password', 'u@sip.example.com', false)).toBe(false);
+  });
+
+  it('rate limits events of no account', () => {
     const { events, recorded, advance, limited } = setUp('changes', 3);
-    for (let i = 0; i < 10; i++) events.authFailed(request(), null, 'unknown_user', `scan${i}@sip.example.com`);
+    for (let i = 0; i < 10; i++) events.authFailed(request(), null, 'unknown_user', `scan${i}@sip.example.com`, false);
     expect(recorded).toHaveLength(3);
     expect(limited()).toBe(7);
     expect(recorded[0]).toMatchObject({ accountId: null, deviceId: null, data: { sipUser: 'scan0@sip.example.com' } });
-    for (let i = 0; i < 10; i++) events.authFailed(request(), subject, 'wrong_password', 'u@sip.example.com');
-    expect(recorded).toHaveLength(13);
     advance(1_000); // a second later the bucket is full again
-    for (let i = 0; i < 5; i++) events.rejected(request(), null, 404, 'unknown_domain', '@other.example');
-    expect(recorded).toHaveLength(16);
+    for (let i = 0; i < 5; i++) events.rejected(request(), null, 404, 'unknown_domain', false, '@other.example');
+    expect(recorded).toHaveLength(6);
     const none = setUp('changes', 0);
-    none.events.rejected(request(), null, 400, 'invalid_headers');
+    none.events.rejected(request(), null, 400, 'invalid_headers', false);
     expect(none.recorded).toEqual([]);
   });
 });

@@ -62,6 +62,7 @@ export const apiSection = defineSection('API', {
   API_STREAM_TOKEN_TTL_S: { schema: positiveInt.max(3600), default: '300', doc: 'How long an event-stream token can be used to open a stream, seconds (an open stream lasts while the key that minted the token is valid).' },
   API_SSE_HEARTBEAT_S: { schema: positiveInt, default: '15', doc: 'Seconds between heartbeat comments on open event streams; also how often their keys are re-checked (a revoked key\'s streams close).' },
   API_SSE_MAX_CLIENTS: { schema: positiveInt, default: '1000', doc: 'Open event streams per API process at most; beyond, 503 with Retry-After.' },
+  API_SSE_MAX_PER_ACCOUNT: { schema: positiveInt, default: '50', doc: 'Open event streams of one account per API process at most (so one tenant cannot take every slot); beyond, 503 with Retry-After.' },
   EVENT_RETENTION_DAYS: { schema: positiveInt, default: '30', doc: 'Days events (registration outcomes and the audit log) and finished webhook deliveries are kept. Each API process drops older day partitions at start and hourly.' },
   DEVICE_TOMBSTONE_RETENTION_DAYS: { schema: positiveInt, default: '30', doc: 'Days a deleted device\'s SIP identity and HA1 values are kept (device_tombstones) so the registrar answers its phone 403 instead of challenging it and counting failures. Older tombstones are purged by each API process at start and then hourly; after that the phone is an unknown user again.' },
 });

@@ -86,7 +86,8 @@ export interface EventData {
   changed?: string[];
   /** blocked: failures counted from the source address. */
   failures?: number;
-  /** Audit: the API key that acted (`admin-env` for ADMIN_API_KEY) and the client's address. */
+  /** Audit: the kind of key that acted, the key (`admin-env` for ADMIN_API_KEY) and the client's address. Accounts are not shown an operator's key or address. */
+  actor?: 'operator' | 'account';
   actorKeyId?: string;
   clientIp?: string;
   /** device.updated, account.updated, webhook.updated: names of the changed fields (never their values). */

@@ -30,9 +30,14 @@ export function formatPosition(p: Position): string {
   return `${p.txid}-${p.seq}`;
 }
 
+/** Largest xid8 and bigint values: a larger number is no position PostgreSQL could have given. */
+const MAX_XID8 = 2n ** 64n - 1n;
+export const MAX_BIGINT = 2n ** 63n - 1n;
+
 export function parsePosition(s: string): Position | null {
   const m = POSITION_TEXT.exec(s);
-  return m ? { txid: m[1]!, seq: m[2]! } : null;
+  if (!m || BigInt(m[1]!) > MAX_XID8 || BigInt(m[2]!) > MAX_BIGINT) return null;
+  return { txid: m[1]!, seq: m[2]! };
 }
 
 /** a < b in the tail order. */
@@ -169,6 +174,19 @@ export async function tailEvents(
   const last = events[events.length - 1];
   const full = events.length === opts.limit;
   return { events, next: full && last ? last.position : positionBefore(after, horizon) ? horizon : after };
+}
+
+/**
+ * Seconds since the oldest running transaction that holds a transaction id began,
+ * anywhere on the server (0 when none): the horizon of live readers cannot pass it.
+ * Sessions of other roles count only where this role may see them (pg_read_all_stats).
+ */
+export async function oldestTransactionAge(db: Queryable): Promise<number> {
+  const { rows } = await db.query<{ s: number }>({
+    name: 'events-oldest-xact',
+    text: 'SELECT coalesce(extract(epoch FROM max(now() - xact_start)), 0)::float8 AS s FROM pg_stat_activity WHERE backend_xid IS NOT NULL',
+  });
+  return rows[0]?.s ?? 0;
 }
 
 /** Day partitions from today to `daysAhead` ahead (created when missing); returns how many were created. */
