@@ -82,7 +82,8 @@ async function main(): Promise<void> {
     const at = ms === null ? null : await arrival(type, from);
     if (at === null) lost++;
     else times.push(Math.max(0, at - answered));
-    await new Promise((r) => setTimeout(r, 1000 / rate));
+    // A random pause (half to one and a half periods): a fixed one would lock onto the registrar's flush timer.
+    await new Promise((r) => setTimeout(r, (0.5 + Math.random()) * (1000 / rate)));
   }
   ua.close();
   times.sort((a, b) => a - b);

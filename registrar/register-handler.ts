@@ -110,11 +110,8 @@ export class RegisterHandler {
         if (this.deps.events.rejected(req, scope.subject, err.status, reason, scope.verified, scope.sipUser)) this.noteFailure(req, scope, reason);
         return reply(err.status, err.reason, [...err.headers]);
       }
-      if (err instanceof ServiceUnavailableError) {
-        this.count('unavailable');
-        return reply(err.status, err.reason, [...err.headers]);
-      }
       this.count('unavailable');
+      if (err instanceof ServiceUnavailableError) return reply(err.status, err.reason, [...err.headers]);
       this.deps.log.error({ err: (err as Error).message, source: req.sourceAddress }, 'REGISTER failed on a backing service');
       return reply(503, 'Service Unavailable', [['Retry-After', String(this.settings.retryAfterS)]]);
     }
