@@ -118,6 +118,7 @@ async function main(): Promise<void> {
       '',
       'Stack is up:',
       `  API              http://${local(api.API_HOST)}:${api.API_PORT}/v2  (header X-Auth-Token; OpenAPI at /v2/openapi.json)`,
+      `  API metrics      http://${local(api.API_METRICS_HOST)}:${api.API_METRICS_PORT}/metrics`,
       `  SIP              udp+tcp ${edge.SIP_BIND}:${edge.SIP_PORT}, ${tls}`,
       `  drachtio control ${drachtio.DRACHTIO_HOST}:${drachtio.DRACHTIO_PORT}`,
       `  registrar        http://${local(registrar.REGISTRAR_HTTP_HOST)}:${registrar.REGISTRAR_HTTP_PORT}/metrics, /readyz`,
