@@ -29,9 +29,12 @@ beforeAll(async () => {
     }) as Queryable['query'],
   };
   hub = new EventHub(slow, new EventNotifications(db.databaseUrl, db.schema, silent), {
-    heartbeatMs: 60_000, maxClients: 10, maxPerAccount: 10, pollMs: 60_000, activeKeys: async (ids) => new Set(ids), log: silent, // reads only when the test wakes it
+    heartbeatMs: 200, maxClients: 10, maxPerAccount: 10, pollMs: 60_000, activeKeys: async (ids) => new Set(ids), log: silent, // reads only when the test wakes it
   });
-  server = createServer((req, res) => void hub.open(res, { accountId: 'acc_h', keyId: 'key_x', types: null, deviceId: null, viewer: 'account', after: null }));
+  server = createServer((req, res) => {
+    const types = req.url === '/quiet' ? ['registered'] : null; // a stream whose filter leaves everything out
+    void hub.open(res, { accountId: 'acc_h', keyId: 'key_x', types, deviceId: null, viewer: 'account', after: null });
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 });
 afterAll(async () => {
@@ -78,4 +81,20 @@ it('takes no slot for a client that left before its stream opened', async () => 
   release();
   await new Promise((r) => setTimeout(r, 100));
   expect(hub.size).toBe(0);
+});
+
+it('gives a quiet stream its position as an id with the heartbeats, so it resumes from there', async () => {
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const quiet = await SseClient.open(`${base}/quiet`);
+  const loud = await SseClient.open(`${base}/`);
+  await insertEvents(db.pool, [event(3)]);
+  hub.wake();
+  const seen = await loud.next((e) => e.data.removed === 3, 5000, 'event 3');
+  await quiet.until(() => quiet.lastId !== undefined, 5000, 'an id with a heartbeat');
+  expect(quiet.messages).toEqual([]);
+  const [txid, seq] = quiet.lastId!.split('-').map(BigInt) as [bigint, bigint];
+  const [etxid, eseq] = seen.id!.split('-').map(BigInt) as [bigint, bigint];
+  expect(txid > etxid || (txid === etxid && seq >= eseq)).toBe(true);
+  quiet.close();
+  loud.close();
 });

@@ -14,6 +14,8 @@ export interface SseMessage {
 export class SseClient {
   readonly messages: SseMessage[] = [];
   comments = 0;
+  /** The last `id` the server sent, with or without data (what EventSource would send back as Last-Event-ID). */
+  lastId: string | undefined;
   raw = '';
   status = 0;
   contentType: string | undefined;
@@ -56,7 +58,7 @@ export class SseClient {
       const data: string[] = [];
       for (const line of block.split('\n')) {
         if (line.startsWith(':')) this.comments++;
-        else if (line.startsWith('id: ')) id = line.slice(4);
+        else if (line.startsWith('id: ')) id = this.lastId = line.slice(4);
         else if (line.startsWith('data: ')) data.push(line.slice(6));
       }
       if (data.length) this.messages.push({ id, data: JSON.parse(data.join('\n')) });
