@@ -3,6 +3,7 @@ import type { Logger } from '../shared/logger';
 import type { BindingSnapshot, RegistrationStore } from '../shared/registration-store';
 import type { SipBlocks } from '../shared/sip-blocks';
 import {
+  Aor,
   BindingLimits,
   canonicalAor,
   contactsForResponse,
@@ -13,8 +14,8 @@ import {
   sipDate,
 } from './bindings';
 import { ALLOWED_METHODS, MAX_CALL_ID_BYTES, MAX_PATH_BYTES, MAX_USER_AGENT_CHARS, SUPPORTED_OPTIONS } from './constants';
-import { CredentialCache, ha1Candidates, tombstoneHa1 } from './credential-cache';
-import { buildChallenges, DigestCredentials, NonceService, parseAuthorization, parseNonceCount, unsupportedAlgorithm, usesQopAuth, verifyResponse } from './digest';
+import { CredentialCache, CredentialLookup, ha1Candidates, tombstoneHa1 } from './credential-cache';
+import { buildChallenges, NonceService, parseAuthorization, parseNonceCount, unsupportedAlgorithm, usesQopAuth, verifyResponse } from './digest';
 import { BadExtensionError, BadRequestError, RegistrarError, ServiceUnavailableError } from './errors';
 import type { RegistrarMetrics } from './metrics';
 import type { RegistrationEvents, Subject } from './registration-events';
@@ -46,16 +47,32 @@ export interface RegisterDeps {
   now: () => number;
 }
 
-/** What one REGISTER has learnt of who it concerns, for the events of its outcome. */
+/** The device a SIP identity names (a deleted one's too); `live` when it still exists (its lastFailure can be recorded). */
+type NamedDevice = Subject & { live: boolean };
+
+/** What one REGISTER has learnt of who it concerns, for the events of a failure (built up as cheaply as the success path allows). */
 interface RequestScope {
-  /** The device its SIP identity names, once looked up (a deleted device's too). */
-  subject: Subject | null;
-  /** Whether that device still exists (its lastFailure can be recorded). */
-  live: boolean;
+  subject: NamedDevice | null;
   /** Whether the request proved the password: events before that are rate limited per device. */
   verified: boolean;
-  /** `user@domain` the request names, when known. */
-  sipUser?: string;
+  realm?: string;
+  /** The digest username, once the credentials are read. */
+  username?: string;
+  /** The address-of-record in To, when it parses. */
+  to?: Aor | null;
+}
+
+/** `user@domain` a request names (its digest username, else its To), for events of no device. */
+function sipUserOf(scope: RequestScope): string | undefined {
+  if (scope.username !== undefined) return `${scope.username}@${scope.realm}`;
+  if (scope.to) return `${scope.to.user}@${scope.to.host}`;
+  return scope.realm !== undefined ? `@${scope.realm}` : undefined;
+}
+
+/** The device a credential lookup found. */
+function namedDevice({ device, tombstone }: CredentialLookup): NamedDevice | null {
+  if (device) return { deviceId: device.id, accountId: device.accountId, live: true };
+  return tombstone ? { deviceId: tombstone.deviceId, accountId: tombstone.accountId, live: false } : null;
 }
 
 /** Commit attempts before a REGISTER racing other writers of the same device gives up (500). */
@@ -99,7 +116,7 @@ export class RegisterHandler {
 
   /** REGISTER (RFC 3261 §10.3). Never throws: every failure becomes an answer or a drop. */
   async handleRegister(req: InboundRequest): Promise<Outcome> {
-    const scope: RequestScope = { subject: null, live: false, verified: false };
+    const scope: RequestScope = { subject: null, verified: false };
     try {
       return await this.register(req, scope);
     } catch (err) {
@@ -107,7 +124,7 @@ export class RegisterHandler {
         // A request refused (400, 420, 423, 503 past the binding limit): the device's history says why.
         const reason = err.code.toLowerCase();
         this.count('rejected', reason);
-        if (this.deps.events.rejected(req, scope.subject, err.status, reason, scope.verified, scope.sipUser)) this.noteFailure(req, scope, reason);
+        if (this.deps.events.rejected(req, scope.subject, err.status, reason, scope.verified, sipUserOf(scope))) this.noteFailure(req, scope, reason);
         return reply(err.status, err.reason, [...err.headers]);
       }
       this.count('unavailable');
@@ -117,8 +134,10 @@ export class RegisterHandler {
     }
   }
 
+  /** Counts the REGISTER's outcome (and an auth_failed one by its reason too). */
   private count(outcome: string, reason = ''): void {
     this.deps.metrics.registrations.inc({ outcome, reason });
+    if (outcome === 'auth_failed') this.deps.metrics.authFailures.inc({ reason });
   }
 
   private challenge(realm: string, stale: boolean): Outcome {
@@ -130,7 +149,7 @@ export class RegisterHandler {
 
   /** Records a failure as the device's lastFailure (in the background: the answer does not wait for it). */
   private noteFailure(req: InboundRequest, scope: RequestScope, reason: string): void {
-    if (!scope.subject || !scope.live) return;
+    if (!scope.subject?.live) return;
     const deviceId = scope.subject.deviceId;
     this.deps.store
       .recordFailure(deviceId, { at: this.deps.now(), reason, sourceIp: req.sourceAddress })
@@ -140,8 +159,7 @@ export class RegisterHandler {
   /** 403 to an authenticated device that may not register (RFC 3261 §10.3 step 4): an authorisation failure, not counted for blocking. */
   private forbidden(req: InboundRequest, scope: RequestScope, reason: AuthFailureReason): Outcome {
     this.count('auth_failed', reason);
-    this.deps.metrics.authFailures.inc({ reason });
-    if (this.deps.events.authFailed(req, scope.subject, reason, scope.sipUser ?? '', true, 403)) this.noteFailure(req, scope, reason);
+    if (this.deps.events.authFailed(req, scope.subject, reason, sipUserOf(scope) ?? '', true, 403)) this.noteFailure(req, scope, reason);
     return reply(403, 'Forbidden');
   }
 
@@ -160,13 +178,14 @@ export class RegisterHandler {
     const ruri = parseSipUri(req.uri);
     if (!ruri) throw new BadRequestError('INVALID_REQUEST_URI', 'Request-URI is not a SIP URI');
     const realm = ruri.host;
+    scope.realm = realm;
     const to = canonicalAor(req.header('to'));
-    if (to) scope.sipUser = `${to.user}@${to.host}`;
+    scope.to = to;
 
     // RFC 3261 §10.3 step 1: only domains we serve; the answer says nothing else (docs/registrar.md).
     if (!(await deps.domains.serves(realm))) {
       this.count('rejected', 'unknown_domain');
-      deps.events.rejected(req, null, 404, 'unknown_domain', false, scope.sipUser ?? `@${realm}`);
+      deps.events.rejected(req, null, 404, 'unknown_domain', false, sipUserOf(scope));
       return reply(404, 'Not Found');
     }
 
@@ -184,7 +203,7 @@ export class RegisterHandler {
     const authorization = req.header('authorization');
     const cred = parseAuthorization(authorization).find((c) => c.realm.toLowerCase() === realm);
     if (!cred) return this.noCredentials(req, scope, realm, authorization);
-    scope.sipUser = `${cred.username}@${realm}`;
+    scope.username = cred.username;
     const now = deps.now();
     const nonce = deps.nonces.check(cred.nonce, realm, now);
 
@@ -195,10 +214,9 @@ export class RegisterHandler {
 
     // A live device's credentials; with none, a deleted device's last HA1 (its tombstone); else a dummy.
     // One verification either way, so an unknown user costs the same as a known or deleted one.
-    const { device, tombstone } = await deps.credentials.lookup(realm, cred.username);
-    if (device) scope.subject = { deviceId: device.id, accountId: device.accountId };
-    else if (tombstone) scope.subject = { deviceId: tombstone.deviceId, accountId: tombstone.accountId };
-    scope.live = device !== null;
+    const found = await deps.credentials.lookup(realm, cred.username);
+    const { device, tombstone } = found;
+    scope.subject = namedDevice(found);
 
     // RFC 7616 §3.4.6: the digest-uri must be the Request-URI; a mismatch is a bad request.
     if (!sameUri(cred.uri, req.uri)) throw new BadRequestError('DIGEST_URI_MISMATCH', 'Authorization uri differs from the Request-URI');
@@ -207,9 +225,9 @@ export class RegisterHandler {
     const correct = verifyResponse(cred, candidates, req.method) && opaqueOk;
 
     // Who does not prove the password (a deleted device's included) is an unknown user: 401, counted.
-    if (!scope.subject) return this.failure(req, scope, realm, cred, 'unknown_user');
-    if (nc === null) return this.failure(req, scope, realm, cred, 'malformed_credentials');
-    if (!correct) return this.failure(req, scope, realm, cred, 'wrong_password');
+    if (!scope.subject) return this.failure(req, scope, realm, 'unknown_user');
+    if (nc === null) return this.failure(req, scope, realm, 'malformed_credentials');
+    if (!correct) return this.failure(req, scope, realm, 'wrong_password');
     scope.verified = true;
 
     if (!nonce.ok) {
@@ -255,7 +273,7 @@ export class RegisterHandler {
 
     // One round trip: the nonce-count check (replay, RFC 7616 §3.4) and the device's bindings.
     const loaded = await deps.store.loadAuthenticated(device.id, { value: cred.nonce, issuedAt: nonce.issuedAt, nc, lifetimeMs: settings.nonceLifetimeMs });
-    if (loaded.replay) return this.failure(req, scope, realm, cred, 'nonce_replay');
+    if (loaded.replay) return this.failure(req, scope, realm, 'nonce_replay');
     let snapshot: BindingSnapshot = loaded;
 
     // RFC 3261 §10.3 steps 6–7, committed atomically (optimistic concurrency on the device's version).
@@ -311,14 +329,10 @@ export class RegisterHandler {
       this.count('challenged');
       return this.challenge(realm, false);
     }
-    scope.sipUser = `${unsupported.username}@${realm}`;
-    const { device, tombstone } = await this.deps.credentials.lookup(realm, unsupported.username);
-    const subject = device ? { deviceId: device.id, accountId: device.accountId } : tombstone ? { deviceId: tombstone.deviceId, accountId: tombstone.accountId } : null;
+    scope.username = unsupported.username;
+    scope.subject = namedDevice(await this.deps.credentials.lookup(realm, unsupported.username));
     this.count('auth_failed', 'algorithm_unsupported');
-    this.deps.metrics.authFailures.inc({ reason: 'algorithm_unsupported' });
-    if (this.deps.events.authFailed(req, subject, 'algorithm_unsupported', scope.sipUser, false)) {
-      this.noteFailure(req, { ...scope, subject, live: device !== null }, 'algorithm_unsupported');
-    }
+    if (this.deps.events.authFailed(req, scope.subject, 'algorithm_unsupported', sipUserOf(scope)!, false)) this.noteFailure(req, scope, 'algorithm_unsupported');
     return this.challenge(realm, false);
   }
 
@@ -327,11 +341,10 @@ export class RegisterHandler {
    * thresholds), recorded as an event, answered like any unknown user (401 with
    * a fresh challenge) — or dropped when this failure blocks the source.
    */
-  private async failure(req: InboundRequest, scope: RequestScope, realm: string, cred: DigestCredentials, reason: AuthFailureReason): Promise<Outcome> {
+  private async failure(req: InboundRequest, scope: RequestScope, realm: string, reason: AuthFailureReason): Promise<Outcome> {
     const { deps } = this;
-    deps.metrics.authFailures.inc({ reason });
     this.count('auth_failed', reason);
-    const user = `${cred.username}@${realm}`;
+    const user = sipUserOf(scope)!;
     const outcome = await deps.blocks.recordFailure(req.sourceAddress, user);
     // Never proof of the password now (a replay repeats an old answer): limited per device.
     if (deps.events.authFailed(req, scope.subject, reason, user, false)) this.noteFailure(req, scope, reason);
