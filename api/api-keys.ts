@@ -201,14 +201,9 @@ export class ApiKeyVerifier {
     for (const [k, v] of this.cache) if (v.principal.keyId === keyId) this.cache.delete(k);
   }
 
-  /** Whether PostgreSQL has `keyId` as not revoked (one indexed lookup). */
-  private async isActive(keyId: string): Promise<boolean> {
-    const { rowCount } = await this.db.query({
-      name: 'api-key-active',
-      text: 'SELECT 1 FROM api_keys WHERE id = $1 AND revoked_at IS NULL',
-      values: [keyId],
-    });
-    return rowCount === 1;
+  /** Whether `keyId` is valid now (one indexed lookup). */
+  async isActive(keyId: string): Promise<boolean> {
+    return (await this.activeKeyIds([keyId])).has(keyId);
   }
 
   /** Confirms a cached key is still active; drops it from the cache when not. */

@@ -152,7 +152,7 @@ export function createApp(deps: AppDeps): Express {
     hub: deps.hub,
     streamTokenSecret: deps.streamTokenSecret,
     streamTokenTtlMs: config.API_STREAM_TOKEN_TTL_S * 1000,
-    keyActive: async (keyId) => (await verifier.activeKeyIds([keyId])).has(keyId),
+    keyActive: (keyId) => verifier.isActive(keyId),
     authenticate: (req, res, next) => {
       authenticate(req, res, next).catch(next);
     },

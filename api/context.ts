@@ -90,6 +90,18 @@ export async function accountScope(pool: Pool, req: Request, res: Response): Pro
   return accountId;
 }
 
+/**
+ * The account and item ids of an item route (a device, a webhook) when this key may
+ * see that account and both ids are well formed; else `notFound()` is thrown, so
+ * other tenants' ids are never confirmed.
+ */
+export function itemScope(req: Request, res: Response, idParam: string, idPattern: RegExp, notFound: () => Error): { accountId: string; id: string } {
+  const accountId = param(req, 'accountId');
+  const id = param(req, idParam);
+  if (!canSeeAccount(res, accountId) || !ACCOUNT_ID.test(accountId) || !idPattern.test(id)) throw notFound();
+  return { accountId, id };
+}
+
 /** Item-level visibility: false means "answer 404", so ids of other tenants are not confirmed. */
 export function canSeeAccount(res: Response, accountId: string): boolean {
   const p = principalOf(res);

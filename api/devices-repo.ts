@@ -2,7 +2,9 @@ import type { Pool, PoolClient } from 'pg';
 import { CredentialCipher, generateSipPassword, storedCredentials } from '../shared/credentials';
 import { Queryable, setClause, withTransaction } from '../shared/db';
 import type { AccountSipSettings } from './accounts-repo';
+import type { KeysetCursor } from './cursors';
 import { mapUniqueViolation } from './db-errors';
+import { NotFoundError } from './errors';
 import { newDeviceId } from './ids';
 
 /**
@@ -32,6 +34,9 @@ export interface DeviceRow {
 const ISO_MS = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
 const COLUMNS = `id, account_id, name, model, manufacturer, mac_address, sip_username, sip_domain, display_name, assigned_user, status,
   to_char(created_at AT TIME ZONE 'UTC', ${ISO_MS}) AS created_at, to_char(updated_at AT TIME ZONE 'UTC', ${ISO_MS}) AS updated_at`;
+
+/** The 404 of a device route (also for another tenant's device: its id is not confirmed). */
+export const deviceNotFound = (): NotFoundError => new NotFoundError('device-not-found', 'No such device in this account.');
 
 /** Fields settable at creation (macAddress already normalised). */
 export interface NewDevice {
@@ -74,11 +79,6 @@ export interface DeviceFilters {
   name?: string;
 }
 
-/** Keyset position: the (created_at, id) of the last row of the previous page; created_at as exact microsecond text. */
-export interface DeviceCursor {
-  createdAt: string;
-  id: string;
-}
 
 /**
  * The devices table, with credentials generated and encrypted on the way in.
@@ -240,7 +240,7 @@ export class DevicesRepo {
    * devices_account_order_idx index from `after`. Returns up to `limit` rows
    * and the cursor of the last one.
    */
-  async list(accountId: string, filters: DeviceFilters, after: DeviceCursor | null, limit: number): Promise<{ rows: DeviceRow[]; hasMore: boolean; last: DeviceCursor | null }> {
+  async list(accountId: string, filters: DeviceFilters, after: KeysetCursor | null, limit: number): Promise<{ rows: DeviceRow[]; hasMore: boolean; last: KeysetCursor | null }> {
     const where = ['account_id = $1'];
     const values: unknown[] = [accountId];
     /** The prepared statement's name says which clauses its text has, so it is built with them. */

@@ -9,6 +9,8 @@ export const ACCOUNT_ID = /^acc_[A-Za-z0-9]{1,64}$/;
 export const DEVICE_ID = /^dev_sip_[A-Za-z0-9]{1,64}$/;
 /** API key ids, `key_<random>`. */
 export const API_KEY_ID = /^key_[A-Za-z0-9]{1,64}$/;
+/** Webhook delivery ids, `dlv_<32 hex>` (made by PostgreSQL). */
+export const DELIVERY_ID = /^dlv_[0-9a-f]{32}$/;
 /** Webhook ids, `whk_<random>`. */
 export const WEBHOOK_ID = /^whk_[A-Za-z0-9]{1,64}$/;
 

@@ -22,7 +22,7 @@ import { RegistrationStore } from '../shared/registration-store';
 import { createApiKey } from '../api/api-keys';
 import { loadApiConfig } from '../api/config';
 import { startApi } from '../api/index';
-import { encodeCursor } from '../api/routes/devices';
+import { encodeKeysetCursor } from '../api/cursors';
 
 const env = process.env;
 const DATABASE_URL = env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/sipreg_api_bench';
@@ -116,7 +116,7 @@ async function seed(): Promise<{ deviceIds: string[]; cursors: string[] }> {
         WHERE account_id = $1 AND id = ANY($2::text[])`,
       [ACCOUNT, Array.from({ length: 50 }, (_, i) => `dev_sip_bench${String(Math.floor((i * (DEVICES - 200)) / 50)).padStart(7, '0')}`)],
     );
-    return { deviceIds, cursors: marks.map((m) => encodeCursor({ createdAt: m.ts, id: m.id })) };
+    return { deviceIds, cursors: marks.map((m) => encodeKeysetCursor({ createdAt: m.ts, id: m.id })) };
   } finally {
     await pool.end();
   }

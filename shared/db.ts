@@ -31,15 +31,22 @@ export function isUniqueViolation(err: unknown): err is { code: string; constrai
 export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   try {
-    await client.query('BEGIN');
+    return await inTransaction(client, fn);
+  } finally {
+    client.release();
+  }
+}
+
+/** withTransaction on a connection the caller holds (e.g. with a session-level lock on it). */
+export async function inTransaction<C extends Queryable, T>(client: C, fn: (client: C) => Promise<T>): Promise<T> {
+  await client.query('BEGIN');
+  try {
     const result = await fn(client);
     await client.query('COMMIT');
     return result;
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw err;
-  } finally {
-    client.release();
   }
 }
 

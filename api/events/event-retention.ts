@@ -1,4 +1,5 @@
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
+import { inTransaction } from '../../shared/db';
 import { dropExpiredEvents, ensureEventPartitions } from '../../shared/events/event-store';
 import type { Logger } from '../../shared/logger';
 import { purgeOldDeliveries } from '../webhooks/webhooks-repo';
@@ -34,21 +35,13 @@ export async function runEventRetention(pool: Pool, retentionDays: number, log: 
   try {
     locked = (await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [RETENTION_LOCK])).rows[0]?.ok === true;
     if (!locked) return;
-    const db = client;
-    const ddl = async <T>(fn: () => Promise<T>): Promise<T> => {
-      await db.query('BEGIN');
-      try {
+    const ddl = <T>(fn: (db: PoolClient) => Promise<T>): Promise<T> =>
+      inTransaction(client, async (db) => {
         await db.query(`SET LOCAL lock_timeout = '${DDL_LOCK_TIMEOUT}'`);
-        const r = await fn();
-        await db.query('COMMIT');
-        return r;
-      } catch (err) {
-        await db.query('ROLLBACK').catch(() => undefined);
-        throw err;
-      }
-    };
-    const created = await ddl(() => ensureEventPartitions(db, PARTITION_DAYS_AHEAD));
-    const dropped = await ddl(() => dropExpiredEvents(db, retentionDays));
+        return fn(db);
+      });
+    const created = await ddl((db) => ensureEventPartitions(db, PARTITION_DAYS_AHEAD));
+    const dropped = await ddl((db) => dropExpiredEvents(db, retentionDays));
     const deliveries = await purgeOldDeliveries(client, retentionDays);
     if (created || dropped || deliveries) log.info({ created, dropped, deliveries, retentionDays }, 'event partitions and retention applied');
   } catch (err) {

@@ -1,9 +1,10 @@
 import { RequestHandler, Response, Router } from 'express';
-import { EventScope, listEvents, MAX_BIGINT, parsePosition, Position } from '../../shared/events/event-store';
-import { accountScope, AppDeps, param, principalOf, requireOperator } from '../context';
-import type { DevicesRepo } from '../devices-repo';
-import { BadRequestError, ForbiddenError, NotFoundError, ServiceUnavailableError, UnauthenticatedError, ValidationError } from '../errors';
-import { ACCOUNT_ID, DEVICE_ID } from '../ids';
+import { EventScope, listEvents, parsePosition, Position } from '../../shared/events/event-store';
+import { accountScope, AppDeps, itemScope, param, principalOf, requireOperator } from '../context';
+import { decodeSequenceCursor, encodeSequenceCursor } from '../cursors';
+import { deviceNotFound, DevicesRepo } from '../devices-repo';
+import { BadRequestError, ForbiddenError, ServiceUnavailableError, UnauthenticatedError } from '../errors';
+import { DEVICE_ID } from '../ids';
 import { AccountEventsQuery, DEFAULT_PAGE_LIMIT, DeviceEventsQuery, EventStreamQuery } from '../schemas';
 import { parseOr422 } from '../validation';
 import type { EventHub } from './event-hub';
@@ -22,16 +23,6 @@ export interface EventRoutesDeps {
   authenticate: RequestHandler;
 }
 
-function encodeCursor(seq: string): string {
-  return Buffer.from(seq, 'utf8').toString('base64url');
-}
-
-function decodeCursor(s: string): string {
-  const seq = Buffer.from(s, 'base64url').toString('utf8');
-  if (!/^[0-9]{1,19}$/.test(seq) || BigInt(seq) > MAX_BIGINT) throw new ValidationError([{ field: 'cursor', code: 'invalid-value', message: 'not a cursor returned by this endpoint' }]);
-  return seq;
-}
-
 /** Seconds a client is asked to wait when this process has no room for another stream. */
 const STREAM_BUSY_RETRY_AFTER_S = 5;
 
@@ -48,22 +39,19 @@ export function eventsRouter(deps: AppDeps, repo: DevicesRepo, ev: EventRoutesDe
       pool,
       scope,
       { types: q.type, since: q.since !== undefined ? Date.parse(q.since) : undefined, deviceId: q.deviceId },
-      q.cursor !== undefined ? decodeCursor(q.cursor) : null,
+      q.cursor !== undefined ? decodeSequenceCursor(q.cursor) : null,
       q.limit ?? DEFAULT_PAGE_LIMIT,
     );
     const viewer = principalOf(res).kind;
-    res.json({ data: result.events.map((e) => eventJson(e, viewer)), has_more: result.next !== null, next_cursor: result.next !== null ? encodeCursor(result.next) : null });
+    res.json({ data: result.events.map((e) => eventJson(e, viewer)), has_more: result.next !== null, next_cursor: result.next !== null ? encodeSequenceCursor(result.next) : null });
   };
 
   const afterAuth = Router();
 
   afterAuth.get('/accounts/:accountId/devices/sip/:deviceId/events', async (req, res) => {
-    const accountId = param(req, 'accountId');
-    const deviceId = param(req, 'deviceId');
-    const p = principalOf(res);
-    const visible = (p.kind === 'operator' || p.accountId === accountId) && ACCOUNT_ID.test(accountId) && DEVICE_ID.test(deviceId);
+    const { accountId, id: deviceId } = itemScope(req, res, 'deviceId', DEVICE_ID, deviceNotFound);
     const q = parseOr422(DeviceEventsQuery, req.query);
-    if (!visible || !(await repo.get(accountId, deviceId))) throw new NotFoundError('device-not-found', 'No such device in this account.');
+    if (!(await repo.get(accountId, deviceId))) throw deviceNotFound();
     await page(res, { accountId, deviceId }, q);
   });
 

@@ -1,13 +1,13 @@
 import { Request, Response, Router } from 'express';
 import type { Binding, DeviceLiveStatus } from '../../shared/registration-store';
-import { accountNotFound, requireAccount } from '../accounts-repo';
-import { AppDeps, canSeeAccount, param, principalOf, requireAccountAccess } from '../context';
-import { DeviceCursor, DeviceRow, DevicesRepo } from '../devices-repo';
-import { NotFoundError, ValidationError } from '../errors';
+import { accountNotFound } from '../accounts-repo';
+import { accountScope, AppDeps, itemScope } from '../context';
+import { decodeKeysetCursor, encodeKeysetCursor } from '../cursors';
+import { deviceNotFound, DeviceRow, DevicesRepo } from '../devices-repo';
 import { Actor, actorOf, AuditEntry } from '../events/audit';
-import { ACCOUNT_ID, DEVICE_ID } from '../ids';
+import { DEVICE_ID } from '../ids';
 import { announceAuthChange, liveStatus, liveStatusAfterWrite, liveStatuses, PENDING } from '../live';
-import { CursorTimestamp, DEFAULT_PAGE_LIMIT, DeviceCreateBody, DeviceListQuery, DevicePatchBody, ResetPasswordBody } from '../schemas';
+import { DEFAULT_PAGE_LIMIT, DeviceCreateBody, DeviceListQuery, DevicePatchBody, ResetPasswordBody } from '../schemas';
 import { parseOr422 } from '../validation';
 
 
@@ -35,23 +35,6 @@ export function deviceJson(row: DeviceRow, live: DeviceLiveStatus): Record<strin
   };
 }
 
-/** The opaque list cursor for a keyset position (exported for the benchmark, which seeds cursors at depth). */
-export function encodeCursor(c: DeviceCursor): string {
-  return Buffer.from(JSON.stringify([c.createdAt, c.id]), 'utf8').toString('base64url');
-}
-
-function decodeCursor(s: string): DeviceCursor {
-  try {
-    const v: unknown = JSON.parse(Buffer.from(s, 'base64url').toString('utf8'));
-    if (Array.isArray(v) && v.length === 2 && CursorTimestamp.safeParse(v[0]).success && typeof v[1] === 'string' && DEVICE_ID.test(v[1])) {
-      return { createdAt: v[0], id: v[1] };
-    }
-  } catch {
-    // falls through to the 422 below
-  }
-  throw new ValidationError([{ field: 'cursor', code: 'invalid-value', message: 'not a cursor returned by this endpoint' }]);
-}
-
 /** `removed` events of bindings the API removed (kick, deactivation, reset), for the device's history. */
 function removedEntries(accountId: string, deviceId: string, bindings: readonly Binding[], reason: string): AuditEntry[] {
   return bindings.map((b) => ({
@@ -75,26 +58,14 @@ export function devicesRouter(deps: AppDeps, repo: DevicesRepo): Router {
 
   /** The account of a device route, or 404 (other tenants' ids are not confirmed). */
   const deviceScope = (req: Request, res: Response): { accountId: string; deviceId: string } => {
-    const accountId = param(req, 'accountId');
-    const deviceId = param(req, 'deviceId');
-    if (!canSeeAccount(res, accountId) || !ACCOUNT_ID.test(accountId) || !DEVICE_ID.test(deviceId)) {
-      throw new NotFoundError('device-not-found', 'No such device in this account.');
-    }
-    return { accountId, deviceId };
+    const { accountId, id } = itemScope(req, res, 'deviceId', DEVICE_ID, deviceNotFound);
+    return { accountId, deviceId: id };
   };
 
-  /** Collection routes: 403 for another tenant, 404 for an unknown account (operators). */
-  const collectionScope = (req: Request, res: Response): string => {
-    const accountId = param(req, 'accountId');
-    requireAccountAccess(res, accountId);
-    if (!ACCOUNT_ID.test(accountId)) throw new NotFoundError('account-not-found', 'No such account.');
-    return accountId;
-  };
-
-  const notFound = (): NotFoundError => new NotFoundError('device-not-found', 'No such device in this account.');
+  const notFound = deviceNotFound;
 
   r.post('/accounts/:accountId/devices/sip', async (req, res) => {
-    const accountId = collectionScope(req, res);
+    const accountId = await accountScope(deps.pool, req, res);
     const body = parseOr422(DeviceCreateBody, req.body ?? {});
     const fields = {
       name: body.name,
@@ -122,20 +93,19 @@ export function devicesRouter(deps: AppDeps, repo: DevicesRepo): Router {
   });
 
   r.get('/accounts/:accountId/devices/sip', async (req, res) => {
-    const accountId = collectionScope(req, res);
+    const accountId = await accountScope(deps.pool, req, res);
     const q = parseOr422(DeviceListQuery, req.query);
-    if (principalOf(res).kind === 'operator') await requireAccount(deps.pool, accountId);
     const page = await repo.list(
       accountId,
       { status: q.status, assignedUser: q.assignedUser, macAddress: q.macAddress, sipUsername: q.sipUsername, name: q.name },
-      q.cursor !== undefined ? decodeCursor(q.cursor) : null,
+      q.cursor !== undefined ? decodeKeysetCursor(q.cursor, DEVICE_ID) : null,
       q.limit ?? DEFAULT_PAGE_LIMIT,
     );
     const live = await liveStatuses(registrations, page.rows.map((d) => d.id));
     res.json({
       data: page.rows.map((d) => deviceJson(d, live.get(d.id) ?? PENDING)),
       has_more: page.hasMore,
-      next_cursor: page.hasMore && page.last ? encodeCursor(page.last) : null,
+      next_cursor: page.hasMore && page.last ? encodeKeysetCursor(page.last) : null,
     });
   });
 

@@ -320,10 +320,10 @@ describe('the verification cache', () => {
     now += 2_000; // past half the TTL: served at once, confirmed in the background
     await other.verify(key);
     await new Promise((r) => setTimeout(r, 50));
-    expect(names()).toEqual(['api-key-active']);
+    expect(names()).toEqual(['api-keys-active']);
     now += 20_000; // past the full TTL: this request waits for the confirmation
     expect(await other.verify(key)).not.toBeNull();
-    expect(names()).toEqual(['api-key-active', 'api-key-active']);
+    expect(names()).toEqual(['api-keys-active', 'api-keys-active']);
     spy.mockRestore();
   });
 

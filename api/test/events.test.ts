@@ -164,6 +164,7 @@ describe('the audit log', () => {
   it('records the bindings a kick removes on the device', async () => {
     const { deviceId, phone } = await provision('fay');
     expect((await phone.register()).final?.status).toBe(200);
+    await until(async () => (await history(deviceId)).some((e) => e.type === 'registered'), 3000, 'the registration written'); // written in the background
     expect((await h.req('DELETE', `${accountPath()}/devices/sip/${deviceId}/registrations`)).status).toBe(204);
     const events = await history(deviceId);
     expect(events.slice(-2).map((e) => e.type)).toEqual(['registrations.removed', 'removed']);

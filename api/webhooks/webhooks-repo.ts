@@ -1,4 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
+import type { KeysetCursor } from '../cursors';
 import { Queryable, setClause, withTransaction } from '../../shared/db';
 import type { StoredEvent } from '../../shared/events/catalog';
 import { Position, tailEvents } from '../../shared/events/event-store';
@@ -117,18 +118,12 @@ export interface DeliveryRow {
   cursor_ts: string;
 }
 
-/** Keyset position in a webhook's delivery list (newest first). */
-export interface DeliveryCursor {
-  createdAt: string;
-  id: string;
-}
-
 /** One page of a webhook's deliveries, newest first. */
 export async function listDeliveries(
   db: Queryable,
   webhookId: string,
   filters: { state?: string },
-  before: DeliveryCursor | null,
+  before: KeysetCursor | null,
   limit: number,
 ): Promise<{ rows: DeliveryRow[]; hasMore: boolean }> {
   const values: unknown[] = [webhookId];
@@ -172,7 +167,11 @@ export async function dispatchEvents(pool: Pool, limit: number, payload: (e: Sto
     const hooks = (await db.query<{ id: string; account_id: string; event_types: string[]; created_at: Date }>('SELECT id, account_id, event_types, created_at FROM webhooks WHERE enabled')).rows;
     const page = await tailEvents(db, pos, { accountIds: [...new Set(hooks.map((w) => w.account_id))], limit });
     const byAccount = new Map<string, typeof hooks>();
-    for (const w of hooks) byAccount.set(w.account_id, [...(byAccount.get(w.account_id) ?? []), w]);
+    for (const w of hooks) {
+      const list = byAccount.get(w.account_id);
+      if (list) list.push(w);
+      else byAccount.set(w.account_id, [w]);
+    }
     const deliveries: { w: string; e: string; t: string; p: string }[] = [];
     for (const e of page.events) {
       const at = Date.parse(e.at);

@@ -1,16 +1,16 @@
 import { Request, Response, Router } from 'express';
 import type { CredentialCipher } from '../../shared/credentials';
-import { accountScope, AppDeps, param, principalOf } from '../context';
+import { accountScope, AppDeps, itemScope } from '../context';
+import { decodeKeysetCursor, encodeKeysetCursor } from '../cursors';
 import { NotFoundError, ValidationError } from '../errors';
 import { actorOf, AuditLog } from '../events/audit';
-import { ACCOUNT_ID, newWebhookId, WEBHOOK_ID } from '../ids';
-import { CursorTimestamp, DEFAULT_PAGE_LIMIT, DeliveryListQuery, WebhookCreateBody, WebhookPatchBody } from '../schemas';
+import { DELIVERY_ID, newWebhookId, WEBHOOK_ID } from '../ids';
+import { DEFAULT_PAGE_LIMIT, DeliveryListQuery, WebhookCreateBody, WebhookPatchBody } from '../schemas';
 import { parseOr422 } from '../validation';
 import { newWebhookSecret } from './signature';
 import { checkWebhookTarget, parseWebhookUrl, WebhookTargetError } from './target-guard';
 import {
   deleteWebhook,
-  DeliveryCursor,
   DeliveryRow,
   getWebhook,
   insertWebhookWithinLimit,
@@ -64,22 +64,6 @@ function deliveryJson(d: DeliveryRow): Record<string, unknown> {
   };
 }
 
-function encodeCursor(c: DeliveryCursor): string {
-  return Buffer.from(JSON.stringify([c.createdAt, c.id]), 'utf8').toString('base64url');
-}
-
-function decodeCursor(s: string): DeliveryCursor {
-  try {
-    const v: unknown = JSON.parse(Buffer.from(s, 'base64url').toString('utf8'));
-    if (Array.isArray(v) && v.length === 2 && CursorTimestamp.safeParse(v[0]).success && typeof v[1] === 'string' && /^dlv_[0-9a-f]{32}$/.test(v[1])) {
-      return { createdAt: v[0], id: v[1] };
-    }
-  } catch {
-    // the 422 below
-  }
-  throw new ValidationError([{ field: 'cursor', code: 'invalid-value', message: 'not a cursor returned by this endpoint' }]);
-}
-
 /** Webhooks of an account: CRUD, secret rotation, and the deliveries of each. */
 export function webhooksRouter(deps: AppDeps, wh: WebhookRoutesDeps): Router {
   const r = Router();
@@ -101,12 +85,9 @@ export function webhooksRouter(deps: AppDeps, wh: WebhookRoutesDeps): Router {
   const notFound = (): NotFoundError => new NotFoundError('webhook-not-found', 'No such webhook in this account.');
 
   /** Item routes: another tenant's webhook ids are not confirmed (404). */
-  const itemScope = (req: Request, res: Response): { accountId: string; webhookId: string } => {
-    const accountId = param(req, 'accountId');
-    const webhookId = param(req, 'webhookId');
-    const p = principalOf(res);
-    if ((p.kind === 'account' && p.accountId !== accountId) || !ACCOUNT_ID.test(accountId) || !WEBHOOK_ID.test(webhookId)) throw notFound();
-    return { accountId, webhookId };
+  const webhookScope = (req: Request, res: Response): { accountId: string; webhookId: string } => {
+    const { accountId, id } = itemScope(req, res, 'webhookId', WEBHOOK_ID, notFound);
+    return { accountId, webhookId: id };
   };
 
   r.post('/accounts/:accountId/webhooks', async (req, res) => {
@@ -130,14 +111,14 @@ export function webhooksRouter(deps: AppDeps, wh: WebhookRoutesDeps): Router {
   });
 
   r.get('/accounts/:accountId/webhooks/:webhookId', async (req, res) => {
-    const { accountId, webhookId } = itemScope(req, res);
+    const { accountId, webhookId } = webhookScope(req, res);
     const w = await getWebhook(pool, accountId, webhookId);
     if (!w) throw notFound();
     res.json(webhookJson(w));
   });
 
   r.patch('/accounts/:accountId/webhooks/:webhookId', async (req, res) => {
-    const { accountId, webhookId } = itemScope(req, res);
+    const { accountId, webhookId } = webhookScope(req, res);
     const body = parseOr422(WebhookPatchBody, req.body ?? {});
     const patch: WebhookPatch = { description: body.description, eventTypes: body.events, enabled: body.enabled };
     if (body.url !== undefined) patch.url = await checkedUrl(body.url);
@@ -151,7 +132,7 @@ export function webhooksRouter(deps: AppDeps, wh: WebhookRoutesDeps): Router {
   });
 
   r.delete('/accounts/:accountId/webhooks/:webhookId', async (req, res) => {
-    const { accountId, webhookId } = itemScope(req, res);
+    const { accountId, webhookId } = webhookScope(req, res);
     const gone = await wh.audit.change(
       actorOf(req, res),
       async (db) => ((await deleteWebhook(db, accountId, webhookId)) ? true : null),
@@ -162,7 +143,7 @@ export function webhooksRouter(deps: AppDeps, wh: WebhookRoutesDeps): Router {
   });
 
   r.post('/accounts/:accountId/webhooks/:webhookId/rotate-secret', async (req, res) => {
-    const { accountId, webhookId } = itemScope(req, res);
+    const { accountId, webhookId } = webhookScope(req, res);
     const secret = newWebhookSecret();
     const w = await wh.audit.change(
       actorOf(req, res),
@@ -174,15 +155,15 @@ export function webhooksRouter(deps: AppDeps, wh: WebhookRoutesDeps): Router {
   });
 
   r.get('/accounts/:accountId/webhooks/:webhookId/deliveries', async (req, res) => {
-    const { accountId, webhookId } = itemScope(req, res);
+    const { accountId, webhookId } = webhookScope(req, res);
     const q = parseOr422(DeliveryListQuery, req.query);
     if (!(await getWebhook(pool, accountId, webhookId))) throw notFound();
-    const page = await listDeliveries(pool, webhookId, { state: q.state }, q.cursor !== undefined ? decodeCursor(q.cursor) : null, q.limit ?? DEFAULT_PAGE_LIMIT);
+    const page = await listDeliveries(pool, webhookId, { state: q.state }, q.cursor !== undefined ? decodeKeysetCursor(q.cursor, DELIVERY_ID) : null, q.limit ?? DEFAULT_PAGE_LIMIT);
     const last = page.rows[page.rows.length - 1];
     res.json({
       data: page.rows.map(deliveryJson),
       has_more: page.hasMore,
-      next_cursor: page.hasMore && last ? encodeCursor({ createdAt: last.cursor_ts, id: last.id }) : null,
+      next_cursor: page.hasMore && last ? encodeKeysetCursor({ createdAt: last.cursor_ts, id: last.id }) : null,
     });
   });
 

@@ -32,7 +32,7 @@ export function formatPosition(p: Position): string {
 
 /** Largest xid8 and bigint values: a larger number is no position PostgreSQL could have given. */
 const MAX_XID8 = 2n ** 64n - 1n;
-export const MAX_BIGINT = 2n ** 63n - 1n;
+const MAX_BIGINT = 2n ** 63n - 1n;
 
 export function parsePosition(s: string): Position | null {
   const m = POSITION_TEXT.exec(s);
