@@ -29,6 +29,12 @@ export interface EventHubOptions {
   maxPerAccount: number;
   /** How often the table is read while streams are open, whether or not a notification came. */
   pollMs: number;
+  /** Rows per read, live and in a catch-up (default 500). */
+  pageSize?: number;
+  /** Pages one catch-up reads at most (default 200): a client further behind is closed there and resumes from where it got to. */
+  catchUpPages?: number;
+  /** Live events held for one client during its catch-up (default 10,000); more, and it is closed (it resumes with Last-Event-ID). */
+  maxPending?: number;
   /** The subset of `keyIds` that are still valid (streams of the others are closed). */
   activeKeys: (keyIds: string[]) => Promise<Set<string>>;
   onClients?: (n: number) => void;
@@ -45,16 +51,10 @@ export interface StreamRequest {
   after: Position | null;
 }
 
-/** Rows read per query, live and in a catch-up. */
-const PAGE = 500;
-/** Live events held for one client during its catch-up; more, and it is closed (it resumes with Last-Event-ID). */
-const MAX_PENDING = 10_000;
 /** Bytes waiting for a client that does not read; more, and it is closed. */
 const MAX_BUFFERED_BYTES = 1 << 20;
 /** What the browser waits before reconnecting, ms (SSE `retry:`). */
 const RECONNECT_MS = 2_000;
-/** Pages one catch-up reads at most; a client further behind is closed there and resumes from where it got to. */
-const MAX_CATCH_UP_PAGES = 200;
 /** Catch-ups running at once (each holds a database connection while it reads); the others wait their turn. */
 const MAX_CATCH_UPS = 2;
 
@@ -148,11 +148,12 @@ export class EventHub {
     await this.catchUpTurn();
     let complete = false;
     try {
-      for (let i = 0; i < MAX_CATCH_UP_PAGES && this.clients.has(client); i++) {
-        const page = await tailEvents(this.db, client.position, { accountIds: [client.accountId], limit: PAGE });
+      const { pageSize = 500, catchUpPages = 200 } = this.opts;
+      for (let i = 0; i < catchUpPages && this.clients.has(client); i++) {
+        const page = await tailEvents(this.db, client.position, { accountIds: [client.accountId], limit: pageSize });
         for (const e of page.events) this.send(client, e);
         client.position = page.next;
-        if (page.events.length < PAGE) {
+        if (page.events.length < pageSize) {
           complete = true;
           break;
         }
@@ -194,12 +195,13 @@ export class EventHub {
   private async read(): Promise<void> {
     for (let i = 0; i < 100 && this.clients.size > 0 && this.position; i++) {
       const accounts = [...new Set([...this.clients].map((c) => c.accountId))];
-      const page = await tailEvents(this.db, this.position, { accountIds: accounts, limit: PAGE });
+      const { pageSize = 500, maxPending = 10_000 } = this.opts;
+      const page = await tailEvents(this.db, this.position, { accountIds: accounts, limit: pageSize });
       for (const e of page.events) {
         for (const c of this.clients) {
           if (c.accountId !== e.accountId) continue;
           if (c.pending) {
-            if (c.pending.length >= MAX_PENDING) c.res.end();
+            if (c.pending.length >= maxPending) c.res.end();
             else c.pending.push(e);
           } else {
             this.send(c, e);
@@ -209,7 +211,7 @@ export class EventHub {
       this.position = page.next;
       // Everything of their accounts up to here has been given to live clients: their position follows.
       for (const c of this.clients) if (!c.pending && positionBefore(c.position, page.next)) c.position = page.next;
-      if (page.events.length < PAGE) return;
+      if (page.events.length < pageSize) return;
     }
   }
 

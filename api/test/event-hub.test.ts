@@ -3,21 +3,41 @@ import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import type { Queryable } from '../../shared/db';
 import { EventNotifications } from '../../shared/events/event-notifications';
-import { insertEvents } from '../../shared/events/event-store';
+import { insertEvents, parsePosition, tailHorizon } from '../../shared/events/event-store';
 import { createTestDb, TestDb } from '../../shared/testing/db';
-import { EventHub } from '../events/event-hub';
+import { EventHub, EventHubOptions } from '../events/event-hub';
 import { SseClient } from './helpers/sse';
 
 // The hub alone over a real database and real HTTP responses, with a database whose horizon answer can be held back.
 let db: TestDb;
+let slow: Queryable;
 let server: Server;
 let hub: EventHub;
 let holdNextHorizon: Promise<void> | null = null;
 const silent = pino({ level: 'silent' });
+const others: { hub: EventHub; server: Server }[] = [];
+
+/**
+ * A hub (reading only when woken) and an HTTP server opening a stream of `acc_h` per request:
+ * `/quiet` filters everything out, `?after=<id>` resumes.
+ */
+async function startHub(extra: Partial<EventHubOptions> = {}): Promise<{ hub: EventHub; server: Server; url: string }> {
+  const h = new EventHub(slow, new EventNotifications(db.databaseUrl, db.schema, silent), {
+    heartbeatMs: 200, maxClients: 10, maxPerAccount: 10, pollMs: 60_000, activeKeys: async (ids) => new Set(ids), log: silent, ...extra,
+  });
+  const srv = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const types = url.pathname === '/quiet' ? ['registered'] : null;
+    const after = url.searchParams.get('after');
+    void h.open(res, { accountId: 'acc_h', keyId: 'key_x', types, deviceId: null, viewer: 'account', after: after ? parsePosition(after) : null });
+  });
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  return { hub: h, server: srv, url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}` };
+}
 
 beforeAll(async () => {
   db = await createTestDb();
-  const slow: Queryable = {
+  slow = {
     query: (async (config: unknown, values?: unknown) => {
       const name = typeof config === 'object' && config !== null ? (config as { name?: string }).name : undefined;
       if (name === 'events-horizon' && holdNextHorizon) {
@@ -28,19 +48,14 @@ beforeAll(async () => {
       return db.pool.query(config as string, values as unknown[]);
     }) as Queryable['query'],
   };
-  hub = new EventHub(slow, new EventNotifications(db.databaseUrl, db.schema, silent), {
-    heartbeatMs: 200, maxClients: 10, maxPerAccount: 10, pollMs: 60_000, activeKeys: async (ids) => new Set(ids), log: silent, // reads only when the test wakes it
-  });
-  server = createServer((req, res) => {
-    const types = req.url === '/quiet' ? ['registered'] : null; // a stream whose filter leaves everything out
-    void hub.open(res, { accountId: 'acc_h', keyId: 'key_x', types, deviceId: null, viewer: 'account', after: null });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  ({ hub, server } = await startHub());
 });
 afterAll(async () => {
-  hub.close();
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  for (const x of [{ hub, server }, ...others]) {
+    x.hub.close();
+    x.server.closeAllConnections();
+    await new Promise<void>((resolve) => x.server.close(() => resolve()));
+  }
   await db.close();
 });
 
@@ -94,7 +109,59 @@ it('gives a quiet stream its position as an id with the heartbeats, so it resume
   expect(quiet.messages).toEqual([]);
   const [txid, seq] = quiet.lastId!.split('-').map(BigInt) as [bigint, bigint];
   const [etxid, eseq] = seen.id!.split('-').map(BigInt) as [bigint, bigint];
-  expect(txid > etxid || (txid === etxid && seq >= eseq)).toBe(true);
+  // Read to the horizon: past the event, at the start of a transaction not yet read.
+  expect(txid > etxid && seq === 0n).toBe(true);
+  void eseq;
   quiet.close();
   loud.close();
+});
+
+describe('a hub\'s limits', () => {
+  let small: Awaited<ReturnType<typeof startHub>>;
+  beforeAll(async () => {
+    small = await startHub({ pageSize: 1, catchUpPages: 2, maxPending: 1, maxPerAccount: 1 });
+    others.push(small);
+  });
+
+  it('ends a stream too far behind for one catch-up once it has what that catch-up read', async () => {
+    const from = await tailHorizon(db.pool);
+    await insertEvents(db.pool, [event(10), event(11), event(12)]);
+    const s = await SseClient.open(`${small.url}/?after=${from.txid}-${from.seq}`);
+    await s.until(() => s.ended, 5000, 'the stream to end');
+    expect(s.messages.map((m) => m.data.data.removed)).toEqual([10, 11]);
+    // Resuming from the last id it got goes on where it stopped.
+    const again = await SseClient.open(`${small.url}/?after=${s.messages[1]!.id}`);
+    await again.next((e) => e.data.removed === 12, 5000, 'event 12');
+    again.close();
+  });
+
+  it('refuses a second stream of one account in the process, not one of another account', async () => {
+    const s = await SseClient.open(`${small.url}/`);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(small.hub.refusal('acc_h')).toMatch(/API_SSE_MAX_PER_ACCOUNT/);
+    expect(small.hub.refusal('acc_other')).toBeNull();
+    s.close();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(small.hub.refusal('acc_h')).toBeNull();
+  });
+
+  it('ends a resuming stream that falls too far behind live events during its catch-up', async () => {
+    const keep = await startHub({ pageSize: 1, catchUpPages: 100, maxPending: 1 });
+    others.push(keep);
+    const watcher = await SseClient.open(`${keep.url}/`); // the hub has a position: the catch-up's horizon query is the next one
+    await new Promise((r) => setTimeout(r, 50));
+    const from = await tailHorizon(db.pool);
+    let release!: () => void;
+    holdNextHorizon = new Promise<void>((resolve) => (release = resolve));
+    const resuming = SseClient.open(`${keep.url}/?after=${from.txid}-${from.seq}`);
+    await new Promise((r) => setTimeout(r, 50)); // its catch-up now waits for its horizon
+    await insertEvents(db.pool, [event(20)]);
+    await insertEvents(db.pool, [event(21)]);
+    keep.hub.wake();
+    await watcher.next((e) => e.data.removed === 21, 5000, 'the live events');
+    const s = await resuming;
+    release();
+    await s.until(() => s.ended, 5000, 'the resuming stream to end');
+    watcher.close();
+  });
 });
