@@ -91,6 +91,8 @@ describe('a device\'s registration history', () => {
     expect(failures.body.data).toHaveLength(3);
     const future = await h.req('GET', `${base}?since=${new Date(Date.now() + 60_000).toISOString()}`);
     expect(future.body.data).toEqual([]);
+    const recent = await h.req('GET', `${base}?since=${new Date(Date.now() - 600_000).toISOString()}`);
+    expect(recent.body.data).toHaveLength(5);
     expect((await h.req('GET', `${base}?type=registered,bogus`)).status).toBe(422);
     expect((await h.req('GET', `${base}?cursor=not-a-cursor`)).status).toBe(422);
     expect((await h.req('GET', `${base}?since=yesterday`)).status).toBe(422);
@@ -126,6 +128,7 @@ describe('tenancy of events', () => {
     stream.close();
     // Its own feed holds only its own (its account and key creation).
     const own = await h.req('GET', `/v2/accounts/${other.accountId}/events`, as);
+    expect(own.body.data.map((e: { type: string }) => e.type).sort()).toEqual(['account.created', 'api_key.created']);
     expect(own.body.data.every((e: { accountId: string }) => e.accountId === other.accountId)).toBe(true);
 
     await until(async () => (await h.req('GET', '/v2/sip-events?type=auth_failed')).body.data.length > 0, 3000, 'the unknown user in the operators\' feed');

@@ -129,8 +129,10 @@ describe('registration store (real Redis)', () => {
     await store.recordFailure('dev_sip_lf', { at: now, reason: 'nonce_replay', sourceIp: '192.0.2.7' });
     await store.clearFailure('dev_sip_lf');
     expect((await store.getStatuses(['dev_sip_lf'])).get('dev_sip_lf')?.lastFailure).toBeNull();
-    await redis.hset(store.keys.status('dev_sip_lf'), 'lf', '{"at":"not a number"}');
-    expect((await store.getStatus('dev_sip_lf')).lastFailure).toBeNull(); // unreadable: not shown
+    for (const bad of ['{"at":"not a number"}', JSON.stringify({ at: now, reason: 'x' }), JSON.stringify({ at: now, ip: '192.0.2.7' }), 'not json']) {
+      await redis.hset(store.keys.status('dev_sip_lf'), 'lf', bad);
+      expect([bad, (await store.getStatus('dev_sip_lf')).lastFailure]).toEqual([bad, null]); // unreadable: not shown
+    }
   });
 
   it('reaps expired bindings and returns them (for their expired events)', async () => {
