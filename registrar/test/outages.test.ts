@@ -93,6 +93,8 @@ describe('when PostgreSQL goes down', () => {
     const second = await SipClient.udp(stack.udp);
     expect((await new Phone(second, 'hank', 'hank-secret-1', { timeoutMs: 8000 }).register()).final?.status).toBe(200);
     second.close();
+    const during = await (await fetch(`http://127.0.0.1:${stack.registrar.http.port}/metrics`)).text();
+    expect(during).toMatch(/registrar_events_queued [1-9]/);
     const other = await new Phone(client, 'ivy', 'ivy-secret-1', { timeoutMs: 8000 }).register();
     expect(other.final?.status).toBe(503);
     expect(other.final!.get('retry-after')).toBe('5');
