@@ -251,6 +251,24 @@ describe('the live event stream', () => {
     }
   });
 
+  it('shows an account\'s stream that an operator acted, not the operator\'s key or address; refuses a token on another account', async () => {
+    const { deviceId } = await provision('ida');
+    const key = await h.req('POST', `${accountPath()}/api-keys`, { body: { name: 'viewer' } });
+    const s = await SseClient.open(`${h.baseUrl}${accountPath()}/events/stream?type=device.updated`, { 'X-Auth-Token': key.body.key });
+    try {
+      expect((await h.req('PATCH', `${accountPath()}/devices/sip/${deviceId}`, { body: { name: 'by the operator' } })).status).toBe(200);
+      const m = await s.next((e) => e.deviceId === deviceId, 5000, 'the update');
+      expect(m.data.data).toEqual({ fields: ['name'], actor: 'operator' });
+    } finally {
+      s.close();
+    }
+    const other = await h.createAccount('Elsewhere');
+    const token = (await h.req('POST', `${accountPath()}/events/stream-tokens`)).body.token as string; // an operator's, for this account
+    const wrong = await SseClient.open(`${h.baseUrl}/v2/accounts/${other.accountId}/events/stream?token=${encodeURIComponent(token)}`);
+    expect(wrong.status).toBe(403);
+    wrong.close();
+  });
+
   it('closes the streams of a revoked key at the next heartbeat', async () => {
     const key = await h.req('POST', `${accountPath()}/api-keys`, { body: { name: 'watcher' } });
     const minted = await h.req('POST', `${accountPath()}/events/stream-tokens`, { token: key.body.key });

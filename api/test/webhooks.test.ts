@@ -138,6 +138,31 @@ describe('webhook deliveries', () => {
     // Nothing else reaches it (the rename was not subscribed).
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(r.requests).toHaveLength(1);
+    // Once the grace period is over, only the new secret signs.
+    await h.db.pool.query("UPDATE webhooks SET prev_secret_expires_at = now() - interval '1 second' WHERE id = $1", [hook.id]);
+    expect((await h.req('POST', `/v2/accounts/${accountId}/devices/sip/${deviceId}/reset-password`, { body: {} })).status).toBe(200);
+    await until(async () => r.requests.length >= 2, 10_000, 'the second delivery');
+    const later = r.requests[1]!;
+    expect(String(later.headers['webhook-signature']).split(' ')).toHaveLength(1);
+    expect(verifyWebhook(rotated.body.secret, { id: String(later.headers['webhook-id']), timestamp: String(later.headers['webhook-timestamp']), signature: String(later.headers['webhook-signature']) }, later.body, Math.floor(Date.now() / 1000))).toBe(true);
+  });
+
+  it('marks a delivery failed once WEBHOOK_RETRY_FOR_S has passed, and records a secret that cannot be decrypted as a failed attempt', async () => {
+    const r = await receiver(() => 500);
+    const { hook, deviceId } = await setUp(r.url, ['device.updated'], 5);
+    expect((await h.req('PATCH', `/v2/accounts/${accountId}/devices/sip/${deviceId}`, { body: { name: 'old news' } })).status).toBe(200);
+    await until(async () => r.requests.length >= 1, 10_000, 'a first attempt');
+    await h.db.pool.query("UPDATE webhook_deliveries SET created_at = now() - interval '2 days' WHERE webhook_id = $1", [hook.id]);
+    const deliveries = `/v2/accounts/${accountId}/webhooks/${hook.id}/deliveries`;
+    await until(async () => (await h.req('GET', deliveries)).body.data[0]?.state === 'failed', 10_000, 'failed for good');
+    expect((await h.req('GET', deliveries)).body.data[0]).toMatchObject({ state: 'failed', lastStatus: 500, nextAttemptAt: null });
+    // A secret of another webhook (its encryption is bound to its own id): not decryptable here.
+    const other = await setUp(r.url, ['registered'], 6);
+    await h.db.pool.query('UPDATE webhooks SET secret_enc = (SELECT secret_enc FROM webhooks WHERE id = $2) WHERE id = $1', [hook.id, other.hook.id]);
+    const before = r.requests.length;
+    expect((await h.req('PATCH', `/v2/accounts/${accountId}/devices/sip/${deviceId}`, { body: { name: 'undecryptable' } })).status).toBe(200);
+    await until(async () => (await h.req('GET', `${deliveries}?state=pending`)).body.data[0]?.lastError?.includes('cannot be decrypted'), 10_000, 'the decryption failure recorded');
+    expect(r.requests.length).toBe(before); // nothing was sent unsigned
   });
 
   it('disables a webhook failing for WEBHOOK_DISABLE_AFTER_DAYS, says so in the feed, and enabling it again forgets the streak', async () => {
@@ -202,7 +227,9 @@ describe('webhook targets (SSRF)', () => {
         Array.from({ length: 10 }, (_, i) => limited.req('POST', `/v2/accounts/${acc}/webhooks`, { body: { url: `http://127.0.0.1:9/${i}`, events: ['*'] } })),
       );
       expect(answers.filter((r) => r.status === 201)).toHaveLength(3);
-      expect(answers.filter((r) => r.status === 422).every((r) => r.body.errors[0].code === 'limit-reached')).toBe(true);
+      const refused = answers.filter((r) => r.status === 422);
+      expect(refused).toHaveLength(7);
+      expect(refused.every((r) => r.body.errors[0].code === 'limit-reached')).toBe(true);
       expect((await limited.req('GET', `/v2/accounts/${acc}/webhooks`)).body.data).toHaveLength(3);
     } finally {
       await limited.close();
