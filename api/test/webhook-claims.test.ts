@@ -1,5 +1,6 @@
 import { createTestDb, TestDb } from '../../shared/testing/db';
-import { claimDeliveries, recordAttempt } from '../webhooks/webhooks-repo';
+import { insertEvents } from '../../shared/events/event-store';
+import { claimDeliveries, dispatchEvents, recordAttempt } from '../webhooks/webhooks-repo';
 
 // The delivery outbox's claims, straight against PostgreSQL (no API process claiming alongside).
 let db: TestDb;
@@ -53,5 +54,27 @@ describe('claiming webhook deliveries', () => {
     await db.pool.query("UPDATE webhook_deliveries SET lease_until = NULL WHERE webhook_id = 'whk_dead' AND state = 'pending'");
     const [next] = await claimDeliveries(db.pool, { limit: 1, perWebhook: 1, leaseMs: 60_000 });
     expect(await recordAttempt(db.pool, next!, { status: 500, error: 'HTTP 500', next: { state: 'pending', retryAt: new Date(Date.now() + 1000) } })).toBeInstanceOf(Date);
+  });
+});
+
+describe('dispatching events into deliveries', () => {
+  it('gives a webhook the events of its account and types that happened after it was made, once however often dispatched', async () => {
+    await db.pool.query(`INSERT INTO webhooks (id, account_id, url, event_types, secret_enc, created_at) VALUES
+      ('whk_new', 'acc_b', 'http://192.0.2.4/', '{registered}', 'x', now() - interval '1 minute'),
+      ('whk_later', 'acc_b', 'http://192.0.2.5/', '{*}', 'x', now() + interval '1 hour')`);
+    const start = (await db.pool.query("SELECT txid::text, seq::text FROM webhook_dispatch_position")).rows[0];
+    await insertEvents(db.pool, [
+      { type: 'registered', at: Date.now(), accountId: 'acc_b', deviceId: null, data: { contact: 'sip:1@192.0.2.9' } },
+      { type: 'expired', at: Date.now(), accountId: 'acc_b', deviceId: null, data: {} }, // not a type whk_new asked for
+      { type: 'registered', at: Date.now() - 3_600_000, accountId: 'acc_b', deviceId: null, data: {} }, // before whk_new was made
+    ]);
+    const first = await dispatchEvents(db.pool, 100, (e) => JSON.stringify(e));
+    expect(first.deliveries).toBe(3); // whk_new's one, and whk_ok's two (acc_b, every type, made before them)
+    const rows = async () => (await db.pool.query("SELECT webhook_id, event_type FROM webhook_deliveries WHERE webhook_id IN ('whk_new', 'whk_later')")).rows;
+    expect(await rows()).toEqual([{ webhook_id: 'whk_new', event_type: 'registered' }]);
+    // A crash after the deliveries but before the position moved: the batch is dispatched again, harmlessly.
+    await db.pool.query('UPDATE webhook_dispatch_position SET txid = $1::xid8, seq = $2::bigint', [start.txid, start.seq]);
+    expect((await dispatchEvents(db.pool, 100, (e) => JSON.stringify(e))).deliveries).toBe(0);
+    expect(await rows()).toHaveLength(1);
   });
 });
