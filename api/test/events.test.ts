@@ -210,6 +210,11 @@ describe('the live event stream', () => {
       const ids = resumed.messages.map((m) => m.data.id);
       expect(new Set(ids).size).toBe(ids.length);
       expect(ids).not.toContain(live.messages[live.messages.length - 1]!.data.id);
+      // The query parameter (for an EventSource made anew, which cannot send the header) resumes the same way.
+      const byQuery = await SseClient.open(`${url}?lastEventId=${lastId}`, { 'X-Auth-Token': h.adminKey });
+      await byQuery.next((e) => e.type === 'removed' && e.deviceId === deviceId, 5000, 'the kick, by query');
+      expect(byQuery.messages.filter((m) => m.data.deviceId === deviceId).map((m) => m.data.type)).toEqual(types);
+      byQuery.close();
       // And it goes on live.
       expect((await phone.register()).final?.status).toBe(200);
       await resumed.next((e) => e.type === 'registered' && e.deviceId === deviceId && e.id !== live.messages.find((m) => m.data.type === 'registered')?.data.id, 5000, 'the next registration');

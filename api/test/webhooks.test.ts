@@ -152,6 +152,9 @@ describe('webhook deliveries', () => {
     const { hook, deviceId } = await setUp(r.url, ['device.updated'], 5);
     expect((await h.req('PATCH', `/v2/accounts/${accountId}/devices/sip/${deviceId}`, { body: { name: 'old news' } })).status).toBe(200);
     await until(async () => r.requests.length >= 1, 10_000, 'a first attempt');
+    const metrics = await (await fetch(`http://127.0.0.1:${h.api.metricsPort}/metrics`)).text();
+    expect(metrics).toMatch(/api_webhook_pending_deliveries [1-9]/); // it waits for its retry
+    expect(metrics).toMatch(/api_webhook_attempts_total\{result="retry"\} [1-9]/);
     await h.db.pool.query("UPDATE webhook_deliveries SET created_at = now() - interval '2 days' WHERE webhook_id = $1", [hook.id]);
     const deliveries = `/v2/accounts/${accountId}/webhooks/${hook.id}/deliveries`;
     await until(async () => (await h.req('GET', deliveries)).body.data[0]?.state === 'failed', 10_000, 'failed for good');

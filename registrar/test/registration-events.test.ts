@@ -74,9 +74,12 @@ describe('registration events', () => {
     expect(recorded).toHaveLength(3);
     expect(limited()).toBe(7);
     expect(recorded[0]).toMatchObject({ accountId: null, deviceId: null, data: { sipUser: 'scan0@sip.example.com' } });
+    advance(334); // a third of a second: one token back (3 a second)
+    for (let i = 0; i < 5; i++) events.rejected(request(), null, 404, 'unknown_domain', false, '@other.example');
+    expect(recorded).toHaveLength(4);
     advance(1_000); // a second later the bucket is full again
     for (let i = 0; i < 5; i++) events.rejected(request(), null, 404, 'unknown_domain', false, '@other.example');
-    expect(recorded).toHaveLength(6);
+    expect(recorded).toHaveLength(7);
     const none = setUp('changes', 0);
     none.events.rejected(request(), null, 400, 'invalid_headers', false);
     expect(none.recorded).toEqual([]);
