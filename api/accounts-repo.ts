@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import { Queryable, setClause, withTransaction } from '../shared/db';
+import type { AccountSipSettings } from '../shared/sip-connection';
 import { ApiKeyRecord, createApiKey } from './api-keys';
 import { NotFoundError } from './errors';
 import { ACCOUNT_ID, newAccountId } from './ids';
@@ -11,14 +12,6 @@ export interface AccountRecord extends AccountSipSettings {
   readonly sipDomain: string;
   readonly createdAt: Date;
   readonly updatedAt: Date;
-}
-
-/** Per-account overrides of what the credentials endpoint tells devices; null = the configured default. */
-export interface AccountSipSettings {
-  readonly sipServer: string | null;
-  readonly sipPort: number | null;
-  readonly outboundProxy: string | null;
-  readonly transportProtocol: 'UDP' | 'TCP' | 'TLS' | null;
 }
 
 /** Fields an operator may change on an account (undefined = unchanged, null = back to the default). */

@@ -11,6 +11,7 @@ import { problemHandler } from './problem';
 import { accountsRouter } from './routes/accounts';
 import { devicesRouter } from './routes/devices';
 import { healthRouter } from './routes/health';
+import { provisioningRouter } from './provisioning/provisioning-router';
 import { sipBlocksRouter } from './routes/sip-blocks';
 import { webhooksRouter } from './webhooks/webhooks-router';
 
@@ -163,6 +164,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(devicesRouter(deps, repo));
   api.use(accountsRouter(deps, verifier));
   api.use(sipBlocksRouter(deps));
+  api.use(provisioningRouter(deps));
   api.use(events.afterAuth);
   api.use(
     webhooksRouter(deps, {

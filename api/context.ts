@@ -35,6 +35,10 @@ export type AppConfig = Pick<
   | 'WEBHOOK_ALLOW_PRIVATE_TARGETS'
   | 'WEBHOOK_MAX_PER_ACCOUNT'
   | 'WEBHOOK_SECRET_ROTATION_GRACE_S'
+  | 'PROVISIONING_PUBLIC_URL'
+  | 'PROVISIONING_PORT'
+  | 'PROVISIONING_TLS_CERT'
+  | 'PROVISIONING_TLS_KEY'
 >;
 
 /** Everything the app is wired from; tests pass real PostgreSQL and Redis objects. */

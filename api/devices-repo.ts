@@ -1,7 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { CredentialCipher, generateSipPassword, storedCredentials } from '../shared/credentials';
 import { Queryable, setClause, withTransaction } from '../shared/db';
-import type { AccountSipSettings } from './accounts-repo';
+import type { AccountSipSettings } from '../shared/sip-connection';
 import type { KeysetCursor } from './cursors';
 import { mapUniqueViolation } from './db-errors';
 import { NotFoundError } from './errors';
@@ -26,6 +26,8 @@ export interface DeviceRow {
   display_name: string | null;
   assigned_user: string | null;
   status: 'active' | 'inactive';
+  /** When its phone last fetched its configuration file (device_provisioning), ISO 8601, or null. */
+  last_provisioned: string | null;
   /** ISO 8601 UTC with milliseconds, formatted by PostgreSQL (no Date round trip per row). */
   created_at: string;
   updated_at: string;
@@ -33,6 +35,7 @@ export interface DeviceRow {
 
 const ISO_MS = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
 const COLUMNS = `id, account_id, name, model, manufacturer, mac_address, sip_username, sip_domain, display_name, assigned_user, status,
+  (SELECT to_char(p.last_provisioned_at AT TIME ZONE 'UTC', ${ISO_MS}) FROM device_provisioning p WHERE p.device_id = devices.id) AS last_provisioned,
   to_char(created_at AT TIME ZONE 'UTC', ${ISO_MS}) AS created_at, to_char(updated_at AT TIME ZONE 'UTC', ${ISO_MS}) AS updated_at`;
 
 /** The 404 of a device route (also for another tenant's device: its id is not confirmed). */

@@ -65,7 +65,7 @@ export class NotFoundError extends ApiError {
   readonly status = 404;
   readonly title = 'Not found';
   constructor(
-    readonly code: 'device-not-found' | 'account-not-found' | 'api-key-not-found' | 'sip-block-not-found' | 'webhook-not-found' | 'route-not-found',
+    readonly code: 'device-not-found' | 'account-not-found' | 'api-key-not-found' | 'sip-block-not-found' | 'webhook-not-found' | 'provisioning-token-not-found' | 'route-not-found',
     detail: string,
   ) {
     super(detail);

@@ -19,6 +19,8 @@ const COMPONENTS: z.ZodType[] = [
   S.Registration, S.RegistrationList, S.SipBlock, S.SipBlockList, S.Problem, S.Health,
   S.Event, S.EventList, S.StreamToken,
   S.WebhookCreateBody, S.WebhookPatchBody, S.Webhook, S.WebhookWithSecret, S.WebhookList, S.Delivery, S.DeliveryList,
+  S.AccountProvisioningPatchBody, S.DeviceProvisioningPatchBody, S.AccountProvisioning, S.ProvisioningPassword, S.ProvisioningPreview,
+  S.DeviceProvisioning, S.ProvisioningToken,
 ];
 
 function componentSchemas(): Json {
@@ -215,6 +217,35 @@ function paths(): Json {
         parameters: [limitParam, cursorParam, query('state', { type: 'string', enum: ['pending', 'delivered', 'failed'] }, 'Only deliveries in this state.')],
         responses: { ...ok(200, 'One page of deliveries.', 'DeliveryList'), ...errors(400, 401, 404, 422, 503) },
       },
+    },
+    '/v2/accounts/{accountId}/provisioning': {
+      parameters: [accountId],
+      get: { operationId: 'getAccountProvisioning', summary: 'Provisioning URL, HTTP username and settings of the account (created on first use)', tags: ['provisioning'], responses: { ...ok(200, 'The account\'s provisioning.', 'AccountProvisioning'), ...errors(401, 403, 404, 503) } },
+      patch: {
+        operationId: 'updateAccountProvisioning', summary: 'Set provisioning settings (null: back to the default)', tags: ['provisioning'], requestBody: body('AccountProvisioningPatch'),
+        responses: { ...ok(200, 'The account\'s provisioning.', 'AccountProvisioning'), ...errors(...WRITE, 403, 404) },
+      },
+    },
+    '/v2/accounts/{accountId}/provisioning/rotate-password': {
+      parameters: [accountId],
+      post: { operationId: 'rotateProvisioningPassword', summary: 'New HTTP password for the account\'s phones (the old one stops at once)', tags: ['provisioning'], responses: { ...ok(200, 'The new password.', 'ProvisioningPassword'), ...errors(401, 403, 404, 503) } },
+    },
+    [`${device}/provisioning`]: {
+      parameters: [accountId, deviceId],
+      get: {
+        operationId: 'previewProvisioning', summary: 'The file the device\'s phone would fetch, and where', tags: ['provisioning'],
+        parameters: [query('includePassword', { type: 'string', enum: ['true', 'false'] }, 'true: the SIP password in clear, recorded as a credentials view (default: masked).')],
+        responses: { ...ok(200, 'The preview.', 'ProvisioningPreview'), ...errors(401, 404, 422, 503) },
+      },
+      patch: {
+        operationId: 'updateDeviceProvisioning', summary: 'Set the device\'s own provisioning values (null: the account\'s)', tags: ['provisioning'], requestBody: body('DeviceProvisioningPatch'),
+        responses: { ...ok(200, 'The device\'s provisioning values.', 'DeviceProvisioning'), ...errors(...WRITE, 404) },
+      },
+    },
+    [`${device}/provisioning/token`]: {
+      parameters: [accountId, deviceId],
+      post: { operationId: 'createProvisioningToken', summary: 'A new secret path token for the device (replaces any)', tags: ['provisioning'], responses: { ...ok(201, 'The token\'s directory.', 'ProvisioningToken'), ...errors(401, 404, 503) } },
+      delete: { operationId: 'removeProvisioningToken', summary: 'Remove the device\'s path token', tags: ['provisioning'], responses: { ...ok(204, 'Removed.'), ...errors(401, 404, 503) } },
     },
     '/v2/accounts': {
       post: {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AUTH_FAILURE_REASONS, EVENT_TYPES, isEventType } from '../shared/events/catalog';
-import { normalizeMacAddress } from './mac-address';
+import { normalizeMacAddress } from '../shared/mac-address';
+import { AccountProvisioningPatch, CODECS, DeviceProvisioningPatch } from '../shared/provisioning/settings';
 
 /**
  * Request and response shapes. Requests are parsed with these schemas; the
@@ -154,6 +155,7 @@ const deviceShape = {
     .strictObject({ at: Timestamp, reason: z.string(), sourceIp: z.string() })
     .nullable()
     .meta({ description: 'The newest failed REGISTER since the last successful one (an auth_failed or rejected reason, docs/events.md), or null.' }),
+  lastProvisioned: Timestamp.nullable().meta({ description: 'When the device\'s phone last fetched its configuration file (docs/provisioning.md), or null.' }),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 };
@@ -178,6 +180,14 @@ export const Credentials = z
     sipDomain: z.string(),
     outboundProxy: z.string(),
     transportProtocol: z.enum(['UDP', 'TCP', 'TLS']),
+    provisioning: z
+      .strictObject({
+        url: z.string().meta({ description: 'The directory a phone is pointed at (DHCP option 66); it fetches `{url}/{file name}`.' }),
+        username: z.string(),
+        password: z.string(),
+        tokenUrl: z.string().nullable().meta({ description: 'The device\'s secret path-token directory (no HTTP credentials needed), or null.' }),
+      })
+      .meta({ description: 'Where the phone fetches its configuration by MAC, and the account\'s HTTP credentials for it.' }),
   })
   .meta({ id: 'Credentials' });
 export const PasswordReset = z
@@ -378,3 +388,65 @@ export const Delivery = z
 export const DeliveryList = z
   .strictObject({ data: z.array(Delivery), has_more: z.boolean(), next_cursor: z.string().nullable() })
   .meta({ id: 'DeliveryList', description: 'Newest first.' });
+
+// ---- provisioning ----
+
+const provisioningSettingsShape = {
+  backupServer: z.string().nullable(),
+  backupPort: z.number().int().nullable(),
+  registrationExpiry: z.number().int(),
+  codecs: z.array(z.enum(CODECS)),
+  rtpPortMin: z.number().int(),
+  rtpPortMax: z.number().int(),
+  dscpRtp: z.number().int(),
+  dscpSip: z.number().int(),
+  ntpServer: z.string().nullable(),
+  utcOffset: z.string().nullable(),
+};
+const AccountProvisioningSettings = z.strictObject(provisioningSettingsShape);
+const EffectiveProvisioningSettings = z.strictObject({ ...provisioningSettingsShape, transport: Transport.nullable() });
+
+export const AccountProvisioningPatchBody = AccountProvisioningPatch.meta({ id: 'AccountProvisioningPatch' });
+export const DeviceProvisioningPatchBody = DeviceProvisioningPatch.meta({ id: 'DeviceProvisioningPatch' });
+
+export const AccountProvisioning = z
+  .strictObject({
+    accountId: z.string(),
+    url: z.string().meta({ description: 'The directory phones are pointed at (DHCP option 66).' }),
+    username: z.string().meta({ description: 'HTTP username of the account\'s phones (the password: credentials route or rotate-password).' }),
+    settings: AccountProvisioningSettings.meta({ description: 'The account\'s values, defaults where none is set.' }),
+    defaults: AccountProvisioningSettings,
+    updatedAt: Timestamp,
+  })
+  .meta({ id: 'AccountProvisioning' });
+export const ProvisioningPassword = z
+  .strictObject({ url: z.string(), username: z.string(), password: z.string().meta({ description: 'Shown in this answer (and the credentials route).' }) })
+  .meta({ id: 'ProvisioningPassword' });
+export const ProvisioningPreview = z
+  .strictObject({
+    deviceId: z.string(),
+    url: z.string(),
+    tokenUrl: z.string().nullable(),
+    vendor: z.enum(['yealink', 'polycom', 'grandstream', 'cisco', 'snom', 'fanvil']).nullable(),
+    file: z
+      .strictObject({
+        name: z.string(),
+        url: z.string(),
+        contentType: z.string(),
+        content: z.string().meta({ description: 'The file as the phone receives it; the SIP password masked unless includePassword=true.' }),
+        names: z.array(z.string()).meta({ description: 'Every file name of this device the server answers.' }),
+      })
+      .nullable(),
+    problem: z.string().nullable().meta({ description: 'Why there is no file (no MAC address, no template for the manufacturer), else null.' }),
+    passwordIncluded: z.boolean(),
+    settings: EffectiveProvisioningSettings,
+    overrides: z.record(z.string(), z.unknown()).meta({ description: 'The device\'s own values (DeviceProvisioningPatch fields).' }),
+    lastProvisioned: Timestamp.nullable(),
+  })
+  .meta({ id: 'ProvisioningPreview' });
+export const DeviceProvisioning = z
+  .strictObject({ deviceId: z.string(), overrides: z.record(z.string(), z.unknown()), settings: EffectiveProvisioningSettings })
+  .meta({ id: 'DeviceProvisioning' });
+export const ProvisioningToken = z
+  .strictObject({ tokenUrl: z.string().meta({ description: 'Point the phone at this directory: it fetches `{tokenUrl}/{file name}` without HTTP credentials.' }) })
+  .meta({ id: 'ProvisioningToken' });

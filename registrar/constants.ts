@@ -15,9 +15,6 @@ export const SUPPORTED_OPTIONS = ['path', 'outbound'] as const;
 /** RFC 3261 §20.5: methods the registrar answers. */
 export const ALLOWED_METHODS = 'REGISTER, OPTIONS';
 
-/** RFC 7616 §3.3: the quality of protection offered. */
-export const DIGEST_QOP = 'auth';
-
 /**
  * drachtio-server v0.9.4 reads each frame from an app into a fixed buffer of this
  * many bytes; a larger frame wedges the control connection (docs/registrar.md).

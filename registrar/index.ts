@@ -10,7 +10,7 @@ import { createRedis, Redis } from '../shared/redis';
 import { RegistrationStore } from '../shared/registration-store';
 import { SipBlocks } from '../shared/sip-blocks';
 import { CredentialCache, DomainSet } from './credential-cache';
-import { NonceService } from './digest';
+import { NonceService } from '../shared/digest';
 import { DrachtioAdapter } from './drachtio-adapter';
 import { startHealthServer } from './http-server';
 import { RegistrarMetrics } from './metrics';

@@ -15,7 +15,7 @@ import {
 } from './bindings';
 import { ALLOWED_METHODS, MAX_CALL_ID_BYTES, MAX_PATH_BYTES, MAX_USER_AGENT_CHARS, SUPPORTED_OPTIONS } from './constants';
 import { CredentialCache, CredentialLookup, ha1Candidates, tombstoneHa1 } from './credential-cache';
-import { buildChallenges, NonceService, parseAuthorization, parseNonceCount, unsupportedAlgorithm, usesQopAuth, verifyResponse } from './digest';
+import { buildChallenges, NonceService, parseAuthorization, parseNonceCount, unsupportedAlgorithm, usesQopAuth, verifyResponse } from '../shared/digest';
 import { BadExtensionError, BadRequestError, RegistrarError, ServiceUnavailableError } from './errors';
 import type { RegistrarMetrics } from './metrics';
 import type { RegistrationEvents, Subject } from './registration-events';

@@ -1,6 +1,7 @@
 import type { AuthFailureReason, EventData, NewEvent } from '../shared/events/catalog';
 import type { Binding } from '../shared/registration-store';
 import type { BindingChange } from './bindings';
+import { KeyedTokenBuckets, TokenBucket } from '../shared/token-buckets';
 import { MAX_USER_AGENT_CHARS } from './constants';
 import type { InboundRequest } from './sip-types';
 
@@ -42,13 +43,17 @@ export interface RegistrationEventsOptions {
  * header: only the request's source, User-Agent and the outcome.
  */
 export class RegistrationEvents {
-  private tokens: number;
-  private refilledAt: number;
-  private readonly perDevice = new Map<string, { tokens: number; at: number }>();
+  private readonly unattributed: TokenBucket;
+  private readonly perDevice: KeyedTokenBuckets;
 
   constructor(private readonly sink: EventSink, private readonly opts: RegistrationEventsOptions) {
-    this.tokens = opts.unattributedPerS;
-    this.refilledAt = opts.now();
+    this.unattributed = new TokenBucket(opts.unattributedPerS, opts.unattributedPerS, opts.now);
+    this.perDevice = new KeyedTokenBuckets({
+      burst: UNVERIFIED_PER_DEVICE_BURST,
+      perMin: UNVERIFIED_PER_DEVICE_PER_MIN,
+      maxKeys: MAX_TRACKED_DEVICES,
+      now: opts.now,
+    });
   }
 
   /** What a successful REGISTER changed. Plain refreshes only with `routine: all`. */
@@ -106,37 +111,12 @@ export class RegistrationEvents {
   }
 
   private emit(type: NewEvent['type'], subject: Subject | null, data: EventData, verified: boolean): boolean {
-    const allowed = subject ? verified || this.takeDeviceToken(subject.deviceId) : this.takeUnattributedToken();
+    const allowed = subject ? verified || this.perDevice.take(subject.deviceId) : this.unattributed.take();
     if (!allowed) {
       this.opts.onRateLimited?.();
       return false;
     }
     this.sink.record({ type, at: this.opts.now(), accountId: subject?.accountId ?? null, deviceId: subject?.deviceId ?? null, data });
-    return true;
-  }
-
-  /** Token bucket per device for unverified events. */
-  private takeDeviceToken(deviceId: string): boolean {
-    const now = this.opts.now();
-    const b = this.perDevice.get(deviceId) ?? { tokens: UNVERIFIED_PER_DEVICE_BURST, at: now };
-    b.tokens = Math.min(UNVERIFIED_PER_DEVICE_BURST, b.tokens + ((now - b.at) / 60_000) * UNVERIFIED_PER_DEVICE_PER_MIN);
-    b.at = now;
-    this.perDevice.delete(deviceId); // re-inserted last: the map's order is least recently seen first
-    this.perDevice.set(deviceId, b);
-    if (this.perDevice.size > MAX_TRACKED_DEVICES) this.perDevice.delete(this.perDevice.keys().next().value!);
-    if (b.tokens < 1) return false;
-    b.tokens -= 1;
-    return true;
-  }
-
-  /** Token bucket: up to `unattributedPerS` a second, bursts of as many. */
-  private takeUnattributedToken(): boolean {
-    const rate = this.opts.unattributedPerS;
-    const now = this.opts.now();
-    this.tokens = Math.min(rate, this.tokens + ((now - this.refilledAt) / 1000) * rate);
-    this.refilledAt = now;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
     return true;
   }
 }

@@ -4,6 +4,10 @@
  * parameters. Pure: no I/O, no drachtio-srf.
  */
 
+import { closingQuote, splitHeaderList } from '../shared/header-list';
+
+export { splitHeaderList };
+
 /** A parsed SIP or SIPS URI (RFC 3261 §19.1.1). */
 export interface SipUri {
   scheme: 'sip' | 'sips';
@@ -124,44 +128,6 @@ export function parseParams(text: string): Map<string, string> | null {
 
 function isWs(c: number): boolean {
   return c === 32 || c === 9 || c === 13 || c === 10;
-}
-
-/** Index of the quote closing the quoted-string opened at `open`, honouring backslash escapes; -1 if none. */
-function closingQuote(text: string, open: number): number {
-  for (let i = open + 1; i < text.length; i++) {
-    const c = text[i];
-    if (c === '\\') i++;
-    else if (c === '"') return i;
-  }
-  return -1;
-}
-
-/**
- * Splits a header value into its comma-separated elements, ignoring commas in
- * quoted strings and inside `<…>` (RFC 3261 §7.3.1). Returns null on an unclosed quote or bracket.
- */
-export function splitHeaderList(value: string): string[] | null {
-  const out: string[] = [];
-  let depth = 0;
-  let start = 0;
-  for (let i = 0; i < value.length; i++) {
-    const c = value[i];
-    if (c === '"') {
-      const end = closingQuote(value, i);
-      if (end < 0) return null;
-      i = end;
-    } else if (c === '<') depth++;
-    else if (c === '>') {
-      if (depth === 0) return null;
-      depth--;
-    } else if (c === ',' && depth === 0) {
-      out.push(value.slice(start, i).trim());
-      start = i + 1;
-    }
-  }
-  if (depth !== 0) return null;
-  out.push(value.slice(start).trim());
-  return out.filter((e) => e !== '');
 }
 
 /** One name-addr or addr-spec (RFC 3261 §20.10 Contact, §20.39 To) with its header parameters. */

@@ -8,6 +8,7 @@ import { parseSection } from '../shared/config/env';
 import { apiSection } from '../shared/config/api';
 import { drachtioSection } from '../shared/config/drachtio';
 import { edgeSection } from '../shared/config/edge';
+import { provisioningSection } from '../shared/config/provisioning';
 import { registrarSection } from '../shared/config/registrar';
 
 interface Part {
@@ -21,6 +22,7 @@ const api = parseSection(apiSection);
 const drachtio = parseSection(drachtioSection);
 const edge = parseSection(edgeSection);
 const registrar = parseSection(registrarSection);
+const provisioning = parseSection(provisioningSection);
 
 function local(host: string): string {
   return host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
@@ -49,6 +51,7 @@ const parts: Part[] = [
   { name: 'edge', entry: 'edge/main.js', ready: () => tcpOpen(drachtio.DRACHTIO_HOST, drachtio.DRACHTIO_PORT) },
   { name: 'api', entry: 'api/main.js', ready: () => httpOk(`http://${local(api.API_HOST)}:${api.API_PORT}/livez`) },
   { name: 'registrar', entry: 'registrar/main.js', ready: () => httpOk(`http://${local(registrar.REGISTRAR_HTTP_HOST)}:${registrar.REGISTRAR_HTTP_PORT}/livez`) },
+  { name: 'provisioning', entry: 'provisioning/main.js', ready: () => tcpOpen(provisioning.PROVISIONING_HOST, provisioning.PROVISIONING_PORT) },
 ];
 
 const children = new Map<string, ChildProcess>();
@@ -120,6 +123,7 @@ async function main(): Promise<void> {
       `  API              http://${local(api.API_HOST)}:${api.API_PORT}/v2  (header X-Auth-Token; OpenAPI at /v2/openapi.json)`,
       `  API metrics      http://${local(api.API_METRICS_HOST)}:${api.API_METRICS_PORT}/metrics`,
       `  SIP              udp+tcp ${edge.SIP_BIND}:${edge.SIP_PORT}, ${tls}`,
+      `  provisioning     ${provisioning.PROVISIONING_TLS_CERT && provisioning.PROVISIONING_TLS_KEY ? 'https' : 'http'}://${local(provisioning.PROVISIONING_HOST)}:${provisioning.PROVISIONING_PORT}/<file>  (phones fetch their files: docs/provisioning.md)`,
       `  drachtio control ${drachtio.DRACHTIO_HOST}:${drachtio.DRACHTIO_PORT}`,
       `  registrar        http://${local(registrar.REGISTRAR_HTTP_HOST)}:${registrar.REGISTRAR_HTTP_PORT}/metrics, /readyz`,
       'Stop with Ctrl-C.',

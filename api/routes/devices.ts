@@ -1,11 +1,13 @@
 import { Request, Response, Router } from 'express';
 import type { Binding, DeviceLiveStatus } from '../../shared/registration-store';
+import { sipConnection } from '../../shared/sip-connection';
 import { accountNotFound } from '../accounts-repo';
 import { accountScope, AppDeps, itemScope } from '../context';
 import { decodeKeysetCursor, encodeKeysetCursor } from '../cursors';
 import { deviceNotFound, DeviceRow, DevicesRepo } from '../devices-repo';
 import { Actor, actorOf, AuditEntry } from '../events/audit';
 import { DEVICE_ID } from '../ids';
+import { provisioningCredentials } from '../provisioning/provisioning-router';
 import { announceAuthChange, liveStatus, liveStatusAfterWrite, liveStatuses, PENDING } from '../live';
 import { DEFAULT_PAGE_LIMIT, DeviceCreateBody, DeviceListQuery, DevicePatchBody, ResetPasswordBody } from '../schemas';
 import { parseOr422 } from '../validation';
@@ -30,6 +32,7 @@ export function deviceJson(row: DeviceRow, live: DeviceLiveStatus): Record<strin
     lastRegistration: live.lastRegistration,
     ipAddress: live.ipAddress,
     lastFailure: live.lastFailure,
+    lastProvisioned: row.last_provisioned,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -160,18 +163,17 @@ export function devicesRouter(deps: AppDeps, repo: DevicesRepo): Router {
     if (!c) throw notFound();
     // Recorded before the password leaves: no view goes unaudited (a failed write is a 503).
     await audit.write(actorOf(req, res), [{ type: 'device.credentials_viewed', accountId, deviceId }]);
-    // Account override, else configuration, else derived from the SIP domain.
-    const cfg = deps.config;
-    const sipServer = c.sipServer ?? cfg.SIP_PUBLIC_HOST ?? c.sipDomain;
-    const sipPort = c.sipPort ?? cfg.SIP_PUBLIC_PORT;
+    const sip = sipConnection(c, deps.config, c.sipDomain);
+    const provisioning = await provisioningCredentials(deps, accountId, deviceId);
     res.set('Cache-Control', 'no-store').json({
-      sipServer,
-      sipPort,
+      sipServer: sip.server,
+      sipPort: sip.port,
       sipUsername: c.sipUsername,
       sipPassword: c.password,
       sipDomain: c.sipDomain,
-      outboundProxy: c.outboundProxy ?? cfg.SIP_OUTBOUND_PROXY ?? `${sipServer}:${sipPort}`,
-      transportProtocol: c.transportProtocol ?? cfg.SIP_TRANSPORT,
+      outboundProxy: sip.outboundProxy,
+      transportProtocol: sip.transport,
+      provisioning,
     });
   });
 

@@ -21,7 +21,7 @@ const credentialKeys = z.string().refine(
  * list of addresses, CIDR ranges and `loopback`/`linklocal`/`uniquelocal`.
  * Never "everything": a client could then claim any address.
  */
-const trustProxy = z
+export const trustProxy = z
   .string()
   .refine(
     (v) =>
@@ -50,12 +50,12 @@ export const apiSection = defineSection('API', {
   API_ARGON2_MAX_CONCURRENCY: { schema: positiveInt, default: '4', doc: 'Most API key verifications (database lookup and argon2id) running at once per process, so a flood of unknown keys cannot occupy the libuv threadpool (default size 4).' },
   API_ARGON2_MAX_QUEUE: { schema: nonNegativeInt, default: '100', doc: 'Most API key verifications waiting for one of the API_ARGON2_MAX_CONCURRENCY slots; beyond that a request gets 503 with Retry-After.' },
   API_TRUST_PROXY: { schema: trustProxy, doc: 'Proxies whose X-Forwarded-For gives the client address (for API_AUTH_FAILURE_LIMIT): a hop count, or a comma-separated list of addresses, CIDR ranges, `loopback`, `linklocal`, `uniquelocal`. Unset: the socket address (set it behind a load balancer, or every client shares its address).' },
-  CREDENTIAL_KEYS: { schema: credentialKeys, secret: true, doc: 'AES-256-GCM keys that encrypt SIP passwords at rest: `id:<base64 of 32 bytes>`, comma-separated. Keep old ids listed after a rotation so existing passwords still decrypt. Unset: a generated key in DATA_DIR/credential-key (development only, with a warning).' },
+  CREDENTIAL_KEYS: { schema: credentialKeys, secret: true, doc: 'AES-256-GCM keys that encrypt SIP passwords, provisioning passwords and tokens, and webhook secrets at rest (read by the API and the provisioning server): `id:<base64 of 32 bytes>`, comma-separated. Keep old ids listed after a rotation so existing passwords still decrypt. Unset: a generated key in DATA_DIR/credential-key (development only, with a warning).' },
   CREDENTIAL_ACTIVE_KEY_ID: { schema: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be a key id listed in CREDENTIAL_KEYS'), doc: 'Id of the CREDENTIAL_KEYS entry new passwords are encrypted with. Unset: the first listed key.' },
-  SIP_PUBLIC_HOST: { schema: z.string().regex(/^[A-Za-z0-9.:[\]-]+$/, 'must be a host name or address'), doc: 'SIP server host devices are told to use (credentials endpoint `sipServer`). Unset: the device\'s SIP domain.' },
-  SIP_PUBLIC_PORT: { schema: port, default: '5060', doc: 'SIP server port devices are told to use (credentials endpoint `sipPort`).' },
-  SIP_OUTBOUND_PROXY: { schema: z.string().regex(/^[A-Za-z0-9.:[\]-]+$/, 'must be host or host:port'), doc: 'Outbound proxy devices are told to use (credentials endpoint `outboundProxy`). Unset: `<sipServer>:<sipPort>`.' },
-  SIP_TRANSPORT: { schema: z.enum(['UDP', 'TCP', 'TLS']), default: 'UDP', doc: 'Transport devices are told to use (credentials endpoint `transportProtocol`): UDP, TCP or TLS.' },
+  SIP_PUBLIC_HOST: { schema: z.string().regex(/^[A-Za-z0-9.:[\]-]+$/, 'must be a host name or address'), doc: 'SIP server host devices are told to use (credentials endpoint `sipServer`, provisioned files). Unset: the device\'s SIP domain.' },
+  SIP_PUBLIC_PORT: { schema: port, default: '5060', doc: 'SIP server port devices are told to use (credentials endpoint `sipPort`, provisioned files).' },
+  SIP_OUTBOUND_PROXY: { schema: z.string().regex(/^[A-Za-z0-9.:[\]-]+$/, 'must be host or host:port'), doc: 'Outbound proxy devices are told to use (credentials endpoint `outboundProxy`; provisioned files enable an outbound proxy only when one is set here or on the account, or when the SIP server is not the SIP domain). Unset: `<sipServer>:<sipPort>`.' },
+  SIP_TRANSPORT: { schema: z.enum(['UDP', 'TCP', 'TLS']), default: 'UDP', doc: 'Transport devices are told to use (credentials endpoint `transportProtocol`, provisioned files): UDP, TCP or TLS.' },
   API_METRICS_HOST: { schema: str, default: '127.0.0.1', doc: 'Address of the API metrics listener (GET /metrics, Prometheus text); kept off the public API port.' },
   API_METRICS_PORT: { schema: port, default: '9093', doc: 'Port of the API metrics listener.' },
   API_STREAM_TOKEN_SECRET: { schema: z.string().min(32, 'must be at least 32 characters'), secret: true, doc: 'HMAC key of event-stream tokens (`POST …/events/stream-tokens`); every API process of a deployment must share it. Unset: a generated one in DATA_DIR/stream-token-secret (development only).' },

@@ -17,6 +17,12 @@ export const SIP_EVENT_TYPES = [
   'blocked', // the source address was blocked after repeated failures
 ] as const;
 
+/** Configuration fetches, written by the provisioning server (`file`, `vendor`, `sourceIp`, `userAgent`). */
+export const PROVISIONING_EVENT_TYPES = [
+  'provisioned', // a phone fetched its configuration file
+  'provisioning_failed', // a fetch was refused (`reason`: PROVISIONING_FAILURE_REASONS)
+] as const;
+
 /** The audit log, written by the API (`actorKeyId`, `clientIp` in data). */
 export const AUDIT_EVENT_TYPES = [
   'account.created',
@@ -35,13 +41,19 @@ export const AUDIT_EVENT_TYPES = [
   'webhook.deleted',
   'webhook.secret_rotated',
   'webhook.disabled',
+  'account.provisioning_updated',
+  'account.provisioning_password_rotated',
+  'device.provisioning_updated',
+  'device.provisioning_token_created',
+  'device.provisioning_token_removed',
 ] as const;
 
 export type SipEventType = (typeof SIP_EVENT_TYPES)[number];
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
-export type EventType = SipEventType | AuditEventType;
+export type ProvisioningEventType = (typeof PROVISIONING_EVENT_TYPES)[number];
+export type EventType = SipEventType | ProvisioningEventType | AuditEventType;
 
-export const EVENT_TYPES: readonly EventType[] = [...SIP_EVENT_TYPES, ...AUDIT_EVENT_TYPES];
+export const EVENT_TYPES: readonly EventType[] = [...SIP_EVENT_TYPES, ...PROVISIONING_EVENT_TYPES, ...AUDIT_EVENT_TYPES];
 
 const KNOWN = new Set<string>(EVENT_TYPES);
 
@@ -62,6 +74,17 @@ export const AUTH_FAILURE_REASONS = [
   'algorithm_unsupported', // credentials only in a digest algorithm the registrar does not offer
 ] as const;
 export type AuthFailureReason = (typeof AUTH_FAILURE_REASONS)[number];
+
+/** `reason` of `provisioning_failed`. */
+export const PROVISIONING_FAILURE_REASONS = [
+  'wrong_password', // the account's provisioning username with a wrong password asked for this device's file
+  'unknown_mac', // the account's credentials asked for a MAC no device of the account has (on the account, `mac` in data)
+  'mac_mismatch', // the User-Agent names another MAC than the file asked for (403)
+  'device_inactive', // the device's status is inactive (403)
+  'unknown_manufacturer', // no template for the device's manufacturer (404, `manufacturer` in data)
+  'file_not_for_vendor', // the file name is not one the device's vendor asks for (404)
+] as const;
+export type ProvisioningFailureReason = (typeof PROVISIONING_FAILURE_REASONS)[number];
 
 /**
  * What `data` may hold. Every field is optional and only set where it applies.
@@ -102,6 +125,14 @@ export interface EventData {
   address?: string;
   name?: string;
   url?: string;
+  /** provisioned, provisioning_failed: the file asked for, the vendor whose template served it. */
+  file?: string;
+  vendor?: string;
+  /** provisioning_failed: the MAC asked for (unknown_mac), the device's manufacturer (unknown_manufacturer). */
+  mac?: string;
+  manufacturer?: string;
+  /** blocked: which authentication the failures were of (`provisioning`; absent: SIP). */
+  service?: string;
 }
 
 /** An event to write. `accountId` null with a `deviceId`: the store takes the device's account. */

@@ -1,4 +1,4 @@
-import { ha1Md5, ha1Sha256 } from '../../shared/credentials';
+import { ha1Md5, ha1Sha256 } from '../credentials';
 import {
   buildChallenges,
   expectedResponse,

@@ -1,15 +1,18 @@
 import { createHash, createHmac, randomFillSync, timingSafeEqual } from 'node:crypto';
-import { DIGEST_QOP } from './constants';
-import { splitHeaderList } from './sip-syntax';
+import { splitHeaderList } from './header-list';
 
 /**
- * SIP digest authentication, server side (RFC 3261 §22.4, RFC 7616, RFC 8760).
+ * Digest authentication, server side (RFC 3261 §22.4, RFC 7616, RFC 8760): SIP
+ * REGISTER at the registrar, HTTP GET at the provisioning server.
  * Pure: hashing only, no I/O. Nonces are stateless: a timestamp and an HMAC over
  * it and the realm, so any registrar process sharing the secret can verify them;
  * replay protection (nonce-count) lives in Redis, outside this module.
  */
 
 export type DigestAlgorithm = 'MD5' | 'SHA-256';
+
+/** The only quality of protection offered (RFC 7616 §3.3). */
+export const DIGEST_QOP = 'auth';
 
 /** The credentials of one `Authorization: Digest …` header (RFC 7616 §3.4). */
 export interface DigestCredentials {
