@@ -114,6 +114,8 @@ describe('the seed examples, as written', () => {
       sipDomain: 'sip.test.example',
       outboundProxy: 'sip.test.example:5060',
       transportProtocol: 'UDP',
+      // Where the phone fetches its configuration (docs/provisioning.md): the default URL, the account's HTTP credentials.
+      provisioning: { url: 'http://127.0.0.1:8088', username: expect.stringMatching(/^prov-[0-9a-f]{16}$/), password: expect.stringMatching(/^[A-Za-z0-9]{20}$/), tokenUrl: null },
     });
   });
 

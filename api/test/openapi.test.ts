@@ -76,7 +76,7 @@ describe('the OpenAPI document', () => {
 
   it('the checker used by these tests does fail on a wrong answer', () => {
     const good = (() => {
-      const d = { id: 'dev_sip_x', accountId: 'acc_x', type: 'sip', name: 'n', model: null, manufacturer: null, macAddress: null, sipUsername: 'u', sipDomain: 'd', displayName: null, assignedUser: null, status: 'active', registrationStatus: 'pending', lastRegistration: null, ipAddress: null, lastFailure: null, createdAt: '2024-01-01T00:00:00.000Z', updatedAt: '2024-01-01T00:00:00.000Z' };
+      const d = { id: 'dev_sip_x', accountId: 'acc_x', type: 'sip', name: 'n', model: null, manufacturer: null, macAddress: null, sipUsername: 'u', sipDomain: 'd', displayName: null, assignedUser: null, status: 'active', registrationStatus: 'pending', lastRegistration: null, ipAddress: null, lastFailure: null, lastProvisioned: null, createdAt: '2024-01-01T00:00:00.000Z', updatedAt: '2024-01-01T00:00:00.000Z' };
       return d;
     })();
     const path = '/v2/accounts/acc_x/devices/sip/dev_sip_x';

@@ -65,6 +65,8 @@ export interface HarnessOptions {
   now?: () => number;
   /** An existing schema and Redis prefix (e.g. a registrar stack's) instead of fresh ones; left in place by close(). */
   shared?: { db: TestDb; prefix: string };
+  /** The keyring, when another process of the test (e.g. the provisioning server) must read what this API encrypts. */
+  cipher?: CredentialCipher;
 }
 
 export async function startHarness(env: Record<string, string> = {}, options: HarnessOptions = {}): Promise<Harness> {
@@ -80,7 +82,7 @@ export async function startHarness(env: Record<string, string> = {}, options: Ha
     },
   });
   const log = pino({ level: 'trace', redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, sink);
-  const cipher = new CredentialCipher(new Map([['t1', randomBytes(32)]]), 't1');
+  const cipher = options.cipher ?? new CredentialCipher(new Map([['t1', randomBytes(32)]]), 't1');
   const adminKey = `admin-${randomBytes(18).toString('base64url')}`;
   const config = loadApiConfig({
     DATABASE_URL: db.databaseUrl,
