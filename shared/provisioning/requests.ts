@@ -52,8 +52,8 @@ export function storedMac(compact: string): string {
 // A bare 12-digit hex token is read only in these places: elsewhere it may be a serial number
 // (Linksys puts the serial in parentheses), and a wrong reading would refuse a real phone.
 const UA_MACS: readonly RegExp[] = [
-  // Anything written as a MAC with separators (Yealink: "Yealink SIP-T46S 66.86.0.15 00:15:65:aa:bb:cc").
-  /(?<![0-9a-f])([0-9a-f]{2}([:-])(?:[0-9a-f]{2}\2){4}[0-9a-f]{2})(?![0-9a-f])/gi,
+  // Anything written as a MAC with separators, not part of a longer run (Yealink: "Yealink SIP-T46S 66.86.0.15 00:15:65:aa:bb:cc").
+  /(?<![0-9a-f]|[0-9a-f][:-])([0-9a-f]{2}([:-])(?:[0-9a-f]{2}\2){4}[0-9a-f]{2})(?![0-9a-f]|[:-][0-9a-f])/gi,
   // Polycom: "(SN:0004f2aabbcc)".
   /\bSN:([0-9a-f]{12})(?![0-9a-z])/gi,
   // Grandstream: "DevId 000b82aabbcc".
