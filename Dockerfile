@@ -1,4 +1,4 @@
-# One image for the migrate job, the API, the registrar and (optionally) the edge.
+# One image for the migrate job, the API, the registrar, the provisioning server and (optionally) the edge.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -9,6 +9,7 @@ COPY tsconfig.json ./
 COPY api ./api
 COPY registrar ./registrar
 COPY edge ./edge
+COPY provisioning ./provisioning
 COPY shared ./shared
 COPY scripts ./scripts
 COPY bench ./bench
@@ -20,6 +21,8 @@ ENV NODE_ENV=production
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY migrations ./migrations
+# The provisioning server reads its vendor templates from the source tree's place.
+COPY shared/provisioning/templates ./shared/provisioning/templates
 COPY package.json ./
 USER node
 # Same V8 flag as npm start and docker-compose.yml (docs/operations.md, "Garbage collection").

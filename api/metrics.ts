@@ -1,8 +1,7 @@
-import { createServer, Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { NextFunction, Request, Response } from 'express';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { addScrapeGauge } from '../shared/metrics';
+import { addScrapeGauge, startMetricsServer as serveMetrics } from '../shared/metrics';
+import type { Server } from 'node:http';
 
 /**
  * The API process's Prometheus metrics (prom-client; one registry per API, since
@@ -63,23 +62,6 @@ export class ApiMetrics {
 }
 
 /** Serves GET /metrics of `metrics` on its own port. */
-export async function startMetricsServer(metrics: ApiMetrics, host: string, port: number): Promise<{ server: Server; port: number }> {
-  const server = createServer((req, res) => {
-    if ((req.url ?? '/').split('?')[0] !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) {
-      res.writeHead(404).end();
-      return;
-    }
-    metrics.registry.metrics().then(
-      (text) => res.writeHead(200, { 'Content-Type': metrics.registry.contentType }).end(text),
-      () => res.writeHead(500).end(),
-    );
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  return { server, port: (server.address() as AddressInfo).port };
+export function startMetricsServer(metrics: ApiMetrics, host: string, port: number): Promise<{ server: Server; port: number }> {
+  return serveMetrics(metrics.registry, host, port);
 }

@@ -10,10 +10,12 @@ import { NonceService } from '../shared/digest';
 import { EventWriter } from '../shared/events/event-writer';
 import { secretOrLocal } from '../shared/local-secrets';
 import { createLogger, Logger } from '../shared/logger';
+import { startMetricsServer } from '../shared/metrics';
 import { createRedis, Redis } from '../shared/redis';
 import { SipBlocks } from '../shared/sip-blocks';
 import { loadProvisioningConfig, ProvisioningConfig } from './config';
 import { FetchHandler } from './fetch-handler';
+import { ProvisioningMetrics } from './metrics';
 import { NonceCounts } from './nonce-counts';
 import { ProvisioningEvents } from './provisioning-events';
 
@@ -26,12 +28,15 @@ export interface StartProvisioningOptions {
   /** Overrides PROVISIONING_HOST / PROVISIONING_PORT (tests pass port 0). */
   readonly host?: string;
   readonly port?: number;
+  /** Overrides PROVISIONING_METRICS_PORT; null: no metrics listener. */
+  readonly metricsPort?: number | null;
   readonly now?: () => number;
 }
 
 export interface RunningProvisioning {
   readonly address: { address: string; port: number };
   readonly secure: boolean;
+  readonly metricsPort: number | null;
   /** Stops listening, writes queued events, closes the clients it created. */
   stop(): Promise<void>;
 }
@@ -49,7 +54,15 @@ export async function startProvisioning(options: StartProvisioningOptions = {}):
   const redis = options.redis ?? createRedis(config.REDIS_URL);
   const cipher = options.cipher ?? CredentialCipher.fromEnvOrLocal({ keys: config.CREDENTIAL_KEYS, activeKeyId: config.CREDENTIAL_ACTIVE_KEY_ID, dataDir: config.DATA_DIR, log });
   const nonceSecret = secretOrLocal(config.PROVISIONING_NONCE_SECRET, { variable: 'PROVISIONING_NONCE_SECRET', dataDir: config.DATA_DIR, fileName: 'provisioning-nonce-secret', log });
-  const writer = new EventWriter(pool, { flushIntervalMs: 200, batchSize: 500, maxQueued: 10_000, log });
+  const metrics = new ProvisioningMetrics();
+  const writer = new EventWriter(pool, {
+    flushIntervalMs: 200,
+    batchSize: 500,
+    maxQueued: 10_000,
+    log,
+    onWritten: (n) => metrics.eventsWritten.inc(n),
+    onDropped: (reason, n) => metrics.eventsDropped.inc({ reason }, n),
+  });
   const lifetimeMs = config.PROVISIONING_NONCE_LIFETIME_S * 1000;
   const handler = new FetchHandler({
     db: pool,
@@ -71,11 +84,12 @@ export async function startProvisioning(options: StartProvisioningOptions = {}):
           })
         : null,
     blockS: config.PROVISIONING_BLOCK_S,
-    events: new ProvisioningEvents(writer, now),
+    events: new ProvisioningEvents(writer, now, () => metrics.eventsDropped.inc({ reason: 'rate_limited' })),
     sip: config,
     realm: config.PROVISIONING_REALM,
     log,
     now,
+    onOutcome: (outcome) => metrics.requests.inc({ outcome }),
   });
 
   const app = express();
@@ -97,6 +111,7 @@ export async function startProvisioning(options: StartProvisioningOptions = {}):
         (answer) => void res.status(answer.status).set(answer.headers).send(answer.body),
         (err: Error) => {
           log.warn({ err: err.message }, 'provisioning request failed');
+          metrics.requests.inc({ outcome: 'unavailable' });
           res.status(503).set({ 'Retry-After': '30', 'Content-Type': 'text/plain; charset=utf-8' }).send('Temporarily unavailable; try again later.\n');
         },
       );
@@ -113,6 +128,14 @@ export async function startProvisioning(options: StartProvisioningOptions = {}):
     server.once('error', reject);
     server.listen(options.port ?? config.PROVISIONING_PORT, options.host ?? config.PROVISIONING_HOST, () => resolve());
   });
+  const metricsPort = options.metricsPort !== undefined ? options.metricsPort : config.PROVISIONING_METRICS_PORT;
+  const metricsServer =
+    metricsPort === null
+      ? null
+      : await startMetricsServer(metrics.registry, config.PROVISIONING_METRICS_HOST, metricsPort).catch((err: Error) => {
+          server.close();
+          throw err;
+        });
   const addr = server.address() as AddressInfo;
   log.info({ address: addr.address, port: addr.port, https: Boolean(tls) }, 'provisioning listening');
 
@@ -120,6 +143,7 @@ export async function startProvisioning(options: StartProvisioningOptions = {}):
   return {
     address: { address: addr.address, port: addr.port },
     secure: Boolean(tls),
+    metricsPort: metricsServer?.port ?? null,
     stop: () =>
       (stopped ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -127,6 +151,7 @@ export async function startProvisioning(options: StartProvisioningOptions = {}):
         const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
         await closed;
         clearTimeout(force);
+        metricsServer?.server.close();
         await writer.stop(SHUTDOWN_GRACE_MS);
         if (!options.redis) redis.disconnect();
         if (!options.pool) await pool.end();

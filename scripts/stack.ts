@@ -1,4 +1,4 @@
-// Runs edge, API and registrar as child processes (what `npm start` ends with),
+// Runs edge, API, registrar and provisioning server as child processes (what `npm start` ends with),
 // prefixes their output, prints where each part listens once all answer, and
 // stops them all when one exits or on SIGINT/SIGTERM.
 import { ChildProcess, spawn } from 'node:child_process';
@@ -124,6 +124,7 @@ async function main(): Promise<void> {
       `  API metrics      http://${local(api.API_METRICS_HOST)}:${api.API_METRICS_PORT}/metrics`,
       `  SIP              udp+tcp ${edge.SIP_BIND}:${edge.SIP_PORT}, ${tls}`,
       `  provisioning     ${provisioning.PROVISIONING_TLS_CERT && provisioning.PROVISIONING_TLS_KEY ? 'https' : 'http'}://${local(provisioning.PROVISIONING_HOST)}:${provisioning.PROVISIONING_PORT}/<file>  (phones fetch their files: docs/provisioning.md)`,
+      `  provisioning metrics http://${local(provisioning.PROVISIONING_METRICS_HOST)}:${provisioning.PROVISIONING_METRICS_PORT}/metrics`,
       `  drachtio control ${drachtio.DRACHTIO_HOST}:${drachtio.DRACHTIO_PORT}`,
       `  registrar        http://${local(registrar.REGISTRAR_HTTP_HOST)}:${registrar.REGISTRAR_HTTP_PORT}/metrics, /readyz`,
       'Stop with Ctrl-C.',

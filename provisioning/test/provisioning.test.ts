@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
 import pino from 'pino';
+import { REDACT_PATHS } from '../../shared/logger';
 import { Harness, startHarness } from '../../api/test/helpers/harness';
 import { CredentialCipher } from '../../shared/credentials';
+import { createPool } from '../../shared/db';
 import { createRedis, Redis } from '../../shared/redis';
 import { createTestDb, TestDb } from '../../shared/testing/db';
 import { testRedisUrl } from '../../shared/testing/env';
@@ -25,13 +28,22 @@ let provUrl: string;
 const cipher = new CredentialCipher(new Map([['t1', randomBytes(32)]]), 't1');
 const NONCE_SECRET = randomBytes(24).toString('hex');
 const started: RunningProvisioning[] = [];
+/** Every log line of the provisioning servers, and every secret the tests saw: none may appear in them. */
+const logs: string[] = [];
+const secrets = new Set<string>();
+const sink = new Writable({
+  write(chunk: Buffer, _enc, cb) {
+    logs.push(chunk.toString('utf8'));
+    cb();
+  },
+});
 
 function provConfig(env: Record<string, string>) {
   return loadProvisioningConfig({ DATABASE_URL: db.databaseUrl, REDIS_KEY_PREFIX: prefix, PROVISIONING_NONCE_SECRET: NONCE_SECRET, LOG_LEVEL: 'silent', ...env });
 }
 
 async function startProv(env: Record<string, string> = {}): Promise<RunningProvisioning> {
-  const p = await startProvisioning({ config: provConfig(env), log: pino({ level: 'silent' }), pool: db.pool, redis, cipher, host: '127.0.0.1', port: 0 });
+  const p = await startProvisioning({ config: provConfig(env), log: pino({ level: 'trace', redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, sink), pool: db.pool, redis, cipher, host: '127.0.0.1', port: 0, metricsPort: 0 });
   started.push(p);
   return p;
 }
@@ -83,6 +95,8 @@ async function provisionDevice(manufacturer: string, model: string, account?: { 
   expect(created.status).toBe(201);
   const creds = await h.req('GET', `/v2/accounts/${acct.accountId}/devices/sip/${created.body.id}/credentials`, { token: acct.key });
   expect(creds.status).toBe(200);
+  secrets.add(created.body.credentials.sipPassword);
+  secrets.add(creds.body.provisioning.password);
   return {
     accountId: acct.accountId,
     key: acct.key,
@@ -380,6 +394,44 @@ describe('every fetch is visible', () => {
   });
 });
 
+describe('outages', () => {
+  it('PostgreSQL unreachable: 503 with Retry-After, nothing served, the server keeps answering', async () => {
+    const p = await provisionDevice('Yealink', 'T46S');
+    // Port 9 (discard) on loopback: nothing listens, connections are refused at once.
+    const deadPool = createPool('postgres://postgres@127.0.0.1:9/none', { max: 1 });
+    const down = await startProvisioning({ config: provConfig({ PROVISIONING_FAILURE_LIMIT: '1000' }), log: pino({ level: 'silent' }), pool: deadPool, redis, cipher, host: '127.0.0.1', port: 0, metricsPort: null });
+    started.push(down);
+    const url = `http://127.0.0.1:${down.address.port}/${p.mac}.cfg`;
+    for (let i = 0; i < 3; i++) {
+      const r = await phoneFetch(url, { username: p.username, password: p.password });
+      expect(r.status).toBe(503);
+      expect(r.headers['retry-after']).toBe('30');
+      expect(r.body).not.toContain(p.sipPassword);
+    }
+    expect((await rawGet(`http://127.0.0.1:${down.address.port}/livez`, {})).status).toBe(200);
+    await down.stop();
+    started.pop();
+    await deadPool.end();
+  });
+});
+
+describe('metrics', () => {
+  it('count requests by outcome on their own listener', async () => {
+    const p = await provisionDevice('Yealink', 'T46S');
+    const scrape = async () => (await rawGet(`http://127.0.0.1:${prov.metricsPort}/metrics`, {})).body;
+    const count = (text: string, outcome: string) => Number(new RegExp(`^provisioning_requests_total\\{outcome="${outcome}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+    const before = await scrape();
+    expect((await phoneFetch(`${p.url}/${p.mac}.cfg`, { username: p.username, password: p.password })).status).toBe(200);
+    expect((await phoneFetch(`${p.url}/${p.mac}.cfg`, { username: p.username, password: 'wrong' })).status).toBe(401);
+    const after = await scrape();
+    expect(count(after, 'provisioned') - count(before, 'provisioned')).toBe(1);
+    expect(count(after, 'wrong_credentials') - count(before, 'wrong_credentials')).toBe(1);
+    // Two challenges: one before each answer.
+    expect(count(after, 'challenged') - count(before, 'challenged')).toBe(2);
+    expect((await rawGet(`http://127.0.0.1:${prov.address.port}/metrics`, {})).status).toBe(404);
+  });
+});
+
 describe('the admin preview', () => {
   it('shows the rendered file and the URL to point phones at, the password masked unless asked for (and then audited)', async () => {
     const p = await provisionDevice('Snom', 'D785');
@@ -423,5 +475,14 @@ describe('the admin preview', () => {
       expect(r.headers.get('content-type')).toMatch(/application\/problem\+json/);
     }
     expect((await h.req('GET', path, { token: p.key })).body.settings).toMatchObject({ codecs: ['PCMU', 'PCMA', 'G729', 'OPUS'], rtpPortMin: 16000, rtpPortMax: 32000, dscpRtp: 46 });
+  });
+});
+
+describe('logs', () => {
+  it('hold no SIP or provisioning password of any case above', () => {
+    expect(logs.length).toBeGreaterThan(0);
+    expect(secrets.size).toBeGreaterThan(10);
+    const all = logs.join('');
+    for (const secret of secrets) expect(all).not.toContain(secret);
   });
 });

@@ -6,6 +6,8 @@ import { defineSection, nonNegativeInt, port, positiveInt, str } from './env';
 export const provisioningSection = defineSection('Provisioning', {
   PROVISIONING_HOST: { schema: str, default: '0.0.0.0', doc: 'Address the provisioning server listens on.' },
   PROVISIONING_PORT: { schema: port, default: '8088', doc: 'Port of the provisioning server (HTTP, or HTTPS when PROVISIONING_TLS_CERT and PROVISIONING_TLS_KEY are set).' },
+  PROVISIONING_METRICS_HOST: { schema: str, default: '127.0.0.1', doc: 'Address of the provisioning server\'s metrics listener (GET /metrics, Prometheus text).' },
+  PROVISIONING_METRICS_PORT: { schema: port, default: '9094', doc: 'Port of the provisioning server\'s metrics listener.' },
   PROVISIONING_TLS_CERT: { schema: str, doc: 'PEM certificate (chain) file: the provisioning server speaks HTTPS. In production serve phones over HTTPS, here or behind a TLS proxy (docs/provisioning.md).' },
   PROVISIONING_TLS_KEY: { schema: str, doc: 'PEM private key file of PROVISIONING_TLS_CERT.' },
   PROVISIONING_PUBLIC_URL: { schema: z.string().url().regex(/^https?:\/\/[^?#]+$/, 'must be an http(s) URL without query or fragment').transform((v) => v.replace(/\/+$/, '')), doc: 'The URL phones are pointed at (DHCP option 66), as the API shows it in the credentials route and previews. Unset: http(s)://<SIP_PUBLIC_HOST, else 127.0.0.1>:<PROVISIONING_PORT>.' },

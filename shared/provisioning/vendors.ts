@@ -58,6 +58,22 @@ const hoursOffset = (minutes: number): string => {
   const a = Math.abs(minutes);
   return `${minutes < 0 ? '-' : '+'}${Math.floor(a / 60)}${a % 60 ? `:${String(a % 60).padStart(2, '0')}` : ''}`;
 };
+/** What the Yealink, Polycom and Fanvil files name alike (their transport in the vendor's values). */
+const lineView = (p: PhoneConfig, transport: string): View => ({
+  label: p.label,
+  displayName: p.displayName,
+  username: p.username,
+  password: p.password,
+  domain: p.domain,
+  port: p.port,
+  transport,
+  expiry: p.settings.registrationExpiry,
+  rtpPortMin: p.settings.rtpPortMin,
+  rtpPortMax: p.settings.rtpPortMax,
+  dscpRtp: p.settings.dscpRtp,
+  dscpSip: p.settings.dscpSip,
+  ntpServer: p.settings.ntpServer,
+});
 /** The codecs of `order` a vendor has, in its names. */
 const mapCodecs = (order: readonly Codec[], names: Partial<Record<Codec, string>>): string[] =>
   order.flatMap((c) => (names[c] === undefined ? [] : [names[c]!]));
@@ -192,14 +208,7 @@ const yealink: Vendor = {
     const wanted = mapCodecs(p.codecs, YEALINK_CODECS);
     const transport = yealinkTransport[p.transport];
     return {
-      label: p.label,
-      displayName: p.displayName,
-      username: p.username,
-      password: p.password,
-      domain: p.domain,
-      port: p.port,
-      transport,
-      expiry: p.settings.registrationExpiry,
+      ...lineView(p, transport),
       backup: p.backup ? { host: p.backup.host, port: p.backup.port, transport } : null,
       outboundProxy: p.outboundProxy,
       // Every codec the phone has is listed: the wanted ones enabled in order, the others disabled.
@@ -207,11 +216,6 @@ const yealink: Vendor = {
         const i = wanted.indexOf(name!);
         return { name: name!, enable: i >= 0 ? 1 : 0, priority: i >= 0 ? i + 1 : 0 };
       }),
-      rtpPortMin: p.settings.rtpPortMin,
-      rtpPortMax: p.settings.rtpPortMax,
-      dscpRtp: p.settings.dscpRtp,
-      dscpSip: p.settings.dscpSip,
-      ntpServer: p.settings.ntpServer,
       timeZone: p.utcOffsetMinutes === null ? null : hoursOffset(p.utcOffsetMinutes),
     };
   },
@@ -233,23 +237,11 @@ const polycom: Vendor = {
     if (kind === 'mac-cfg') return { sipFile: `${p.mac}-sip.cfg` };
     const transport = polycomTransport[p.transport];
     return {
-      label: p.label,
-      displayName: p.displayName,
-      username: p.username,
-      password: p.password,
-      domain: p.domain,
-      port: p.port,
-      transport,
-      expiry: p.settings.registrationExpiry,
+      ...lineView(p, transport),
       backup: p.backup ? { host: p.backup.host, port: p.backup.port, transport } : null,
       outboundProxy: p.outboundProxy ? { host: p.outboundProxy.host, port: p.outboundProxy.port, transport } : null,
       // A preference of 0 disables a codec.
       codecs: CODECS_IN_ORDER.map((c) => ({ key: POLYCOM_CODECS[c], preference: p.codecs.includes(c) ? p.codecs.indexOf(c) + 1 : 0 })),
-      rtpPortMin: p.settings.rtpPortMin,
-      rtpPortMax: p.settings.rtpPortMax,
-      dscpRtp: p.settings.dscpRtp,
-      dscpSip: p.settings.dscpSip,
-      ntpServer: p.settings.ntpServer,
       gmtOffsetSeconds: p.utcOffsetMinutes === null ? null : { seconds: p.utcOffsetMinutes * 60 },
     };
   },
@@ -271,23 +263,12 @@ const fanvil: Vendor = {
   names: ['fanvil'],
   files: (mac) => [{ kind: 'mac-cfg', name: `${mac}.cfg`, template: 'fanvil.cfg.tmpl', format: 'line', contentType: TEXT, lineEnding: 'crlf' }],
   view: (_kind, p) => ({
+    ...lineView(p, { UDP: '0', TCP: '1', TLS: '2' }[p.transport]),
     version: fanvilVersion(p),
-    label: p.label,
-    displayName: p.displayName,
-    username: p.username,
-    password: p.password,
-    domain: p.domain,
-    port: p.port,
-    transport: { UDP: '0', TCP: '1', TLS: '2' }[p.transport],
-    expiry: p.settings.registrationExpiry,
     outboundProxy: p.outboundProxy,
     backup: p.backup,
     codecMap: mapCodecs(p.codecs, FANVIL_CODECS).join(','),
-    rtpPortMin: p.settings.rtpPortMin,
     rtpPortCount: p.settings.rtpPortMax - p.settings.rtpPortMin + 1,
-    dscpRtp: p.settings.dscpRtp,
-    dscpSip: p.settings.dscpSip,
-    ntpServer: p.settings.ntpServer,
     // Fanvil counts its time zone in quarter hours east of UTC.
     timeZone: p.utcOffsetMinutes === null ? null : { quarters: p.utcOffsetMinutes / 15 },
   }),
