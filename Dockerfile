@@ -10,10 +10,12 @@ COPY api ./api
 COPY registrar ./registrar
 COPY edge ./edge
 COPY provisioning ./provisioning
+COPY console ./console
 COPY shared ./shared
 COPY scripts ./scripts
 COPY bench ./bench
-RUN npx tsc -p tsconfig.json && npm prune --omit=dev
+# The console's static files (dist/console-assets) are built here, while esbuild (a dev dependency) is installed.
+RUN npx tsc -p tsconfig.json && node dist/console/build.js && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 WORKDIR /app

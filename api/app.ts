@@ -12,6 +12,7 @@ import { accountsRouter } from './routes/accounts';
 import { devicesRouter } from './routes/devices';
 import { healthRouter } from './routes/health';
 import { provisioningRouter } from './provisioning/provisioning-router';
+import { consoleDir, consoleRouter } from './console-route';
 import { sipBlocksRouter } from './routes/sip-blocks';
 import { webhooksRouter } from './webhooks/webhooks-router';
 
@@ -88,6 +89,12 @@ export function createApp(deps: AppDeps): Express {
   });
 
   app.use(healthRouter(deps));
+  // The admin console: static files on this origin, before (and outside) the API's key check.
+  app.use((req, res, next) => {
+    if (req.path === '/console') res.redirect(301, `/console/${req.originalUrl.slice('/console'.length)}`);
+    else next();
+  });
+  app.use('/console', consoleRouter(consoleDir(deps.consoleDir)));
   for (const prefix of API_PREFIXES) {
     app.get(`${prefix}/openapi.json`, (_req, res) => {
       res.type('application/json').send(openapi);

@@ -59,6 +59,8 @@ export interface AppDeps {
   readonly verifier?: ApiKeyVerifier;
   /** Injected clock (ms since epoch). */
   readonly now?: () => number;
+  /** Folder of the built console (api/console-route.ts); default dist/console-assets. */
+  readonly consoleDir?: string | null;
 }
 
 /** The authenticated principal of a request (set by the auth middleware). */

@@ -35,6 +35,8 @@ export interface StartApiOptions {
   /** Overrides API_METRICS_PORT; null: no metrics listener (tests that do not read metrics). */
   readonly metricsPort?: number | null;
   readonly now?: () => number;
+  /** Folder of the built console; default dist/console-assets (api/console-route.ts). */
+  readonly consoleDir?: string | null;
 }
 
 /** A running API. */
@@ -110,6 +112,7 @@ export async function startApi(options: StartApiOptions = {}): Promise<RunningAp
     metrics,
     streamTokenSecret: secretOrLocal(config.API_STREAM_TOKEN_SECRET, { variable: 'API_STREAM_TOKEN_SECRET', dataDir: config.DATA_DIR, fileName: 'stream-token-secret', log }),
     now: options.now,
+    consoleDir: options.consoleDir,
   });
   const server: Server = createServer(app);
   server.keepAliveTimeout = 65_000; // longer than common load balancer idle timeouts

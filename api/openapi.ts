@@ -16,7 +16,7 @@ const COMPONENTS: z.ZodType[] = [
   S.DeviceCreateBody, S.DevicePatchBody, S.ResetPasswordBody, S.AccountCreateBody, S.AccountPatchBody, S.ApiKeyCreateBody,
   S.Device, S.DeviceCreated, S.DeviceList, S.Credentials, S.PasswordReset,
   S.Account, S.AccountCreated, S.AccountList, S.ApiKey, S.ApiKeyCreated, S.ApiKeyList,
-  S.Registration, S.RegistrationList, S.SipBlock, S.SipBlockList, S.Problem, S.Health,
+  S.Registration, S.RegistrationList, S.SipBlock, S.SipBlockList, S.WhoAmI, S.Problem, S.Health,
   S.Event, S.EventList, S.StreamToken,
   S.WebhookCreateBody, S.WebhookPatchBody, S.Webhook, S.WebhookWithSecret, S.WebhookList, S.Delivery, S.DeliveryList,
   S.AccountProvisioningPatchBody, S.DeviceProvisioningPatchBody, S.AccountProvisioning, S.ProvisioningPassword, S.ProvisioningPreview,
@@ -280,6 +280,9 @@ function paths(): Json {
     '/v2/accounts/{accountId}/api-keys/{keyId}': {
       parameters: [accountId, pathParam('keyId', 'API key id (`key_…`).')],
       delete: { operationId: 'revokeApiKey', summary: 'Revoke API key', tags: ['api-keys'], responses: { ...ok(204, 'Revoked (other API processes stop accepting it within API_KEY_CACHE_TTL_MS).'), ...errors(401, 403, 404, 503) } },
+    },
+    '/v2/whoami': {
+      get: { operationId: 'whoAmI', summary: 'The presented key: operator, or the account it acts on', tags: ['api-keys'], responses: { ...ok(200, 'The key.', 'WhoAmI'), ...errors(401, 503) } },
     },
     '/v2/sip-blocks': {
       get: { operationId: 'listSipBlocks', summary: 'SIP brute-force blocks in force (operator key)', tags: ['sip-blocks'], responses: { ...ok(200, 'Blocks.', 'SipBlockList'), ...errors(401, 403, 503) } },

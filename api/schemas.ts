@@ -269,6 +269,14 @@ export const RegistrationList = z.strictObject({ data: z.array(Registration) }).
 export const SipBlock = z
   .strictObject({ address: z.string(), since: Timestamp, until: Timestamp, reason: z.string(), failures: z.number().int() })
   .meta({ id: 'SipBlock', description: 'A source address blocked after repeated failed SIP authentications.' });
+export const WhoAmI = z
+  .strictObject({
+    kind: z.enum(['operator', 'account']),
+    keyId: z.string(),
+    accountId: z.string().nullable().meta({ description: 'The account of an account key; null for an operator key.' }),
+  })
+  .meta({ id: 'WhoAmI' });
+
 export const SipBlockList = z.strictObject({ data: z.array(SipBlock) }).meta({ id: 'SipBlockList' });
 
 // ---- events ----

@@ -121,6 +121,7 @@ async function main(): Promise<void> {
       '',
       'Stack is up:',
       `  API              http://${local(api.API_HOST)}:${api.API_PORT}/v2  (header X-Auth-Token; OpenAPI at /v2/openapi.json)`,
+      `  console          http://${local(api.API_HOST)}:${api.API_PORT}/console/  (sign in with an API key)`,
       `  API metrics      http://${local(api.API_METRICS_HOST)}:${api.API_METRICS_PORT}/metrics`,
       `  SIP              udp+tcp ${edge.SIP_BIND}:${edge.SIP_PORT}, ${tls}`,
       `  provisioning     ${provisioning.PROVISIONING_TLS_CERT && provisioning.PROVISIONING_TLS_KEY ? 'https' : 'http'}://${local(provisioning.PROVISIONING_HOST)}:${provisioning.PROVISIONING_PORT}/<file>  (phones fetch their files: docs/provisioning.md)`,

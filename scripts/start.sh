@@ -14,4 +14,5 @@ ensure_postgres "$DATABASE_URL"
 ensure_redis "$REDIS_URL"
 echo "build: compiling TypeScript" >&2
 npx tsc -p tsconfig.json --incremental --tsBuildInfoFile dist/.tsbuildinfo
+node dist/console/build.js  # the admin console's static files (served by the API at /console/)
 exec node --enable-source-maps dist/scripts/stack.js

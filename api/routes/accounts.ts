@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { ApiKeyRecord, ApiKeyVerifier, createApiKey, listApiKeys, revokeApiKey } from '../api-keys';
 import { AccountRecord, accountExists, accountNotFound, createAccountWithKey, getAccount, listAccounts, requireAccount, updateAccount } from '../accounts-repo';
-import { AppDeps, param, requireAccountAccess, requireOperator } from '../context';
+import { AppDeps, param, requireAccountAccess, requireOperator, principalOf } from '../context';
 import { NotFoundError, ValidationError } from '../errors';
 import { actorOf } from '../events/audit';
 import { ACCOUNT_ID, API_KEY_ID } from '../ids';
@@ -70,6 +70,12 @@ export function accountsRouter(deps: AppDeps, verifier: ApiKeyVerifier): Router 
     log.info({ accountId: created.account.id, keyId: created.apiKey.id }, 'account created');
     res.status(201).location(`${req.baseUrl}/accounts/${created.account.id}`).set('Cache-Control', 'no-store')
       .json({ account: accountJson(created.account), apiKey: { ...apiKeyJson(created.apiKey), key: created.key } });
+  });
+
+  // What the presented key is (the console's sign-in): operator, or the account it belongs to.
+  r.get('/whoami', (_req, res) => {
+    const p = principalOf(res);
+    res.json({ kind: p.kind, keyId: p.keyId, accountId: p.kind === 'account' ? p.accountId : null });
   });
 
   r.get('/accounts', async (req, res) => {

@@ -1,5 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoPath } from '../repo-paths';
 import type { SipDefaults } from '../sip-connection';
 import { phoneConfig } from './phone-config';
 import type { ProvisioningRecord } from './provisioning-store';
@@ -20,13 +21,11 @@ export type FileOutcome =
   | { kind: 'unknown_manufacturer' }
   | { kind: 'not_for_vendor'; vendor: string };
 
-/** The repository's template folder, found from this file whether it runs from source or compiled into dist/. */
+/** The repository's template folder (shared/provisioning/templates). */
 function templatesDir(): string {
-  for (let dir = __dirname; ; dir = dirname(dir)) {
-    const candidate = join(dir, 'shared', 'provisioning', 'templates');
-    if (existsSync(join(dir, 'package.json')) && existsSync(candidate)) return candidate;
-    if (dirname(dir) === dir) throw new Error('provisioning templates not found (shared/provisioning/templates)');
-  }
+  const dir = repoPath('shared', 'provisioning', 'templates');
+  if (!dir) throw new Error('provisioning templates not found (shared/provisioning/templates)');
+  return dir;
 }
 
 const compiled = new Map<string, Template>();

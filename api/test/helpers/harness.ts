@@ -67,6 +67,8 @@ export interface HarnessOptions {
   shared?: { db: TestDb; prefix: string };
   /** The keyring, when another process of the test (e.g. the provisioning server) must read what this API encrypts. */
   cipher?: CredentialCipher;
+  /** Folder of a built console to serve at /console/. */
+  consoleDir?: string;
 }
 
 export async function startHarness(env: Record<string, string> = {}, options: HarnessOptions = {}): Promise<Harness> {
@@ -92,7 +94,7 @@ export async function startHarness(env: Record<string, string> = {}, options: Ha
     LOG_LEVEL: 'trace',
     ...env,
   });
-  const api = await startApi({ config, log, pool: db.pool, redis, cipher, host: '127.0.0.1', port: 0, metricsPort: 0, now: options.now });
+  const api = await startApi({ config, log, pool: db.pool, redis, cipher, host: '127.0.0.1', port: 0, metricsPort: 0, now: options.now, consoleDir: options.consoleDir });
   const baseUrl = `http://127.0.0.1:${api.address.port}`;
   const exchanges: Harness['exchanges'] = [];
   let openapi: Record<string, unknown> | undefined;
