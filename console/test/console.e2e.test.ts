@@ -142,6 +142,27 @@ describe('the console', () => {
     await context.close();
   }, 90_000);
 
+  it('shows the API\'s problems next to the field that caused them, and keeps what was typed', async () => {
+    await h.req('POST', `/v2/accounts/${stack.accountId}/devices/sip`, { token: accountKey, body: { name: 'Taken', sipUsername: 'taken1' } });
+    const { page, context } = await newPage();
+    await signIn(page, accountKey);
+    await page.getByText('Create a device').click();
+    const form = page.locator('form', { has: page.getByRole('button', { name: 'Create device' }) });
+    await form.getByLabel('Name', { exact: true }).fill('Second');
+    await form.getByLabel('SIP username').fill('taken1');
+    await form.getByRole('button', { name: 'Create device' }).click();
+    await expectText(form.locator('[data-error-for="sipUsername"]'), 'already exists');
+    expect(await form.getByLabel('SIP username').getAttribute('aria-invalid')).toBe('true');
+    await expectText(form.getByRole('alert'), 'already exists');
+    await form.getByLabel('SIP username').fill('second1');
+    await form.getByLabel('MAC address').fill('not-a-mac');
+    await form.getByRole('button', { name: 'Create device' }).click();
+    await until(async () => ((await form.locator('[data-error-for="macAddress"]').textContent()) ?? '') !== '', 5000, 'MAC error');
+    expect(await form.locator('[data-error-for="sipUsername"]').textContent()).toBe('');
+    expect(await form.getByLabel('Name', { exact: true }).inputValue()).toBe('Second');
+    await context.close();
+  });
+
   it('a revoked key sends the user back to sign-in with a message', async () => {
     const made = await h.req('POST', `/v2/accounts/${stack.accountId}/api-keys`, { body: { name: 'to revoke' } });
     const { page, context } = await newPage();
@@ -229,6 +250,7 @@ describe('the console', () => {
     const created = await h.req('POST', `/v2/accounts/${stack.accountId}/devices/sip`, { token: accountKey, body: { name: 'Yealink desk', sipUsername: 'prov1', manufacturer: 'Yealink', macAddress: '00:15:65:00:0b:01' } });
     const { page, context } = await newPage();
     await signIn(page, accountKey);
+    await page.getByRole('button', { name: 'Sign out' }).waitFor();
     await page.goto(`${base}#/a/${stack.accountId}/devices/${created.body.id}`);
     await page.getByRole('button', { name: 'Show provisioning preview' }).click();
     const file = page.locator('pre.file');
