@@ -46,14 +46,23 @@ ensure_postgres() {
   _wait_port "$host" "$port" || { echo "services: PostgreSQL did not come up on $host:$port" >&2; return 1; }
 }
 
+# ensure_redis URL [DIR]: with DIR (npm start), a Redis it starts keeps its data there with AOF
+# (appendfsync everysec: at most about one second of writes lost on a crash; docs/operations.md);
+# without (npm test), it keeps nothing on disk.
 ensure_redis() {
-  local url="$1" host port
+  local url="$1" dir="${2:-}" host port
   host=$(_url_host "$url"); port=$(_url_port "$url" 6379)
   _port_open "$host" "$port" && return 0
   if ! _is_local "$host"; then echo "services: Redis at $host:$port does not answer" >&2; return 1; fi
   command -v redis-server >/dev/null || _apt_install redis-server || return 1
-  echo "services: starting Redis on port $port" >&2
-  redis-server --daemonize yes --bind 127.0.0.1 -::1 --port "$port" --save "" --appendonly no >/dev/null
+  if [ -n "$dir" ]; then
+    mkdir -p "$dir"
+    echo "services: starting Redis on port $port (AOF in $dir)" >&2
+    redis-server --daemonize yes --bind 127.0.0.1 -::1 --port "$port" --save "" --appendonly yes --appendfsync everysec --dir "$(cd "$dir" && pwd)" >/dev/null
+  else
+    echo "services: starting Redis on port $port" >&2
+    redis-server --daemonize yes --bind 127.0.0.1 -::1 --port "$port" --save "" --appendonly no >/dev/null
+  fi
   _wait_port "$host" "$port" || { echo "services: Redis did not come up on $host:$port" >&2; return 1; }
 }
 

@@ -11,7 +11,7 @@ ensure_node_modules
 export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/sipreg}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}"
 ensure_postgres "$DATABASE_URL"
-ensure_redis "$REDIS_URL"
+ensure_redis "$REDIS_URL" "${DATA_DIR:-.data}/redis"
 echo "build: compiling TypeScript" >&2
 npx tsc -p tsconfig.json --incremental --tsBuildInfoFile dist/.tsbuildinfo
 node dist/console/build.js  # the admin console's static files (served by the API at /console/)
