@@ -7,7 +7,7 @@ import { EventNotifications } from '../shared/events/event-notifications';
 import { oldestTransactionAge } from '../shared/events/event-store';
 import { secretOrLocal } from '../shared/local-secrets';
 import { createLogger, Logger } from '../shared/logger';
-import { createRedis, Redis } from '../shared/redis';
+import { createRedis, Redis, redisTarget } from '../shared/redis';
 import { RegistrationStore } from '../shared/registration-store';
 import { SipBlocks } from '../shared/sip-blocks';
 import { ApiKeyVerifier } from './api-keys';
@@ -65,7 +65,7 @@ export async function startApi(options: StartApiOptions = {}): Promise<RunningAp
   const ownRedis = !options.redis;
   const pool = options.pool ?? createPool(config.DATABASE_URL, { max: config.DATABASE_POOL_SIZE });
   // Auto-pipelining batches the Redis reads of concurrent requests into one write: fewer syscalls per request.
-  const redis = options.redis ?? createRedis(config.REDIS_URL, { enableAutoPipelining: true });
+  const redis = options.redis ?? createRedis(redisTarget(config), { enableAutoPipelining: true });
   const cipher = options.cipher ?? CredentialCipher.fromEnvOrLocal({ keys: config.CREDENTIAL_KEYS, activeKeyId: config.CREDENTIAL_ACTIVE_KEY_ID, dataDir: config.DATA_DIR, log });
   const metrics = new ApiMetrics();
   const verifier = new ApiKeyVerifier(pool, { cacheTtlMs: config.API_KEY_CACHE_TTL_MS, cacheMax: config.API_KEY_CACHE_MAX, adminKey: config.ADMIN_API_KEY, now: options.now });

@@ -11,7 +11,7 @@ import { EventWriter } from '../shared/events/event-writer';
 import { secretOrLocal } from '../shared/local-secrets';
 import { createLogger, Logger } from '../shared/logger';
 import { startMetricsServer } from '../shared/metrics';
-import { createRedis, Redis } from '../shared/redis';
+import { createRedis, Redis, redisTarget } from '../shared/redis';
 import { SipBlocks } from '../shared/sip-blocks';
 import { loadProvisioningConfig, ProvisioningConfig } from './config';
 import { FetchHandler } from './fetch-handler';
@@ -51,7 +51,7 @@ export async function startProvisioning(options: StartProvisioningOptions = {}):
   const log = options.log ?? createLogger('provisioning', config.LOG_LEVEL);
   const now = options.now ?? Date.now;
   const pool = options.pool ?? createPool(config.DATABASE_URL, { max: config.DATABASE_POOL_SIZE });
-  const redis = options.redis ?? createRedis(config.REDIS_URL);
+  const redis = options.redis ?? createRedis(redisTarget(config));
   const cipher = options.cipher ?? CredentialCipher.fromEnvOrLocal({ keys: config.CREDENTIAL_KEYS, activeKeyId: config.CREDENTIAL_ACTIVE_KEY_ID, dataDir: config.DATA_DIR, log });
   const nonceSecret = secretOrLocal(config.PROVISIONING_NONCE_SECRET, { variable: 'PROVISIONING_NONCE_SECRET', dataDir: config.DATA_DIR, fileName: 'provisioning-nonce-secret', log });
   const metrics = new ProvisioningMetrics();

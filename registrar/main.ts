@@ -38,6 +38,7 @@ async function main(): Promise<void> {
     databaseUrl: common.DATABASE_URL,
     databasePoolSize: common.DATABASE_POOL_SIZE,
     redisUrl: common.REDIS_URL,
+    redisClusterNodes: common.REDIS_CLUSTER_NODES,
     redisKeyPrefix: common.REDIS_KEY_PREFIX,
     defaultDomain: common.SIP_DEFAULT_DOMAIN,
     engine: {

@@ -451,15 +451,11 @@ export class RegistrationStore {
   async getStatuses(deviceIds: string[]): Promise<Map<string, DeviceLiveStatus>> {
     const result = new Map<string, DeviceLiveStatus>();
     if (deviceIds.length === 0) return result;
-    const pipeline = this.redis.pipeline();
-    for (const id of deviceIds) pipeline.hmget(this.keys.status(id), ...STATUS_FIELDS);
-    const replies = (await pipeline.exec()) ?? [];
+    // One command per device, sent together: each device's keys are in its own Cluster slot, so
+    // one pipeline cannot hold them all there (the API's client auto-pipelines them per node).
+    const replies = await Promise.all(deviceIds.map((id) => this.redis.hmget(this.keys.status(id), ...STATUS_FIELDS)));
     const now = this.now();
-    deviceIds.forEach((id, i) => {
-      const [err, fields] = replies[i] ?? [new Error('no reply'), null];
-      if (err) throw err;
-      result.set(id, deriveLiveStatus(fields as (string | null)[], now));
-    });
+    deviceIds.forEach((id, i) => result.set(id, deriveLiveStatus(replies[i]!, now)));
     return result;
   }
 
@@ -551,11 +547,8 @@ export class RegistrationStore {
 
   /** Forgets everything about a deleted device. */
   async forgetDevice(deviceId: string): Promise<void> {
-    await this.redis
-      .pipeline()
-      .del(this.keys.bindings(deviceId), this.keys.status(deviceId), this.keys.nonces(deviceId))
-      .zrem(this.keys.expiryIndex, deviceId)
-      .exec();
+    // The device's keys share its slot; the reaper index is elsewhere (two commands on a Cluster).
+    await Promise.all([this.redis.del(this.keys.bindings(deviceId), this.keys.status(deviceId), this.keys.nonces(deviceId)), this.redis.zrem(this.keys.expiryIndex, deviceId)]);
   }
 
   /**

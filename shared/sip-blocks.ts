@@ -4,12 +4,14 @@ import type { Redis } from './redis';
  * Brute-force protection state for SIP digest authentication, in Redis so that
  * every registrar process sees the same counts and blocks.
  *
- * Layout (P = key prefix):
- * - `Pfail:src:<address>`  failures from one source address in the current window (INCR, PEXPIRE on first)
- * - `Pfail:user:<user@domain>` failures against one username in the current window
- * - `Pblock:<address>`     a block: JSON {@link SipBlock}, PEXPIRE = block duration
- * - `Pblocks`              sorted set of blocked addresses scored by block end (for listing)
- * - `Pblocks:ch`           pub/sub channel announcing `<address>\t<block end ms>` (0: lifted)
+ * Layout (P = key prefix). Every key carries the hash tag `{sb}`, so one script updates a
+ * failure's four keys atomically on a Redis Cluster too (they share a slot; the counters are
+ * written only by failed authentications, so that slot is not a hot one in normal traffic):
+ * - `P{sb}fail:src:<address>`  failures from one source address in the current window (INCR, PEXPIRE on first)
+ * - `P{sb}fail:user:<user@domain>` failures against one username in the current window
+ * - `P{sb}block:<address>`     a block: JSON {@link SipBlock}, PEXPIRE = block duration
+ * - `P{sb}blocks`              sorted set of blocked addresses scored by block end (for listing)
+ * - `Pblocks:ch`               pub/sub channel announcing `<address>\t<block end ms>` (0: lifted)
  *
  * Processes on the hot path keep a mirror of the blocks in memory ({@link SipBlocks.startMirror}):
  * fed by the channel, reloaded on every (re)subscription and periodically, so
@@ -86,7 +88,7 @@ type Scripted = Redis & {
   sipRecordFailure(src: string, user: string, block: string, index: string, ...args: (string | number)[]): Promise<number[]>;
 };
 
-/** Counts failed SIP authentications and holds blocks. Note: the four keys of a failure are not in one Redis Cluster slot; run this part on a single Redis or a hash-tagged prefix. */
+/** Counts failed SIP authentications and holds blocks. */
 export class SipBlocks {
   private readonly redis: Scripted;
   private readonly prefix: string;
@@ -106,12 +108,23 @@ export class SipBlocks {
     this.now = opts.now ?? Date.now;
   }
 
-  private blockKey(address: string): string {
-    return `${this.prefix}block:${address}`;
+  /** The hash-tagged start of every key of this module (one Cluster slot). */
+  private get tagged(): string {
+    return `${this.prefix}{sb}`;
   }
 
-  private get indexKey(): string {
-    return `${this.prefix}blocks`;
+  private blockKey(address: string): string {
+    return `${this.tagged}block:${address}`;
+  }
+
+  /** The failure counter of a source address (tests and operators read it). */
+  sourceCounterKey(address: string): string {
+    return `${this.tagged}fail:src:${address}`;
+  }
+
+  /** The sorted set of blocked addresses. */
+  get indexKey(): string {
+    return `${this.tagged}blocks`;
   }
 
   private get channel(): string {
@@ -184,8 +197,8 @@ export class SipBlocks {
   async recordFailure(address: string, user: string): Promise<FailureOutcome> {
     const p = this.policy;
     const reply = await this.redis.sipRecordFailure(
-      `${this.prefix}fail:src:${address}`,
-      `${this.prefix}fail:user:${user}`,
+      this.sourceCounterKey(address),
+      `${this.tagged}fail:user:${user}`,
       this.blockKey(address),
       this.indexKey,
       p.windowMs,
@@ -232,7 +245,7 @@ export class SipBlocks {
       .multi()
       .del(this.blockKey(address))
       .zrem(this.indexKey, address)
-      .del(`${this.prefix}fail:src:${address}`)
+      .del(this.sourceCounterKey(address))
       .publish(this.channel, `${address}\t0`)
       .exec()) ?? [];
     this.mirror?.delete(address);

@@ -154,7 +154,7 @@ describe('a deleted then re-created device, through the API and the registrar', 
     expect((await call('DELETE', `/devices/sip/${created.body.id}`)).status).toBe(204);
     await new Promise((r) => setTimeout(r, 100)); // the invalidation reaches the registrar
     expect((await new Phone(client, 'ivan', oldPassword).register()).final?.status).toBe(403);
-    expect(await stack.redis.exists(`${stack.prefix}fail:src:127.0.0.1`)).toBe(0);
+    expect(await stack.redis.exists(`${stack.prefix}{sb}fail:src:127.0.0.1`)).toBe(0);
 
     const again = await call('POST', '/devices/sip', deviceBody(2, { sipUsername: 'ivan' }));
     expect(again.status).toBe(201);

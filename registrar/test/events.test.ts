@@ -37,7 +37,7 @@ describe('registration events', () => {
     expect((await client.next(callId, 1))?.status).toBe(401);
     const e = await eventOf((x) => x.data.reason === 'algorithm_unsupported', 'algorithm_unsupported');
     expect(e).toMatchObject({ type: 'auth_failed', deviceId: 'dev_sip_ann', accountId: stack.accountId });
-    expect(await stack.redis.exists(`${stack.prefix}fail:src:127.0.0.1`)).toBe(0);
+    expect(await stack.redis.exists(`${stack.prefix}{sb}fail:src:127.0.0.1`)).toBe(0);
   });
 
   it('records an inactive device and a foreign address-of-record as authorisation failures answered 403', async () => {

@@ -78,7 +78,7 @@ describe('registrar security', () => {
     expect(wrong.final?.status).toBe(401);
     expect(unknown.final?.status).toBe(401);
     expect(challengeShape(unknown)).toEqual(challengeShape(wrong));
-    await stack.redis.del(`${stack.prefix}fail:src:127.0.0.1`);
+    await stack.redis.del(`${stack.prefix}{sb}fail:src:127.0.0.1`);
   });
 
   it('accepts old and new passwords during a reset grace period, then only the new one', async () => {
@@ -99,7 +99,7 @@ describe('registrar security', () => {
     await new Promise((r) => setTimeout(r, 100));
     expect((await new Phone(client, 'erin', 'erin-old-pass').register()).final?.status).toBe(401);
     expect((await new Phone(client, 'erin', 'erin-new-pass').register()).final?.status).toBe(200);
-    await stack.redis.del(`${stack.prefix}fail:src:127.0.0.1`);
+    await stack.redis.del(`${stack.prefix}{sb}fail:src:127.0.0.1`);
   });
 
   it('after a reset without grace, the old password stops working at once and the bindings are gone', async () => {
@@ -114,15 +114,15 @@ describe('registrar security', () => {
     expect((await stack.store.getStatus('dev_sip_frank')).registrationStatus).toBe('unregistered');
     expect((await new Phone(client, 'frank', 'frank-old-pass').register()).final?.status).toBe(401);
     expect((await new Phone(client, 'frank', 'frank-new-pass').register()).final?.status).toBe(200);
-    await stack.redis.del(`${stack.prefix}fail:src:127.0.0.1`);
+    await stack.redis.del(`${stack.prefix}{sb}fail:src:127.0.0.1`);
   });
 
   it('answers a deleted device that proves its old password 403 without counting a failure; a wrong password stays a counted 401', async () => {
     await stack.addDevice({ id: 'dev_sip_gina', username: 'gina', password: 'gina-secret-1' });
     // Its own address, so the failure counters read here are this test's alone.
     const natted = await SipClient.udp(stack.udp, '127.0.0.5');
-    const failSrc = `${stack.prefix}fail:src:127.0.0.5`;
-    const failUser = `${stack.prefix}fail:user:gina@${DOMAIN}`;
+    const failSrc = `${stack.prefix}{sb}fail:src:127.0.0.5`;
+    const failUser = `${stack.prefix}{sb}fail:user:gina@${DOMAIN}`;
     try {
       expect((await new Phone(natted, 'gina', 'gina-secret-1').register()).final?.status).toBe(200);
       expect((await stack.store.getStatus('dev_sip_gina')).registrationStatus).toBe('registered');
@@ -147,7 +147,7 @@ describe('registrar security', () => {
         expect(final!.all('www-authenticate')).toEqual([]);
       }
       expect(await stack.redis.exists(failSrc, failUser)).toBe(0);
-      expect(await stack.redis.zscore(`${stack.prefix}blocks`, '127.0.0.5')).toBeNull();
+      expect(await stack.redis.zscore(`${stack.prefix}{sb}blocks`, '127.0.0.5')).toBeNull();
       expect(await stack.redis.exists(...liveKeys)).toBe(0);
       const ginas = async () => (await stack.events()).filter((e) => e.deviceId === 'dev_sip_gina' && e.type !== 'registered');
       await until(async () => (await ginas()).length >= 5, 2000, "the deleted device's events");
@@ -187,7 +187,7 @@ describe('registrar security', () => {
       expect(await attacker.next('blocked-420@test', 1, 500)).toBeNull();
       // The real phone, from its own address, is not affected.
       expect((await new Phone(client, 'dave', 'dave-secret-1').register()).final?.status).toBe(200);
-      const blocks = await stack.redis.zrange(`${stack.prefix}blocks`, 0, -1);
+      const blocks = await stack.redis.zrange(`${stack.prefix}{sb}blocks`, 0, -1);
       expect(blocks).toEqual(['127.0.0.3']);
       // The registered event follows the 200 (written in the background, not before the answer).
       const eventTypes = async () => (await stack.events()).filter((e) => e.deviceId === 'dev_sip_dave').map((e) => e.type);

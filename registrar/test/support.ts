@@ -14,7 +14,7 @@ import { startEdge, Edge } from '../../edge';
 import { createTestDb, TestDb } from '../../shared/testing/db';
 import { clearPrefix, testKeyPrefix, testRedis } from '../../shared/testing/redis';
 import { testRedisUrl } from '../../shared/testing/env';
-import type { Redis } from '../../shared/redis';
+import { createRedis, Redis } from '../../shared/redis';
 import { RegistrationStore } from '../../shared/registration-store';
 import { startRegistrar, RegistrarOptions, RunningRegistrar } from '../index';
 
@@ -66,13 +66,15 @@ export interface StackOptions {
   registrar?: Partial<RegistrarOptions>;
   /** Redis the registrar uses (defaults to the test Redis). */
   redisUrl?: string;
+  /** A Redis Cluster's seed nodes instead (the stack's own client is a Cluster client too). */
+  redisClusterNodes?: string[];
 }
 
 /** Inserts an account for DOMAIN and starts edge + registrar against a fresh schema and key prefix. */
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const db = await createTestDb();
   const prefix = testKeyPrefix();
-  const redis = testRedis();
+  const redis = opts.redisClusterNodes ? createRedis({ clusterNodes: opts.redisClusterNodes }) : testRedis();
   const secret = randomBytes(12).toString('hex');
   const cert = opts.tls ? selfSignedCert() : undefined;
   const edge = await startEdge({
@@ -92,6 +94,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     databaseSchema: db.schema,
     databasePoolSize: 4,
     redisUrl: opts.redisUrl ?? testRedisUrl(),
+    redisClusterNodes: opts.redisClusterNodes,
     redisKeyPrefix: prefix,
     engine: { host: '127.0.0.1', port: edge.addresses.control.port, secret },
     http: { host: '127.0.0.1', port: 0 },

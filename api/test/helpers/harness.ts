@@ -69,12 +69,14 @@ export interface HarnessOptions {
   cipher?: CredentialCipher;
   /** Folder of a built console to serve at /console/. */
   consoleDir?: string;
+  /** A Redis Cluster's seed nodes instead of the test Redis. */
+  redisClusterNodes?: string[];
 }
 
 export async function startHarness(env: Record<string, string> = {}, options: HarnessOptions = {}): Promise<Harness> {
   const db = options.shared?.db ?? (await createTestDb());
   // As startApi configures its own client: auto-pipelined.
-  const redis = createRedis(testRedisUrl(), { enableAutoPipelining: true });
+  const redis = createRedis(options.redisClusterNodes ? { clusterNodes: options.redisClusterNodes } : testRedisUrl(), { enableAutoPipelining: true });
   const prefix = options.shared?.prefix ?? testKeyPrefix();
   const logs: string[] = [];
   const sink = new Writable({
