@@ -368,10 +368,15 @@ export class Phone {
   }
 }
 
-/** Starts a private redis-server on a free port (for outage tests); returns its port and a stop by PID. */
-export async function startPrivateRedis(port: number): Promise<{ port: number; pid: number; stop(): Promise<void> }> {
+/**
+ * Starts a private redis-server on a free port (for outage tests); returns its port and a stop by PID
+ * (SIGKILL: a crash). With `aofDir`, it keeps an append-only file there (appendfsync everysec, as
+ * npm start and docker-compose.yml run it) and a restart on the same folder loads it back.
+ */
+export async function startPrivateRedis(port: number, opts: { aofDir?: string } = {}): Promise<{ port: number; pid: number; stop(): Promise<void> }> {
   const { spawn } = await import('node:child_process');
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const persistence = opts.aofDir ? ['--appendonly', 'yes', '--appendfsync', 'everysec', '--dir', opts.aofDir] : ['--appendonly', 'no'];
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence], { stdio: 'ignore' });
   for (let i = 0; i < 100; i++) {
     const ok = await new Promise<boolean>((resolve) => {
       const s = tcpConnect({ host: '127.0.0.1', port });
