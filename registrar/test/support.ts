@@ -47,6 +47,8 @@ export interface Stack {
   tls?: { address: string; port: number };
   /** The self-signed certificate of the TLS listener (PEM file). */
   tlsCertPath?: string;
+  /** The edge's control secret (for more registrars on the same edge). */
+  engineSecret: string;
   addDevice(d: DeviceRow): Promise<void>;
   /** Events written so far (oldest first), as stored. */
   events(): Promise<StoredEventRow[]>;
@@ -120,6 +122,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     tcp: edge.addresses.tcp,
     tls: edge.addresses.tls,
     tlsCertPath: cert?.certPath,
+    engineSecret: secret,
     async addDevice(d) {
       await insertDevice(db.pool, accountId, d);
     },

@@ -1,0 +1,129 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { testRedisUrl } from '../../shared/testing/env';
+import { sleep, until } from '../../shared/testing/wait';
+import { DOMAIN, md5, Phone, sha256, SipClient, Stack, startStack } from './support';
+
+// Two registrars on one edge (as several apps share one drachtio-server): one in this process,
+// one in a child process that is killed with SIGKILL while phones register at 1,000/s.
+// No registration answered 200 is lost, and the edge stops routing to the dead app at once.
+
+const DEVICES = 3000;
+const RATE_PER_S = 1000;
+const KILL_AT_MS = 1500;
+const NONCE_SECRET = randomBytes(24).toString('hex');
+
+let stack: Stack;
+let child: ChildProcess;
+let childHttpPort: number;
+const clients: SipClient[] = [];
+
+function startChild(): Promise<{ proc: ChildProcess; httpPort: number }> {
+  const root = join(__dirname, '..', '..');
+  const proc = spawn(process.execPath, ['-r', join(root, 'shared', 'testing', 'swc-register.js'), join(__dirname, 'registrar-child.ts')], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: {
+      ...process.env,
+      REGISTRAR_CHILD_OPTIONS: JSON.stringify({
+        databaseUrl: stack.db.databaseUrl,
+        databaseSchema: stack.db.schema,
+        databasePoolSize: 4,
+        redisUrl: testRedisUrl(),
+        redisKeyPrefix: stack.prefix,
+        engine: { host: '127.0.0.1', port: stack.edge.addresses.control.port, secret: stack.engineSecret },
+        http: { host: '127.0.0.1', port: 0 },
+        defaultDomain: 'default.test.example',
+        nonceSecret: NONCE_SECRET,
+        eventFlushMs: 25,
+      }),
+    },
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error('the child registrar did not start')), 30_000);
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /ready (\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ proc, httpPort: Number(m[1]) });
+      }
+    });
+    proc.once('exit', (code) => reject(new Error(`the child registrar exited (${code})`)));
+  });
+}
+
+beforeAll(async () => {
+  stack = await startStack({ registrar: { nonceSecret: NONCE_SECRET } });
+  const values: string[] = [];
+  const params: string[] = [];
+  for (let i = 0; i < DEVICES; i++) {
+    const u = `s${i}`;
+    params.push(`dev_s${i}`, u, md5(`${u}:${DOMAIN}:pw-${i}`), sha256(`${u}:${DOMAIN}:pw-${i}`));
+    const b = i * 4;
+    values.push(`($${b + 1}, '${stack.accountId}', 'Device', $${b + 2}, '${DOMAIN}', 'active', 'test:not:encrypted:x', $${b + 3}, $${b + 4})`);
+  }
+  await stack.db.pool.query(`INSERT INTO devices (id, account_id, name, sip_username, sip_domain, status, password_enc, ha1_md5, ha1_sha256) VALUES ${values.join(', ')}`, params);
+  ({ proc: child, httpPort: childHttpPort } = await startChild());
+  for (let i = 0; i < 8; i++) clients.push(await SipClient.udp(stack.udp));
+}, 60_000);
+
+afterAll(async () => {
+  for (const c of clients) c.close();
+  if (child && child.exitCode === null) child.kill('SIGKILL');
+  await stack?.stop();
+});
+
+it('serves REGISTERs through both registrars; a registrar killed under 1,000/s loses no answered registration and gets no more requests', async () => {
+  // Both registrars take requests (the edge hands them out in turn: with two apps a challenge
+  // and its answer go to different registrars, which share the nonce secret).
+  const warm = new Phone(clients[0]!, 's0', 'pw-0');
+  for (let i = 0; i < 4; i++) expect((await warm.register({ contact: '<sip:s0@127.0.0.1:7000>' })).final?.status).toBe(200);
+  const requestCount = (text: string): number => [...text.matchAll(/^registrar_registrations_total\{[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
+  expect(requestCount(await (await fetch(`http://127.0.0.1:${childHttpPort}/metrics`)).text())).toBeGreaterThan(0);
+  expect(requestCount(await (await fetch(`http://127.0.0.1:${stack.registrar.http.port}/metrics`)).text())).toBeGreaterThan(0);
+
+  const phones = Array.from({ length: DEVICES }, (_, i) => new Phone(clients[i % clients.length]!, `s${i}`, `pw-${i}`, { timeoutMs: 2000 }));
+  const answered: boolean[] = new Array(DEVICES).fill(false);
+  const startedAt: number[] = new Array(DEVICES).fill(0);
+  const start = Date.now();
+  let killedAt = Infinity;
+  const killer = (async () => {
+    await sleep(KILL_AT_MS);
+    killedAt = Date.now();
+    child.kill('SIGKILL');
+  })();
+  const runs: Promise<void>[] = [];
+  for (let i = 1; i < DEVICES; i++) {
+    const wait = start + (i * 1000) / RATE_PER_S - Date.now();
+    if (wait > 0) await sleep(wait);
+    startedAt[i] = Date.now();
+    runs.push(
+      phones[i]!.register({ contact: `<sip:s${i}@127.0.0.1:${7000 + (i % 1000)}>` }).then(
+        (r) => void (answered[i] = r.final?.status === 200),
+        () => undefined,
+      ),
+    );
+  }
+  await Promise.all(runs);
+  await killer;
+
+  const ok = answered.filter(Boolean).length;
+  // Every registration answered 200 (by either registrar) is in Redis.
+  const lost: number[] = [];
+  for (let i = 1; i < DEVICES; i++) if (answered[i] && (await stack.store.load(`dev_s${i}`)).bindings.length === 0) lost.push(i);
+  // Requests that started once the kill was seen by the edge all went to the live registrar.
+  const after = [...answered.keys()].filter((i) => i > 0 && startedAt[i]! > killedAt + 100);
+  const failedAfter = after.filter((i) => !answered[i]);
+  const inFlight = [...answered.keys()].filter((i) => i > 0 && startedAt[i]! <= killedAt + 100 && startedAt[i]! > killedAt - 100 && !answered[i]).length;
+  console.log(`scale-out: ${ok} of ${DEVICES - 1} answered 200; ${lost.length} answered but lost; ${failedAfter.length} of ${after.length} started after the kill failed; ${inFlight} unanswered around the kill`);
+  expect(lost).toEqual([]);
+  expect(after.length).toBeGreaterThan(1000);
+  expect(failedAfter).toEqual([]);
+  // The dead registrar's requests in flight at the kill are what a phone retransmits: a new REGISTER now succeeds.
+  for (const i of [...answered.keys()].filter((k) => k > 0 && !answered[k])) {
+    await until(async () => (await phones[i]!.register({ contact: `<sip:s${i}@127.0.0.1:${7000 + (i % 1000)}>` })).final?.status === 200, 5000, `s${i} registered`, 50);
+  }
+}, 120_000);
