@@ -43,6 +43,8 @@ interface SrfApp {
   on(event: 'connect', fn: (err: Error | null, hostport?: string) => void): void;
   on(event: 'close' | 'error' | 'reconnecting', fn: (arg?: unknown) => void): void;
   removeAllListeners(): void;
+  /** Sends `remove_route|<verb>`: the engine stops routing that method here (drachtio-server and edge/ both honour it). */
+  unregisterForMessages(verb: string): void;
   /** Srf internals needed for a clean stop (lib/connect.js, drachtio-agent.js, wire-protocol.js). */
   _app: {
     client?: {
@@ -134,6 +136,9 @@ export class DrachtioAdapter {
   private readonly srf: SrfApp;
   private isConnected = false;
   private stopped = false;
+  /** Requests received and not answered (or dropped) yet. */
+  private inFlight = 0;
+  private draining = false;
 
   constructor(
     private readonly engine: EngineConnection,
@@ -179,7 +184,35 @@ export class DrachtioAdapter {
     return this.isConnected && !this.stopped;
   }
 
+  /** Requests being handled now. */
+  get pending(): number {
+    return this.inFlight;
+  }
+
+  /**
+   * Stops taking new work without failing any: asks the engine to route REGISTER and OPTIONS
+   * elsewhere (`remove_route`), then waits until the requests it had already sent are
+   * answered: none in flight and at least `settleMs` since the request (frames already on
+   * the wire still arrive), or `timeoutMs` at most. Returns what was still in flight.
+   */
+  async drain(timeoutMs: number, settleMs = 250): Promise<number> {
+    if (!this.draining && this.isConnected) {
+      this.draining = true;
+      for (const verb of ['register', 'options']) {
+        try {
+          this.srf.unregisterForMessages(verb);
+        } catch (err) {
+          this.log.warn({ err: (err as Error).message, verb }, 'could not remove a route');
+        }
+      }
+    }
+    const started = Date.now();
+    while (Date.now() - started < timeoutMs && (this.inFlight > 0 || Date.now() - started < settleMs)) await new Promise((r) => setTimeout(r, 10));
+    return this.inFlight;
+  }
+
   private dispatch(method: 'REGISTER' | 'OPTIONS', req: SrfRequest, res: SrfResponse): void {
+    this.inFlight++;
     const started = this.now();
     const inbound = toInbound(req);
     const handler = method === 'REGISTER' ? this.handlers.register(inbound) : this.handlers.options(inbound);
@@ -190,6 +223,7 @@ export class DrachtioAdapter {
         this.answer(method, req, inbound, res, { kind: 'reply', status: 500, reason: 'Server Internal Error', headers: [] });
       })
       .finally(() => {
+        this.inFlight--;
         if (method === 'REGISTER') this.handlers.onRegisterDone?.((this.now() - started) / 1000);
       });
   }

@@ -73,6 +73,11 @@ export interface RunningRegistrar {
   http: { address: string; port: number };
   /** True while connected to the SIP engine. */
   readonly engineConnected: boolean;
+  /**
+   * Graceful stop (SIGTERM): the engine is asked to route elsewhere, the requests in flight
+   * are answered (at most `timeoutMs`), then stop().
+   */
+  shutdown(timeoutMs: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -224,10 +229,18 @@ export async function startRegistrar(opts: RegistrarOptions): Promise<RunningReg
   log.info({ http: `${http.address}:${http.port}`, engine: `${opts.engine.host}:${opts.engine.port}` }, 'registrar started');
 
   let stopping: Promise<void> | null = null;
-  return {
+  const running: RunningRegistrar = {
     http: { address: http.address, port: http.port },
     get engineConnected() {
       return adapter.connected;
+    },
+    async shutdown(timeoutMs) {
+      if (!stopping) {
+        const left = await adapter.drain(timeoutMs);
+        if (left > 0) log.warn({ requests: left }, 'stopping with requests still in flight (shutdown timeout)');
+        else log.info('drained: no request in flight');
+      }
+      return running.stop();
     },
     stop() {
       if (!stopping) {
@@ -247,4 +260,5 @@ export async function startRegistrar(opts: RegistrarOptions): Promise<RunningReg
       return stopping;
     },
   };
+  return running;
 }

@@ -73,8 +73,13 @@ async function main(): Promise<void> {
     routineEvents: cfg.REGISTRAR_ROUTINE_EVENTS,
     unattributedEventsPerS: cfg.REGISTRAR_UNATTRIBUTED_EVENTS_PER_S,
   });
+  // SIGTERM/SIGINT: drain (the engine routes elsewhere, requests in flight are answered), then
+  // exit within REGISTRAR_SHUTDOWN_TIMEOUT_S; a second signal exits at once.
+  let signalled = false;
   const shutdown = (): void => {
-    registrar.stop().then(
+    if (signalled) process.exit(1);
+    signalled = true;
+    registrar.shutdown(cfg.REGISTRAR_SHUTDOWN_TIMEOUT_S * 1000).then(
       () => process.exit(0),
       () => process.exit(1),
     );

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createRedis, Redis } from '../../shared/redis';
 import { RegistrationStore } from '../../shared/registration-store';
 import { sleep, until } from '../../shared/testing/wait';
-import { DOMAIN, freePort, md5, Phone, sha256, SipClient, Stack, startPrivateRedis, startStack } from './support';
+import { freePort, insertDevices, Phone, SipClient, Stack, startPrivateRedis, startStack } from './support';
 
 // Redis as npm start and docker-compose.yml run it (AOF, appendfsync everysec), killed with
 // SIGKILL while phones register at a steady 500/s, then started again on the same folder:
@@ -29,16 +29,7 @@ beforeAll(async () => {
   stack = await startStack({ redisUrl: `redis://127.0.0.1:${redis.port}/0`, registrar: { retryAfterS: 1 } });
   reader = createRedis(`redis://127.0.0.1:${redis.port}/0`);
   store = new RegistrationStore(reader, { prefix: stack.prefix });
-  // One multi-row INSERT: the devices, with HA1s as the API stores them.
-  const values: string[] = [];
-  const params: string[] = [];
-  for (let i = 0; i < DEVICES; i++) {
-    const u = `p${i}`;
-    params.push(`dev_p${i}`, u, md5(`${u}:${DOMAIN}:pw-${i}`), sha256(`${u}:${DOMAIN}:pw-${i}`));
-    const b = i * 4;
-    values.push(`($${b + 1}, '${stack.accountId}', 'Device', $${b + 2}, '${DOMAIN}', 'active', 'test:not:encrypted:x', $${b + 3}, $${b + 4})`);
-  }
-  await stack.db.pool.query(`INSERT INTO devices (id, account_id, name, sip_username, sip_domain, status, password_enc, ha1_md5, ha1_sha256) VALUES ${values.join(', ')}`, params);
+  await insertDevices(stack, 'p', DEVICES);
   // Several sockets, as many phones would have.
   for (let i = 0; i < 8; i++) clients.push(await SipClient.udp(stack.udp));
 }, 60_000);

@@ -9,8 +9,9 @@ async function main(): Promise<void> {
   const registrar = await startRegistrar({ ...opts, log: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }) });
   for (let i = 0; i < 400 && !registrar.engineConnected; i++) await new Promise((r) => setTimeout(r, 25));
   process.stdout.write(`ready ${registrar.http.port}\n`);
+  // As registrar/main.ts does: drain, then stop.
   process.once('SIGTERM', () => {
-    registrar.stop().then(
+    registrar.shutdown(10_000).then(
       () => process.exit(0),
       () => process.exit(1),
     );

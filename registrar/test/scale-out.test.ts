@@ -1,9 +1,7 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
-import { testRedisUrl } from '../../shared/testing/env';
 import { sleep, until } from '../../shared/testing/wait';
-import { DOMAIN, md5, Phone, sha256, SipClient, Stack, startStack } from './support';
+import { insertDevices, Phone, SipClient, Stack, startChildRegistrar, startStack } from './support';
 
 // Two registrars on one edge (as several apps share one drachtio-server): one in this process,
 // one in a child process that is killed with SIGKILL while phones register at 1,000/s.
@@ -19,54 +17,10 @@ let child: ChildProcess;
 let childHttpPort: number;
 const clients: SipClient[] = [];
 
-function startChild(): Promise<{ proc: ChildProcess; httpPort: number }> {
-  const root = join(__dirname, '..', '..');
-  const proc = spawn(process.execPath, ['-r', join(root, 'shared', 'testing', 'swc-register.js'), join(__dirname, 'registrar-child.ts')], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: {
-      ...process.env,
-      REGISTRAR_CHILD_OPTIONS: JSON.stringify({
-        databaseUrl: stack.db.databaseUrl,
-        databaseSchema: stack.db.schema,
-        databasePoolSize: 4,
-        redisUrl: testRedisUrl(),
-        redisKeyPrefix: stack.prefix,
-        engine: { host: '127.0.0.1', port: stack.edge.addresses.control.port, secret: stack.engineSecret },
-        http: { host: '127.0.0.1', port: 0 },
-        defaultDomain: 'default.test.example',
-        nonceSecret: NONCE_SECRET,
-        eventFlushMs: 25,
-      }),
-    },
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error('the child registrar did not start')), 30_000);
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /ready (\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ proc, httpPort: Number(m[1]) });
-      }
-    });
-    proc.once('exit', (code) => reject(new Error(`the child registrar exited (${code})`)));
-  });
-}
-
 beforeAll(async () => {
   stack = await startStack({ registrar: { nonceSecret: NONCE_SECRET } });
-  const values: string[] = [];
-  const params: string[] = [];
-  for (let i = 0; i < DEVICES; i++) {
-    const u = `s${i}`;
-    params.push(`dev_s${i}`, u, md5(`${u}:${DOMAIN}:pw-${i}`), sha256(`${u}:${DOMAIN}:pw-${i}`));
-    const b = i * 4;
-    values.push(`($${b + 1}, '${stack.accountId}', 'Device', $${b + 2}, '${DOMAIN}', 'active', 'test:not:encrypted:x', $${b + 3}, $${b + 4})`);
-  }
-  await stack.db.pool.query(`INSERT INTO devices (id, account_id, name, sip_username, sip_domain, status, password_enc, ha1_md5, ha1_sha256) VALUES ${values.join(', ')}`, params);
-  ({ proc: child, httpPort: childHttpPort } = await startChild());
+  await insertDevices(stack, 's', DEVICES);
+  ({ proc: child, httpPort: childHttpPort } = await startChildRegistrar(stack, NONCE_SECRET));
   for (let i = 0; i < 8; i++) clients.push(await SipClient.udp(stack.udp));
 }, 60_000);
 

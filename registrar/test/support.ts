@@ -3,7 +3,9 @@
  * registrar, real PostgreSQL and Redis, an isolated schema and key prefix), and
  * a small SIP client over raw UDP/TCP/TLS sockets that answers digest challenges.
  */
+import { ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { createSocket, Socket as UdpSocket } from 'node:dgram';
 import { connect as tcpConnect, Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
@@ -409,6 +411,67 @@ export async function freePort(): Promise<number> {
     s.listen(0, '127.0.0.1', () => {
       const p = (s.address() as { port: number }).port;
       s.close(() => resolve(p));
+    });
+  });
+}
+
+/**
+ * Inserts `count` devices in one statement: ids `dev_<p><i>`, usernames `<p><i>`, passwords
+ * `pw-<i>` (HA1s as the API stores them).
+ */
+export async function insertDevices(stack: Stack, p: string, count: number): Promise<void> {
+  const values: string[] = [];
+  const params: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const u = `${p}${i}`;
+    params.push(`dev_${u}`, u, md5(`${u}:${DOMAIN}:pw-${i}`), sha256(`${u}:${DOMAIN}:pw-${i}`));
+    const b = i * 4;
+    values.push(`($${b + 1}, '${stack.accountId}', 'Device', $${b + 2}, '${DOMAIN}', 'active', 'test:not:encrypted:x', $${b + 3}, $${b + 4})`);
+  }
+  await stack.db.pool.query(`INSERT INTO devices (id, account_id, name, sip_username, sip_domain, status, password_enc, ha1_md5, ha1_sha256) VALUES ${values.join(', ')}`, params);
+}
+
+/**
+ * One more registrar on the stack's edge, in a child process (registrar-child.ts) that a test
+ * may kill (SIGKILL) or stop (SIGTERM: drain, then exit). It shares the stack's database,
+ * Redis prefix and `nonceSecret` (give the stack's registrar the same one): a challenge from
+ * one registrar is answered to another.
+ */
+export function startChildRegistrar(stack: Stack, nonceSecret: string): Promise<{ proc: ChildProcess; httpPort: number }> {
+  const root = join(__dirname, '..', '..');
+  const proc = spawn(process.execPath, ['-r', join(root, 'shared', 'testing', 'swc-register.js'), join(__dirname, 'registrar-child.ts')], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: {
+      ...process.env,
+      REGISTRAR_CHILD_OPTIONS: JSON.stringify({
+        databaseUrl: stack.db.databaseUrl,
+        databaseSchema: stack.db.schema,
+        databasePoolSize: 4,
+        redisUrl: testRedisUrl(),
+        redisKeyPrefix: stack.prefix,
+        engine: { host: '127.0.0.1', port: stack.edge.addresses.control.port, secret: stack.engineSecret },
+        http: { host: '127.0.0.1', port: 0 },
+        defaultDomain: 'default.test.example',
+        nonceSecret,
+        eventFlushMs: 25,
+      }),
+    },
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error('the child registrar did not start')), 30_000);
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /ready (\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ proc, httpPort: Number(m[1]) });
+      }
+    });
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the child registrar exited (${code})`));
     });
   });
 }

@@ -1,0 +1,81 @@
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { sleep } from '../../shared/testing/wait';
+import { insertDevices, Phone, SipClient, Stack, startChildRegistrar, startStack } from './support';
+
+// A rolling restart of registrar processes under 1,000 REGISTERs/s: each in turn gets SIGTERM
+// (it asks the engine to route elsewhere, answers what it holds, exits) and is started again.
+// Not one registration fails.
+
+const DEVICES = 2500;
+const RATE_PER_S = 1000;
+const NONCE_SECRET = randomBytes(24).toString('hex');
+
+let stack: Stack;
+const children: ChildProcess[] = [];
+const clients: SipClient[] = [];
+
+beforeAll(async () => {
+  stack = await startStack({ registrar: { nonceSecret: NONCE_SECRET } });
+  await insertDevices(stack, 'r', DEVICES);
+  for (let i = 0; i < 2; i++) children.push((await startChildRegistrar(stack, NONCE_SECRET)).proc);
+  for (let i = 0; i < 8; i++) clients.push(await SipClient.udp(stack.udp));
+}, 60_000);
+
+afterAll(async () => {
+  for (const c of clients) c.close();
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  await stack?.stop();
+});
+
+/** SIGTERM, and how long the process took to exit (it must, on its own). */
+function terminate(proc: ChildProcess): Promise<{ code: number | null; ms: number }> {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    proc.once('exit', (code) => resolve({ code, ms: Date.now() - started }));
+    proc.kill('SIGTERM');
+  });
+}
+
+it('restarts each registrar process in turn under 1,000/s with no failed registration', async () => {
+  const phones = Array.from({ length: DEVICES }, (_, i) => new Phone(clients[i % clients.length]!, `r${i}`, `pw-${i}`, { timeoutMs: 3000 }));
+  let running = true;
+  const statuses = new Map<string, number>();
+  let sent = 0;
+  const load = (async () => {
+    const runs: Promise<void>[] = [];
+    const start = Date.now();
+    for (let n = 0; running; n++) {
+      const wait = start + (n * 1000) / RATE_PER_S - Date.now();
+      if (wait > 0) await sleep(wait);
+      const i = n % DEVICES;
+      sent++;
+      runs.push(
+        phones[i]!.register({ contact: `<sip:r${i}@127.0.0.1:${8000 + (i % 1000)}>` }).then(
+          (r) => {
+            const key = String(r.final?.status ?? 'no answer');
+            statuses.set(key, (statuses.get(key) ?? 0) + 1);
+          },
+          () => void statuses.set('error', (statuses.get('error') ?? 0) + 1),
+        ),
+      );
+      // Each device registers again only after its last one finished.
+      if (i === DEVICES - 1) await Promise.all(runs.splice(0));
+    }
+    await Promise.all(runs);
+  })();
+
+  const exits: { code: number | null; ms: number }[] = [];
+  await sleep(500);
+  for (let k = 0; k < children.length; k++) {
+    exits.push(await terminate(children[k]!));
+    children[k] = (await startChildRegistrar(stack, NONCE_SECRET)).proc;
+    await sleep(300);
+  }
+  running = false;
+  await load;
+  console.log(`rolling restart: ${sent} REGISTERs offered, answers ${JSON.stringify(Object.fromEntries(statuses))}; exits ${JSON.stringify(exits)}`);
+  expect(exits.map((e) => e.code)).toEqual([0, 0]);
+  expect(Object.fromEntries(statuses)).toEqual({ '200': sent });
+  expect(sent).toBeGreaterThan(2000);
+}, 120_000);
