@@ -32,6 +32,8 @@ export interface RegistrarOptions {
   redisClusterNodes?: readonly string[];
   redisKeyPrefix: string;
   engine: { host: string; port: number; secret: string };
+  /** Further engines to connect to as well (REGISTRAR_EXTRA_ENGINES): requests from each are answered on it. */
+  extraEngines?: readonly { host: string; port: number; secret: string }[];
   http: { host: string; port: number };
   defaultDomain: string;
   nonceSecret: string;
@@ -172,14 +174,20 @@ export async function startRegistrar(opts: RegistrarOptions): Promise<RunningReg
     log.warn({ err: err.message }, 'could not load SIP blocks yet (retried when Redis is back)');
   });
 
-  const adapter = new DrachtioAdapter(opts.engine, {
-    register: (req) => handler.handleRegister(req),
-    options: (req) => handler.handleOptions(req),
-    onRegisterDone: (s) => metrics.latency.observe(s),
-  }, metrics, log);
+  // One connection per engine (a drachtio-srf Srf holds one): several edges or drachtio-servers
+  // can hand this registrar their REGISTERs; each answer goes back on the connection it came from.
+  const adapters = [opts.engine, ...(opts.extraEngines ?? [])].map(
+    (engine) =>
+      new DrachtioAdapter(engine, {
+        register: (req) => handler.handleRegister(req),
+        options: (req) => handler.handleOptions(req),
+        onRegisterDone: (s) => metrics.latency.observe(s),
+      }, metrics, log),
+  );
+  const connectedEngines = (): number => adapters.filter((a) => a.connected).length;
 
   metrics.addGauge('registrar_registered_devices', 'Devices with at least one live binding (size of the reaper index).', () => store.countIndexed());
-  metrics.addGauge('registrar_engine_connected', '1 while connected to the SIP engine.', () => Promise.resolve(adapter.connected ? 1 : 0));
+  metrics.addGauge('registrar_engine_connected', 'SIP engines this registrar is connected to (1 with one engine, while connected).', () => Promise.resolve(connectedEngines()));
   metrics.addGauge('registrar_credential_cache_entries', 'Cached device credentials in this process.', () => Promise.resolve(credentials.size));
   metrics.addGauge('registrar_events_queued', 'Events waiting to be written to PostgreSQL.', () => Promise.resolve(writer.queued));
 
@@ -211,7 +219,8 @@ export async function startRegistrar(opts: RegistrarOptions): Promise<RunningReg
       port: opts.http.port,
       metrics: () => metrics.render(),
       checks: {
-        engine: () => Promise.resolve(adapter.connected),
+        // Ready while at least one engine can reach it.
+        engine: () => Promise.resolve(connectedEngines() > 0),
         redis: async () => (await redis.ping()) === 'PONG',
         postgres: async () => (await pool.query('SELECT 1')).rowCount === 1,
       },
@@ -225,18 +234,19 @@ export async function startRegistrar(opts: RegistrarOptions): Promise<RunningReg
     await pool.end();
     throw err;
   }
-  adapter.connect();
-  log.info({ http: `${http.address}:${http.port}`, engine: `${opts.engine.host}:${opts.engine.port}` }, 'registrar started');
+  for (const a of adapters) a.connect();
+  log.info({ http: `${http.address}:${http.port}`, engines: [opts.engine, ...(opts.extraEngines ?? [])].map((e) => `${e.host}:${e.port}`) }, 'registrar started');
 
   let stopping: Promise<void> | null = null;
   const running: RunningRegistrar = {
     http: { address: http.address, port: http.port },
+    /** True while connected to every engine it was given. */
     get engineConnected() {
-      return adapter.connected;
+      return connectedEngines() === adapters.length;
     },
     async shutdown(timeoutMs) {
       if (!stopping) {
-        const left = await adapter.drain(timeoutMs);
+        const left = (await Promise.all(adapters.map((a) => a.drain(timeoutMs)))).reduce((n, x) => n + x, 0);
         if (left > 0) log.warn({ requests: left }, 'stopping with requests still in flight (shutdown timeout)');
         else log.info('drained: no request in flight');
       }
@@ -247,7 +257,7 @@ export async function startRegistrar(opts: RegistrarOptions): Promise<RunningReg
         stopping = (async () => {
           clearInterval(reaper);
           blocks.stopMirror();
-          adapter.stop();
+          for (const a of adapters) a.stop();
           http.server.closeAllConnections();
           await new Promise<void>((resolve) => http.server.close(() => resolve()));
           await writer.stop(EVENT_FLUSH_ON_STOP_MS);

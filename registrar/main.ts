@@ -34,6 +34,7 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = createLogger('registrar', common.LOG_LEVEL);
+  const engineSecret = secretOrLocal(drachtio.DRACHTIO_SECRET, { variable: 'DRACHTIO_SECRET', dataDir: common.DATA_DIR, fileName: 'drachtio-secret', log });
   const registrar = await startRegistrar({
     databaseUrl: common.DATABASE_URL,
     databasePoolSize: common.DATABASE_POOL_SIZE,
@@ -41,11 +42,11 @@ async function main(): Promise<void> {
     redisClusterNodes: common.REDIS_CLUSTER_NODES,
     redisKeyPrefix: common.REDIS_KEY_PREFIX,
     defaultDomain: common.SIP_DEFAULT_DOMAIN,
-    engine: {
-      host: drachtio.DRACHTIO_HOST,
-      port: drachtio.DRACHTIO_PORT,
-      secret: secretOrLocal(drachtio.DRACHTIO_SECRET, { variable: 'DRACHTIO_SECRET', dataDir: common.DATA_DIR, fileName: 'drachtio-secret', log }),
-    },
+    engine: { host: drachtio.DRACHTIO_HOST, port: drachtio.DRACHTIO_PORT, secret: engineSecret },
+    extraEngines: (cfg.REGISTRAR_EXTRA_ENGINES ?? []).map((hp) => {
+      const i = hp.lastIndexOf(':');
+      return { host: hp.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(hp.slice(i + 1)), secret: engineSecret };
+    }),
     http: { host: cfg.REGISTRAR_HTTP_HOST, port: cfg.REGISTRAR_HTTP_PORT },
     nonceSecret: secretOrLocal(cfg.REGISTRAR_NONCE_SECRET, { variable: 'REGISTRAR_NONCE_SECRET', dataDir: common.DATA_DIR, fileName: 'registrar-nonce-secret', log }),
     log,

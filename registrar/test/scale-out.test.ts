@@ -81,3 +81,33 @@ it('serves REGISTERs through both registrars; a registrar killed under 1,000/s l
     await until(async () => (await phones[i]!.register({ contact: `<sip:s${i}@127.0.0.1:${7000 + (i % 1000)}>` })).final?.status === 200, 5000, `s${i} registered`, 50);
   }
 }, 120_000);
+
+describe('one registrar on two edges', () => {
+  let twin: Stack;
+  let viaFirst: SipClient;
+  let viaSecond: SipClient;
+  beforeAll(async () => {
+    twin = await startStack({ extraEdges: 1 });
+    await insertDevices(twin, 't', 4);
+    viaFirst = await SipClient.udp(twin.udp);
+    viaSecond = await SipClient.udp(twin.extraEdges[0]!.addresses.udp);
+  }, 30_000);
+  afterAll(async () => {
+    viaFirst?.close();
+    viaSecond?.close();
+    await twin?.stop();
+  });
+
+  it('registers phones through either edge, answers each on the edge it came from, and serves one edge while the other is gone', async () => {
+    expect(twin.registrar.engineConnected).toBe(true);
+    expect((await new Phone(viaFirst, 't0', 'pw-0').register({ contact: '<sip:t0@127.0.0.1:9100>' })).final?.status).toBe(200);
+    expect((await new Phone(viaSecond, 't1', 'pw-1').register({ contact: '<sip:t1@127.0.0.1:9101>' })).final?.status).toBe(200);
+    // The same device through both edges: two bindings of one address-of-record.
+    expect((await new Phone(viaSecond, 't0', 'pw-0').register({ contact: '<sip:t0@127.0.0.1:9102>' })).final?.status).toBe(200);
+    expect((await twin.store.load('dev_t0')).bindings.map((b) => b.uri).sort()).toEqual(['sip:t0@127.0.0.1:9100', 'sip:t0@127.0.0.1:9102']);
+    await twin.extraEdges[0]!.stop();
+    await until(async () => !twin.registrar.engineConnected, 5000, 'the second edge seen gone');
+    expect((await fetch(`http://127.0.0.1:${twin.registrar.http.port}/readyz`)).status).toBe(200);
+    expect((await new Phone(viaFirst, 't2', 'pw-2').register({ contact: '<sip:t2@127.0.0.1:9103>' })).final?.status).toBe(200);
+  });
+});

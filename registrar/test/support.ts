@@ -51,6 +51,8 @@ export interface Stack {
   tlsCertPath?: string;
   /** The edge's control secret (for more registrars on the same edge). */
   engineSecret: string;
+  /** The further edges of `extraEdges`, connected to the same registrar. */
+  extraEdges: Edge[];
   addDevice(d: DeviceRow): Promise<void>;
   /** Events written so far (oldest first), as stored. */
   events(): Promise<StoredEventRow[]>;
@@ -72,6 +74,8 @@ export interface StackOptions {
   redisUrl?: string;
   /** A Redis Cluster's seed nodes instead (the stack's own client is a Cluster client too). */
   redisClusterNodes?: string[];
+  /** More edges, each with its own SIP ports, all served by the stack's registrar. */
+  extraEdges?: number;
 }
 
 /** Inserts an account for DOMAIN and starts edge + registrar against a fresh schema and key prefix. */
@@ -91,6 +95,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     secret,
     ...(cert ? { tls: { cert: cert.certPath, key: cert.keyPath } } : {}),
   });
+  const extraEdges: Edge[] = [];
+  for (let i = 0; i < (opts.extraEdges ?? 0); i++) {
+    extraEdges.push(await startEdge({ sipAddress: '127.0.0.1', sipPort: 0, tlsPort: 0, controlAddress: '127.0.0.1', controlPort: 0, metricsPort: null, secret }));
+  }
   const accountId = `acc_${randomBytes(6).toString('hex')}`;
   await db.pool.query('INSERT INTO accounts (id, name, sip_domain) VALUES ($1, $2, $3)', [accountId, 'Test account', DOMAIN]);
   const registrar = await startRegistrar({
@@ -101,6 +109,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     redisClusterNodes: opts.redisClusterNodes,
     redisKeyPrefix: prefix,
     engine: { host: '127.0.0.1', port: edge.addresses.control.port, secret },
+    extraEngines: extraEdges.map((e) => ({ host: '127.0.0.1', port: e.addresses.control.port, secret })),
     http: { host: '127.0.0.1', port: 0 },
     defaultDomain: 'default.test.example',
     nonceSecret: randomBytes(24).toString('hex'),
@@ -125,6 +134,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     tls: edge.addresses.tls,
     tlsCertPath: cert?.certPath,
     engineSecret: secret,
+    extraEdges,
     async addDevice(d) {
       await insertDevice(db.pool, accountId, d);
     },
@@ -137,6 +147,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     async stop() {
       await registrar.stop();
       await edge.stop();
+      for (const e of extraEdges) await e.stop();
       await clearPrefix(redis, prefix);
       redis.disconnect();
       await db.close();

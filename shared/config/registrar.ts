@@ -5,6 +5,13 @@ import { bool, defineSection, nonNegativeInt, port, positiveInt, str } from './e
 export const registrarSection = defineSection('Registrar', {
   REGISTRAR_HTTP_HOST: { schema: str, default: '127.0.0.1', doc: 'Address of the registrar health and metrics HTTP server.' },
   REGISTRAR_HTTP_PORT: { schema: port, default: '9091', doc: 'Port of the registrar health and metrics HTTP server.' },
+  REGISTRAR_EXTRA_ENGINES: {
+    schema: z
+      .string()
+      .regex(/^\s*[A-Za-z0-9.:[\]-]+:\d{1,5}\s*(,\s*[A-Za-z0-9.:[\]-]+:\d{1,5}\s*)*$/, 'must be host:port[,host:port…]')
+      .transform((v) => v.split(',').map((x) => x.trim())),
+    doc: 'More SIP engines (edge/ or drachtio-server control ports, `host:port,…`, same DRACHTIO_SECRET) this registrar connects to besides DRACHTIO_HOST:DRACHTIO_PORT. It serves each and is ready while one is connected. Unset: only that one.',
+  },
   REGISTRAR_SHUTDOWN_TIMEOUT_S: { schema: positiveInt.max(300), default: '10', doc: 'On SIGTERM the registrar asks the engine to route REGISTER and OPTIONS elsewhere, answers the requests in flight, and exits; this is the longest it waits for them, seconds.' },
   REGISTRAR_MIN_EXPIRES: { schema: positiveInt, default: '60', doc: 'Shortest registration accepted, seconds (RFC 3261 §10.3 step 7): a shorter non-zero expiry gets 423 Interval Too Brief with Min-Expires (only below 3600, as the RFC allows).' },
   REGISTRAR_DEFAULT_EXPIRES: { schema: positiveInt, default: '3600', doc: 'Expiry given to a contact with neither an `expires` parameter nor an Expires header, seconds.' },
