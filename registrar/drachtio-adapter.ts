@@ -70,6 +70,8 @@ export interface AdapterHandlers {
   options(req: InboundRequest): Promise<Outcome>;
   /** Called with the latency of each REGISTER, seconds. */
   onRegisterDone?(seconds: number): void;
+  /** Asked before each request: an answer to send at once instead of handling it (load shedding), or null. */
+  overload?(): Outcome | null;
 }
 
 /** Longest gap between reconnection attempts to the engine, ms. */
@@ -212,6 +214,11 @@ export class DrachtioAdapter {
   }
 
   private dispatch(method: 'REGISTER' | 'OPTIONS', req: SrfRequest, res: SrfResponse): void {
+    const shed = this.handlers.overload?.();
+    if (shed) {
+      this.answer(method, req, toInbound(req), res, shed);
+      return;
+    }
     this.inFlight++;
     const started = this.now();
     const inbound = toInbound(req);

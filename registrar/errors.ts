@@ -56,10 +56,18 @@ export class TooManyBindingsError extends RegistrarError {
   }
 }
 
-/** 503 with Retry-After: a backing service (Redis, PostgreSQL) is unavailable. */
+/**
+ * A Retry-After drawn evenly from [base, 2 × base] seconds: phones turned away together
+ * (an outage, a storm) come back spread over a window instead of all at once.
+ */
+export function jitteredRetryAfter(baseS: number, random: () => number = Math.random): number {
+  return baseS + Math.floor(random() * (baseS + 1));
+}
+
+/** 503 with Retry-After: a backing service (Redis, PostgreSQL) is unavailable, or the registrar is overloaded. */
 export class ServiceUnavailableError extends RegistrarError {
   constructor(code: string, retryAfterS: number, message: string) {
-    super(code, 503, 'Service Unavailable', message, [['Retry-After', String(retryAfterS)]]);
+    super(code, 503, 'Service Unavailable', message, [['Retry-After', String(jitteredRetryAfter(retryAfterS))]]);
     this.name = 'ServiceUnavailableError';
   }
 }

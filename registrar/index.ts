@@ -13,6 +13,8 @@ import { SipBlocks } from '../shared/sip-blocks';
 import { CredentialCache, DomainSet } from './credential-cache';
 import { NonceService } from '../shared/digest';
 import { DrachtioAdapter } from './drachtio-adapter';
+import { jitteredRetryAfter } from './errors';
+import type { Outcome } from './sip-types';
 import { startHealthServer } from './http-server';
 import { RegistrarMetrics } from './metrics';
 import { RegisterHandler } from './register-handler';
@@ -57,6 +59,8 @@ export interface RegistrarOptions {
   domainRefreshMs?: number;
   reaperIntervalMs?: number;
   retryAfterS?: number;
+  /** Requests handled at once before new ones are answered 503 with Retry-After (REGISTRAR_MAX_IN_FLIGHT). */
+  maxInFlight?: number;
   /** Comma-separated User-Agent fragments. */
   scannerUserAgents?: string;
   eventFlushMs?: number;
@@ -176,12 +180,22 @@ export async function startRegistrar(opts: RegistrarOptions): Promise<RunningReg
 
   // One connection per engine (a drachtio-srf Srf holds one): several edges or drachtio-servers
   // can hand this registrar their REGISTERs; each answer goes back on the connection it came from.
-  const adapters = [opts.engine, ...(opts.extraEngines ?? [])].map(
+  // Load shedding: past maxInFlight requests being handled (over every engine), a new one is
+  // answered 503 with a jittered Retry-After at once (RFC 3261 §21.5.4), costing a parse and a
+  // send instead of queueing behind the others until every answer comes too late.
+  const maxInFlight = opts.maxInFlight ?? DEFAULTS.REGISTRAR_MAX_IN_FLIGHT;
+  const overload = (): Outcome | null => {
+    if (adapters.reduce((n, a) => n + a.pending, 0) < maxInFlight) return null;
+    metrics.shed.inc();
+    return { kind: 'reply', status: 503, reason: 'Service Unavailable', headers: [['Retry-After', String(jitteredRetryAfter(retryAfterS))]] };
+  };
+  const adapters: DrachtioAdapter[] = [opts.engine, ...(opts.extraEngines ?? [])].map(
     (engine) =>
       new DrachtioAdapter(engine, {
         register: (req) => handler.handleRegister(req),
         options: (req) => handler.handleOptions(req),
         onRegisterDone: (s) => metrics.latency.observe(s),
+        overload,
       }, metrics, log),
   );
   const connectedEngines = (): number => adapters.filter((a) => a.connected).length;

@@ -68,6 +68,7 @@ async function main(): Promise<void> {
     domainRefreshMs: cfg.REGISTRAR_DOMAIN_REFRESH_MS,
     reaperIntervalMs: cfg.REGISTRAR_REAPER_INTERVAL_MS,
     retryAfterS: cfg.REGISTRAR_RETRY_AFTER_S,
+    maxInFlight: cfg.REGISTRAR_MAX_IN_FLIGHT,
     scannerUserAgents: cfg.REGISTRAR_SCANNER_USER_AGENTS,
     eventFlushMs: cfg.REGISTRAR_EVENT_FLUSH_MS,
     eventQueueMax: cfg.REGISTRAR_EVENT_QUEUE_MAX,

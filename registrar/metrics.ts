@@ -8,6 +8,7 @@ import { addScrapeGauge } from '../shared/metrics';
 export class RegistrarMetrics {
   readonly registry = new Registry();
   readonly responses = new Counter({ name: 'registrar_sip_responses_total', help: 'SIP responses sent, by method and status.', labelNames: ['method', 'status'] as const, registers: [this.registry] });
+  readonly shed = new Counter({ name: 'registrar_shed_total', help: 'Requests answered 503 with Retry-After at once because REGISTRAR_MAX_IN_FLIGHT requests were being handled (load shedding).', registers: [this.registry] });
   readonly dropped = new Counter({ name: 'registrar_sip_dropped_total', help: 'Requests dropped unanswered, by reason (scanner, blocked, oversized_response, …).', labelNames: ['reason'] as const, registers: [this.registry] });
   readonly registrations = new Counter({
     name: 'registrar_registrations_total',

@@ -26,7 +26,7 @@ const clients: SipClient[] = [];
 beforeAll(async () => {
   aofDir = mkdtempSync(join(tmpdir(), 'redis-aof-'));
   redis = await startPrivateRedis(await freePort(), { aofDir });
-  stack = await startStack({ redisUrl: `redis://127.0.0.1:${redis.port}/0`, registrar: { retryAfterS: 1 } });
+  stack = await startStack({ redisUrl: `redis://127.0.0.1:${redis.port}/0`, registrar: { retryAfterS: 1, maxInFlight: 100_000 } });
   reader = createRedis(`redis://127.0.0.1:${redis.port}/0`);
   store = new RegistrationStore(reader, { prefix: stack.prefix });
   await insertDevices(stack, 'p', DEVICES);

@@ -16,7 +16,7 @@ const children: ChildProcess[] = [];
 const clients: SipClient[] = [];
 
 beforeAll(async () => {
-  stack = await startStack({ registrar: { nonceSecret: NONCE_SECRET } });
+  stack = await startStack({ registrar: { nonceSecret: NONCE_SECRET, maxInFlight: 100_000 } });
   await insertDevices(stack, 'r', DEVICES);
   for (let i = 0; i < 2; i++) children.push((await startChildRegistrar(stack, NONCE_SECRET)).proc);
   for (let i = 0; i < 8; i++) clients.push(await SipClient.udp(stack.udp));

@@ -18,7 +18,7 @@ let childHttpPort: number;
 const clients: SipClient[] = [];
 
 beforeAll(async () => {
-  stack = await startStack({ registrar: { nonceSecret: NONCE_SECRET } });
+  stack = await startStack({ registrar: { nonceSecret: NONCE_SECRET, maxInFlight: 100_000 } });
   await insertDevices(stack, 's', DEVICES);
   ({ proc: child, httpPort: childHttpPort } = await startChildRegistrar(stack, NONCE_SECRET));
   for (let i = 0; i < 8; i++) clients.push(await SipClient.udp(stack.udp));
@@ -39,7 +39,7 @@ it('serves REGISTERs through both registrars; a registrar killed under 1,000/s l
   expect(requestCount(await (await fetch(`http://127.0.0.1:${childHttpPort}/metrics`)).text())).toBeGreaterThan(0);
   expect(requestCount(await (await fetch(`http://127.0.0.1:${stack.registrar.http.port}/metrics`)).text())).toBeGreaterThan(0);
 
-  const phones = Array.from({ length: DEVICES }, (_, i) => new Phone(clients[i % clients.length]!, `s${i}`, `pw-${i}`, { timeoutMs: 2000 }));
+  const phones = Array.from({ length: DEVICES }, (_, i) => new Phone(clients[i % clients.length]!, `s${i}`, `pw-${i}`, { timeoutMs: 5000 }));
   const answered: boolean[] = new Array(DEVICES).fill(false);
   const startedAt: number[] = new Array(DEVICES).fill(0);
   const start = Date.now();

@@ -466,6 +466,8 @@ export function startChildRegistrar(stack: Stack, nonceSecret: string): Promise<
         defaultDomain: 'default.test.example',
         nonceSecret,
         eventFlushMs: 25,
+        // These tests measure crashes and restarts, not overload: no load shedding.
+        maxInFlight: 100_000,
       }),
     },
   });
