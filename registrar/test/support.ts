@@ -349,7 +349,8 @@ export class Phone {
     readonly client: SipClient,
     readonly user: string,
     public password: string,
-    readonly opts: { toUser?: string; algorithm?: 'MD5' | 'SHA-256'; timeoutMs?: number } = {},
+    /** `retransmit`: over UDP, resend the same request after 500 ms, doubling to 4 s, until answered (RFC 3261 §17.1.2.2), as phones do. */
+    readonly opts: { toUser?: string; algorithm?: 'MD5' | 'SHA-256'; timeoutMs?: number; retransmit?: boolean } = {},
   ) {}
 
   get contact(): string {
@@ -360,11 +361,20 @@ export class Phone {
   async send(fields: Partial<RegisterFields> = {}, timeoutMs = this.opts.timeoutMs ?? 3000): Promise<SipResponse | null> {
     this.cseq++;
     const cseq = fields.cseq ?? this.cseq;
-    this.client.send(
-      buildRegister({ user: this.user, toUser: this.opts.toUser, callId: this.callId, transport: this.client.transport, localPort: this.client.localPort, contact: this.contact, expires: 3600, ...fields, cseq }),
-    );
-    return this.client.next(fields.callId ?? this.callId, cseq, timeoutMs);
+    const text = buildRegister({ user: this.user, toUser: this.opts.toUser, callId: this.callId, transport: this.client.transport, localPort: this.client.localPort, contact: this.contact, expires: 3600, ...fields, cseq });
+    this.client.send(text);
+    if (!this.opts.retransmit || this.client.transport !== 'UDP') return this.client.next(fields.callId ?? this.callId, cseq, timeoutMs);
+    const deadline = Date.now() + timeoutMs;
+    for (let t = 500; ; t = Math.min(t * 2, 4000)) {
+      const got = await this.client.next(fields.callId ?? this.callId, cseq, Math.min(t, deadline - Date.now()));
+      if (got || Date.now() >= deadline) return got;
+      this.retransmissions++;
+      this.client.send(text);
+    }
   }
+
+  /** Requests sent again for want of an answer (with `retransmit`). */
+  retransmissions = 0;
 
   /** The challenge to answer: the one of the requested algorithm, else the first. */
   pickChallenge(res: SipResponse): string {
