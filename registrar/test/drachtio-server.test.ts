@@ -137,4 +137,21 @@ describeIf('the registrar behind drachtio-server', () => {
     );
     expect(counts.every((c) => c > 0)).toBe(true);
   });
+
+  it('stops routing to a registrar whose connection drops: every later REGISTER is answered by the other', async () => {
+    // The second registrar's connection goes away at once, as when its process dies.
+    await registrars.pop()!.stop();
+    const udp = await SipClient.udp({ address: '127.0.0.1', port: sipPort });
+    try {
+      const first = await new Phone(udp, 'd1', 'd1-secret', { timeoutMs: 6000, retransmit: true }).register();
+      const seen: (number | null)[] = [];
+      for (let i = 0; i < 10; i++) seen.push((await new Phone(udp, 'd1', 'd1-secret', { timeoutMs: 1000 }).register()).final?.status ?? null);
+      console.log(`drachtio-server after a registrar left: first ${first.challenge?.status}/${first.final?.status}, then ${JSON.stringify(seen)}`);
+      // The first, sent as the connection drops, gets through on a retransmission at worst.
+      expect(first.final?.status).toBe(200);
+      expect(seen).toEqual(new Array(10).fill(200));
+    } finally {
+      udp.close();
+    }
+  });
 });
