@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# The project and Kamailio side by side, one script, one run: the same SIPp digest scenario
+# (sipp-scenarios/register-bench.xml: REGISTER, 401, REGISTER, 200) and the same 10,000 users,
+# over UDP, at increasing rates; first the project (bench/registrar-sweep.sh: edge + registrar,
+# Redis, PostgreSQL), then Debian's Kamailio 5.6 (bench/kamailio/kamailio.cfg.tmpl: auth_db on
+# PostgreSQL, usrloc written through to Redis with db_redis). Ends with one line: both highest
+# clean rates (0 failed, 0 retransmissions) and their ratio, and the project's p99 at 1,000/s and
+# 3,000/s.
+#
+# Usage: bash bench/vs-kamailio.sh [rates...]   (default: 1000 2000 3000 3500 4000 4500 5000)
+# Env:   BENCH_SECONDS (per step, default 10), KAMAILIO_CHILDREN (UDP workers, default 4),
+#        KAMAILIO_SHM_MB (shared memory, default 512), BENCH_DATABASE_URL (the project's; Kamailio
+#        uses a database kamailio_bench on the same server), VS_ONLY_KAMAILIO=1 (skip the project's sweep).
+# Not yet: TCP and TLS sweeps (see docs/benchmarks.md).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RATES=("$@"); [ ${#RATES[@]} -eq 0 ] && RATES=(1000 2000 3000 3500 4000 4500 5000)
+SECONDS_PER_STEP="${BENCH_SECONDS:-10}"
+DEVICES=10000
+DOMAIN=bench.example
+CHILDREN="${KAMAILIO_CHILDREN:-4}"
+SHM_MB="${KAMAILIO_SHM_MB:-512}"
+PG_BASE="${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/sipreg_bench}"
+KAM_DB="${PG_BASE%/*}/kamailio_bench"
+WORK=$(mktemp -d /tmp/vs-kamailio.XXXXXX)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+wait_port() { for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 did not open" >&2; return 1; }
+source scripts/services.sh
+command -v sipp >/dev/null || _apt_install sip-tester
+command -v kamailio >/dev/null && [ -f /usr/lib/x86_64-linux-gnu/kamailio/modules/db_redis.so ] && [ -f /usr/lib/x86_64-linux-gnu/kamailio/modules/db_postgres.so ] \
+  || _apt_install kamailio kamailio-redis-modules kamailio-postgres-modules
+
+# ---- the project ----
+if [ "${VS_ONLY_KAMAILIO:-0}" = 1 ]; then
+  : > "$WORK/project.txt"
+else
+  echo "== the project: bench/registrar-sweep.sh ${RATES[*]}" >&2
+  BENCH_SECONDS="$SECONDS_PER_STEP" bash bench/registrar-sweep.sh "${RATES[@]}" | tee "$WORK/project.txt" >&2
+fi
+
+# ---- Kamailio ----
+echo "== Kamailio $(kamailio -v | head -1 | awk '{print $3}'): database $KAM_DB" >&2
+psql "${PG_BASE%/*}/postgres" -tAq -c "SELECT 1 FROM pg_database WHERE datname = 'kamailio_bench'" | grep -q 1 || psql "${PG_BASE%/*}/postgres" -q -c "CREATE DATABASE kamailio_bench"
+psql "$KAM_DB" -q -c "DROP TABLE IF EXISTS subscriber, version"
+psql "$KAM_DB" -q -f /usr/share/kamailio/postgres/standard-create.sql >/dev/null
+psql "$KAM_DB" -q -f /usr/share/kamailio/postgres/auth_db-create.sql >/dev/null
+psql "$KAM_DB" -q -c "INSERT INTO subscriber (username, domain, password, ha1, ha1b) SELECT 'u' || i, '$DOMAIN', '', md5('u' || i || ':$DOMAIN:pw' || i), '' FROM generate_series(1, $DEVICES) AS i"
+{ echo SEQUENTIAL; for i in $(seq 1 "$DEVICES"); do echo "u$i;pw$i;$DOMAIN;[authentication username=u$i password=pw$i]"; done; } > "$WORK/users.csv"
+
+REDIS_PORT=$(free_port); SIP_PORT=$(free_port)
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no >/dev/null & PIDS+=($!)
+wait_port "$REDIS_PORT"
+redis-cli -p "$REDIS_PORT" HSET version:entry::location table_version 9 >/dev/null
+# As many open files as this shell may have (Kamailio refuses to start when it cannot raise its limit).
+OPEN_FILES=$(ulimit -Hn); [ "$OPEN_FILES" = unlimited ] && OPEN_FILES=65536
+sed -e "s#@OPEN_FILES@#$OPEN_FILES#g" -e "s#@CHILDREN@#$CHILDREN#g" -e "s#@SIP_PORT@#$SIP_PORT#g" -e "s#@REDIS_URL@#redis://127.0.0.1:$REDIS_PORT/0#g" -e "s#@DB_URL@#$KAM_DB#g" \
+  bench/kamailio/kamailio.cfg.tmpl > "$WORK/kamailio.cfg"
+kamailio -c -f "$WORK/kamailio.cfg" >"$WORK/kamailio-check.log" 2>&1 || { cat "$WORK/kamailio-check.log" >&2; exit 1; }
+kamailio -DD -E -f "$WORK/kamailio.cfg" -m "$SHM_MB" -M 16 -x tlsf -P "$WORK/kamailio.pid" > "$WORK/kamailio.log" 2>&1 & PIDS+=($!)
+sleep 2
+kill -0 "${PIDS[-1]}" 2>/dev/null || { tail -20 "$WORK/kamailio.log" >&2; exit 1; }
+
+kam_step() {
+  local rate=$1 calls=$2 dir="$WORK/kam-$1"
+  mkdir -p "$dir"
+  redis-cli -p "$REDIS_PORT" --scan --pattern 'location:*' | xargs -r -n 1000 redis-cli -p "$REDIS_PORT" del >/dev/null
+  ( cd "$dir" && sipp "127.0.0.1:$SIP_PORT" -sf "$OLDPWD/sipp-scenarios/register-bench.xml" -inf "$WORK/users.csv" \
+      -auth_uri "$DOMAIN" -i 127.0.0.1 -p "$(free_port)" -t u1 -r "$rate" -m "$calls" -l $((rate * 2)) -buff_size 4194304 \
+      -timeout $((SECONDS_PER_STEP * 3 + 20))s -timeout_error -nostdin -max_recv_loops 10000 -max_sched_loops 10000 \
+      -trace_stat -stf "$dir/stat.csv" -fd 1 -trace_rtt -rtt_freq 1 >/dev/null 2>&1 ) || true
+  col() { awk -F';' -v name="$1" 'NR==1 {for (i=1;i<=NF;i++) if ($i==name) c=i} {v=$c} END {print v+0}' "$dir/stat.csv"; }
+  local rtt p50=NA p99=NA; rtt=$(ls "$dir"/*_rtt.csv 2>/dev/null | head -1)
+  if [ -n "$rtt" ]; then
+    read -r p50 p99 < <(awk -F';' 'NR>1 && $2!="" {print $2}' "$rtt" | sort -g | awk '{a[NR]=$1} END {if (NR==0) {print "NA NA"; exit} i50=int(NR*0.50); if(i50<1)i50=1; i99=int(NR*0.99); if(i99<1)i99=1; printf "%.2f %.2f\n", a[i50], a[i99]}')
+  fi
+  # What usrloc wrote through to Redis in this step (one hash per binding): the check that it did.
+  local stored; stored=$(redis-cli -p "$REDIS_PORT" --scan --pattern 'location:entry:*' | wc -l)
+  echo "$rate $(col 'SuccessfulCall(C)') $(col 'FailedCall(C)') $(col 'Retransmissions(C)') $p50 $p99 $stored"
+}
+
+echo "rate ok failed retransmissions sipp_p50_ms sipp_p99_ms bindings_in_redis" > "$WORK/kamailio.txt"
+for rate in "${RATES[@]}"; do kam_step "$rate" $((rate * SECONDS_PER_STEP)) | tee -a "$WORK/kamailio.txt" >&2; done
+
+# ---- the line ----
+# Highest rate with every call successful, none failed, no retransmission (the sweeps' columns 1-4).
+project_clean=$(awk '$1 ~ /^[0-9]+$/ && NF >= 8 && $3 == 0 && $4 == 0 {best = $1} END {print best + 0}' "$WORK/project.txt")
+kam_clean=$(awk '$1 ~ /^[0-9]+$/ && $3 == 0 && $4 == 0 {best = $1} END {print best + 0}' "$WORK/kamailio.txt")
+p99_at() { awk -v r="$1" '$1 == r && NF >= 8 {print $6 "/" $8}' "$WORK/project.txt"; }
+ratio=$(awk -v a="$project_clean" -v b="$kam_clean" 'BEGIN {printf (b > 0 ? "%.2f" : "NA"), (b > 0 ? a / b : 0)}')
+echo "udp: project clean up to ${project_clean}/s, Kamailio ${kam_clean}/s, ratio ${ratio}; project p99 (SIPp/probe ms) at 1000/s $(p99_at 1000), at 3000/s $(p99_at 3000); results in $WORK"
