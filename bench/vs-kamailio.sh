@@ -7,14 +7,14 @@
 # clean rates (0 failed, 0 retransmissions) and their ratio, and the project's p99 at 1,000/s and
 # 3,000/s.
 #
-# Usage: bash bench/vs-kamailio.sh [rates...]   (default: 1000 2000 3000 3500 4000 4500 5000)
+# Usage: bash bench/vs-kamailio.sh [rates...]   (default: 1000 2000 3000 3500 4000 4500 5000 5500 6000)
 # Env:   BENCH_SECONDS (per step, default 10), KAMAILIO_CHILDREN (UDP workers, default 4),
 #        KAMAILIO_SHM_MB (shared memory, default 512), BENCH_DATABASE_URL (the project's; Kamailio
 #        uses a database kamailio_bench on the same server), VS_ONLY_KAMAILIO=1 (skip the project's sweep).
 # Not yet: TCP and TLS sweeps (see docs/benchmarks.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-RATES=("$@"); [ ${#RATES[@]} -eq 0 ] && RATES=(1000 2000 3000 3500 4000 4500 5000)
+RATES=("$@"); [ ${#RATES[@]} -eq 0 ] && RATES=(1000 2000 3000 3500 4000 4500 5000 5500 6000)
 SECONDS_PER_STEP="${BENCH_SECONDS:-10}"
 DEVICES=10000
 DOMAIN=bench.example

@@ -77,7 +77,7 @@ const EVENT_FLUSH_ON_STOP_MS = 2_000;
 
 export interface RunningRegistrar {
   http: { address: string; port: number };
-  /** True while connected to the SIP engine. */
+  /** True while connected to every engine it was given (/readyz needs only one). */
   readonly engineConnected: boolean;
   /**
    * Graceful stop (SIGTERM): the engine is asked to route elsewhere, the requests in flight
@@ -254,7 +254,6 @@ export async function startRegistrar(opts: RegistrarOptions): Promise<RunningReg
   let stopping: Promise<void> | null = null;
   const running: RunningRegistrar = {
     http: { address: http.address, port: http.port },
-    /** True while connected to every engine it was given. */
     get engineConnected() {
       return connectedEngines() === adapters.length;
     },
