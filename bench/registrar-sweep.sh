@@ -15,12 +15,14 @@
 #        --heap-growing-percent=300, empty means V8's defaults),
 #        BENCH_EVENT_PROBE=1 (also run the API and time, in every step, registrations of one more device
 #        from their 200 to their event on the account's SSE stream: columns event_p50_ms event_p99_ms),
+#        BENCH_TRANSPORT (SIPp -t: u1 UDP, default; tn TCP with one connection per call),
 #        BENCH_ROUTINE_EVENTS=all (REGISTRAR_ROUTINE_EVENTS: every refresh is an event; default changes),
 #        BENCH_TAIL_ATTRIBUTION=1 (log GC pauses and stalls of edge and registrar, bench/gc-log.ts, and
 #        match them against the probe's registrations over 10 ms, bench/tail-attribution.ts)
 # Uses its own redis-server on a free port and its own database; kills only the PIDs it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true # TCP sweeps hold a socket per call
 
 RATES=("$@"); [ ${#RATES[@]} -eq 0 ] && RATES=(500 1000 2000 3000 4000 5000 6000 7000)
 SECONDS_PER_STEP="${BENCH_SECONDS:-10}"
@@ -68,6 +70,9 @@ redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no >/d
 wait_port "$REDIS_PORT"
 export DATABASE_URL="$DB_URL" REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" REDIS_KEY_PREFIX="bench:" LOG_LEVEL=warn \
   DRACHTIO_HOST=127.0.0.1 DRACHTIO_PORT="$CTRL_PORT" DRACHTIO_SECRET="$SECRET" SIP_DEFAULT_DOMAIN="$DOMAIN"
+# Every SIPp phone comes from 127.0.0.1: the per-source connection limit (meant for one real
+# address) would cap a TCP sweep, so it is raised here to the machine's file limit.
+SIP_MAX_CONNECTIONS=18000 SIP_MAX_CONNECTIONS_PER_SOURCE=18000 \
 SIP_BIND=127.0.0.1 SIP_PORT="$SIP_PORT" SIP_TLS_PORT=0 EDGE_METRICS_PORT="$METRICS_PORT" EDGE_LOG_LEVEL=warn node $NODE_GC_FLAGS $TAIL_ARGS ${BENCH_EDGE_NODE_ARGS:-} dist/edge/main.js > "$WORK/edge.log" 2>&1 & PIDS+=($!); EDGE_PID=$!
 wait_port "$CTRL_PORT"
 REGISTRAR_HTTP_PORT="$HTTP_PORT" REGISTRAR_ROUTINE_EVENTS="${BENCH_ROUTINE_EVENTS:-changes}" REGISTRAR_MD5_ONLY=true REGISTRAR_NONCE_SECRET="bench-nonce-secret-0123456789" \
@@ -128,7 +133,7 @@ run_step() {
     event_pid=$!
   fi
   ( cd "$dir" && sipp "127.0.0.1:$SIP_PORT" -sf "$OLDPWD/sipp-scenarios/register-bench.xml" -inf "$WORK/users.csv" \
-      -auth_uri "$DOMAIN" -i 127.0.0.1 -p "$(free_port)" -t u1 -r "$rate" -m "$calls" -l $((rate * 2)) -buff_size 4194304 \
+      -auth_uri "$DOMAIN" -i 127.0.0.1 -p "$(free_port)" -t "${BENCH_TRANSPORT:-u1}" -r "$rate" -m "$calls" -l $((rate * 2)) -buff_size 4194304 -max_socket 15000 \
       -timeout $((SECONDS_PER_STEP * 3 + 20))s -timeout_error -nostdin -max_recv_loops 10000 -max_sched_loops 10000 \
       -trace_err -error_file "$dir/errors.log" -trace_stat -stf "$dir/stat.csv" -fd 1 \
       -trace_rtt -rtt_freq 1 >/dev/null 2>&1 ) || true

@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
 # The project and Kamailio side by side, one script, one run: the same SIPp digest scenario
 # (sipp-scenarios/register-bench.xml: REGISTER, 401, REGISTER, 200) and the same 10,000 users,
-# over UDP, at increasing rates; first the project (bench/registrar-sweep.sh: edge + registrar,
+# over UDP and TCP (VS_TRANSPORTS, default "udp tcp"; SIPp -t tn: one connection per call), at increasing rates; first the project (bench/registrar-sweep.sh: edge + registrar,
 # Redis, PostgreSQL), then Debian's Kamailio 5.6 (bench/kamailio/kamailio.cfg.tmpl: auth_db on
-# PostgreSQL, usrloc written through to Redis with db_redis). Ends with one line: both highest
-# clean rates (0 failed, 0 retransmissions) and their ratio, and the project's p99 at 1,000/s and
-# 3,000/s.
+# PostgreSQL, usrloc written through to Redis with db_redis). Ends with one line per transport:
+# both highest clean rates (0 failed, 0 retransmissions), their ratio, and the project's p99 at
+# 1,000/s and 3,000/s.
 #
 # Usage: bash bench/vs-kamailio.sh [rates...]   (default: 1000 2000 3000 3500 4000 4500 5000 5500 6000)
 # Env:   BENCH_SECONDS (per step, default 10), KAMAILIO_CHILDREN (UDP workers, default 4),
 #        KAMAILIO_SHM_MB (shared memory, default 512), BENCH_DATABASE_URL (the project's; Kamailio
 #        uses a database kamailio_bench on the same server), VS_ONLY_KAMAILIO=1 (skip the project's sweep).
-# Not yet: TCP and TLS sweeps (see docs/benchmarks.md).
+# Not yet: the TLS sweep (see docs/benchmarks.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true # TCP sweeps hold a socket per call
 RATES=("$@"); [ ${#RATES[@]} -eq 0 ] && RATES=(1000 2000 3000 3500 4000 4500 5000 5500 6000)
 SECONDS_PER_STEP="${BENCH_SECONDS:-10}"
 DEVICES=10000
@@ -34,12 +35,16 @@ command -v kamailio >/dev/null && [ -f /usr/lib/x86_64-linux-gnu/kamailio/module
   || _apt_install kamailio kamailio-redis-modules kamailio-postgres-modules
 
 # ---- the project ----
-if [ "${VS_ONLY_KAMAILIO:-0}" = 1 ]; then
-  : > "$WORK/project.txt"
-else
-  echo "== the project: bench/registrar-sweep.sh ${RATES[*]}" >&2
-  BENCH_SECONDS="$SECONDS_PER_STEP" bash bench/registrar-sweep.sh "${RATES[@]}" | tee "$WORK/project.txt" >&2
-fi
+TRANSPORTS=(${VS_TRANSPORTS:-udp tcp})
+sipp_t() { case "$1" in udp) echo u1 ;; tcp) echo tn ;; *) echo "unknown transport $1" >&2; exit 1 ;; esac; }
+for tr in "${TRANSPORTS[@]}"; do
+  if [ "${VS_ONLY_KAMAILIO:-0}" = 1 ]; then
+    : > "$WORK/project-$tr.txt"
+  else
+    echo "== the project over $tr: bench/registrar-sweep.sh ${RATES[*]}" >&2
+    BENCH_TRANSPORT="$(sipp_t "$tr")" BENCH_SECONDS="$SECONDS_PER_STEP" bash bench/registrar-sweep.sh "${RATES[@]}" | tee "$WORK/project-$tr.txt" >&2
+  fi
+done
 
 # ---- Kamailio ----
 echo "== Kamailio $(kamailio -v | head -1 | awk '{print $3}'): database $KAM_DB" >&2
@@ -68,7 +73,7 @@ kam_step() {
   mkdir -p "$dir"
   redis-cli -p "$REDIS_PORT" --scan --pattern 'location:*' | xargs -r -n 1000 redis-cli -p "$REDIS_PORT" del >/dev/null
   ( cd "$dir" && sipp "127.0.0.1:$SIP_PORT" -sf "$OLDPWD/sipp-scenarios/register-bench.xml" -inf "$WORK/users.csv" \
-      -auth_uri "$DOMAIN" -i 127.0.0.1 -p "$(free_port)" -t u1 -r "$rate" -m "$calls" -l $((rate * 2)) -buff_size 4194304 \
+      -auth_uri "$DOMAIN" -i 127.0.0.1 -p "$(free_port)" -t "$SIPP_T" -r "$rate" -m "$calls" -l $((rate * 2)) -buff_size 4194304 -max_socket 15000 \
       -timeout $((SECONDS_PER_STEP * 3 + 20))s -timeout_error -nostdin -max_recv_loops 10000 -max_sched_loops 10000 \
       -trace_stat -stf "$dir/stat.csv" -fd 1 -trace_rtt -rtt_freq 1 >/dev/null 2>&1 ) || true
   col() { awk -F';' -v name="$1" 'NR==1 {for (i=1;i<=NF;i++) if ($i==name) c=i} {v=$c} END {print v+0}' "$dir/stat.csv"; }
@@ -81,13 +86,20 @@ kam_step() {
   echo "$rate $(col 'SuccessfulCall(C)') $(col 'FailedCall(C)') $(col 'Retransmissions(C)') $p50 $p99 $stored"
 }
 
-echo "rate ok failed retransmissions sipp_p50_ms sipp_p99_ms bindings_in_redis" > "$WORK/kamailio.txt"
-for rate in "${RATES[@]}"; do kam_step "$rate" $((rate * SECONDS_PER_STEP)) | tee -a "$WORK/kamailio.txt" >&2; done
+for tr in "${TRANSPORTS[@]}"; do
+  SIPP_T=$(sipp_t "$tr")
+  echo "== Kamailio over $tr" >&2
+  echo "rate ok failed retransmissions sipp_p50_ms sipp_p99_ms bindings_in_redis" > "$WORK/kamailio-$tr.txt"
+  for rate in "${RATES[@]}"; do kam_step "$rate" $((rate * SECONDS_PER_STEP)) | tee -a "$WORK/kamailio-$tr.txt" >&2; done
+done
 
-# ---- the line ----
+# ---- the lines ----
 # Highest rate with every call successful, none failed, no retransmission (the sweeps' columns 1-4).
-project_clean=$(awk '$1 ~ /^[0-9]+$/ && NF >= 8 && $3 == 0 && $4 == 0 {best = $1} END {print best + 0}' "$WORK/project.txt")
-kam_clean=$(awk '$1 ~ /^[0-9]+$/ && $3 == 0 && $4 == 0 {best = $1} END {print best + 0}' "$WORK/kamailio.txt")
-p99_at() { awk -v r="$1" '$1 == r && NF >= 8 {print $6 "/" $8}' "$WORK/project.txt"; }
-ratio=$(awk -v a="$project_clean" -v b="$kam_clean" 'BEGIN {printf (b > 0 ? "%.2f" : "NA"), (b > 0 ? a / b : 0)}')
-echo "udp: project clean up to ${project_clean}/s, Kamailio ${kam_clean}/s, ratio ${ratio}; project p99 (SIPp/probe ms) at 1000/s $(p99_at 1000), at 3000/s $(p99_at 3000); results in $WORK"
+for tr in "${TRANSPORTS[@]}"; do
+  project_clean=$(awk '$1 ~ /^[0-9]+$/ && NF >= 8 && $3 == 0 && $4 == 0 {best = $1} END {print best + 0}' "$WORK/project-$tr.txt")
+  kam_clean=$(awk '$1 ~ /^[0-9]+$/ && $3 == 0 && $4 == 0 {best = $1} END {print best + 0}' "$WORK/kamailio-$tr.txt")
+  p99_at() { awk -v r="$1" '$1 == r && NF >= 8 {print $6 "/" $8}' "$WORK/project-$tr.txt"; }
+  ratio=$(awk -v a="$project_clean" -v b="$kam_clean" 'BEGIN {printf (b > 0 ? "%.2f" : "NA"), (b > 0 ? a / b : 0)}')
+  echo "$tr: project clean up to ${project_clean}/s, Kamailio ${kam_clean}/s, ratio ${ratio}; project p99 (SIPp/probe ms) at 1000/s $(p99_at 1000), at 3000/s $(p99_at 3000)"
+done
+echo "results in $WORK" >&2
