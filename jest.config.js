@@ -5,6 +5,7 @@ module.exports = {
   testMatch: ['**/test/**/*.test.ts'],
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
   globalSetup: '<rootDir>/shared/testing/global-setup.ts',
+  testSequencer: '<rootDir>/shared/testing/sequencer.js',
   testTimeout: 30000,
   reporters: ['default', '<rootDir>/shared/testing/summary-reporter.js'],
 };

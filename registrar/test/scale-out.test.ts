@@ -4,14 +4,12 @@ import { sleep, until } from '../../shared/testing/wait';
 import { insertDevices, Phone, SipClient, Stack, startChildRegistrar, startStack } from './support';
 
 // Two registrars on one edge (as several apps share one drachtio-server): one in this process,
-// one in a child process that is killed with SIGKILL while phones register (SCALE_OUT_RATE, 500/s).
+// one in a child process that is killed with SIGKILL while phones register at 1,000/s (SCALE_OUT_RATE).
 // No registration answered 200 is lost, and the edge stops routing to the dead app at once.
 
 const DEVICES = 3000;
-// 1,000/s (SCALE_OUT_RATE=1000) passes run alone and in most full runs; late in a long-lived jest
-// worker that also hosts the edge and the phones it once failed most calls, as the rolling
-// restart did (not understood yet): the suite offers 500/s.
-const RATE_PER_S = Number(process.env.SCALE_OUT_RATE ?? 500);
+// Runs early in the suite (shared/testing/sequencer.js), as the rolling restart does.
+const RATE_PER_S = Number(process.env.SCALE_OUT_RATE ?? 1000);
 const KILL_AT_MS = 1500;
 const NONCE_SECRET = randomBytes(24).toString('hex');
 
