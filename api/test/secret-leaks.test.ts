@@ -78,7 +78,11 @@ it('no log line, event, webhook payload or stream message holds a SIP password, 
   stream.close();
 
   const events = (await stack.db.pool.query('SELECT row_to_json(e)::text AS j FROM events e')).rows.map((r: { j: string }) => r.j);
-  const payloads = (await stack.db.pool.query('SELECT payload FROM webhook_deliveries')).rows.map((r: { payload: string }) => r.payload);
+  // Deliveries are created from events in batches: wait for the ones of the last registration too.
+  const payloads = await until(async () => {
+    const rows = (await stack.db.pool.query('SELECT payload FROM webhook_deliveries')).rows.map((r: { payload: string }) => r.payload);
+    return rows.length > 5 && rows;
+  }, 10_000, 'more than five webhook deliveries');
   const stored = (await stack.db.pool.query('SELECT row_to_json(w)::text AS j FROM webhooks w')).rows.map((r: { j: string }) => r.j);
   expect(events.length).toBeGreaterThan(5);
   expect(payloads.length).toBeGreaterThan(5);
