@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import express, { Router } from 'express';
 import { repoPath } from '../shared/repo-paths';
 
@@ -25,7 +25,8 @@ export const CONSOLE_HEADERS: Readonly<Record<string, string>> = {
 /** The built console's folder: `dir` when given, else dist/console-assets of the repository; null when not built. */
 export function consoleDir(dir?: string | null): string | null {
   if (dir) return existsSync(join(dir, 'index.html')) ? dir : null;
-  return repoPath(...CONSOLE_ASSETS, 'index.html') ? repoPath(...CONSOLE_ASSETS) : null;
+  const index = repoPath(...CONSOLE_ASSETS, 'index.html');
+  return index ? dirname(index) : null;
 }
 
 /**

@@ -17,7 +17,8 @@ import { purgeDeviceTombstones } from './devices-repo';
 import { AuditLog } from './events/audit';
 import { EventHub } from './events/event-hub';
 import { runEventRetention } from './events/event-retention';
-import { ApiMetrics, startMetricsServer } from './metrics';
+import { ApiMetrics } from './metrics';
+import { startMetricsServer } from '../shared/metrics';
 import { pendingDeliveries } from './webhooks/webhooks-repo';
 import { WebhookWorker } from './webhooks/webhook-worker';
 
@@ -125,7 +126,7 @@ export async function startApi(options: StartApiOptions = {}): Promise<RunningAp
   });
   const info = server.address() as AddressInfo;
   const metricsPort = options.metricsPort !== undefined ? options.metricsPort : config.API_METRICS_PORT;
-  const metricsServer = metricsPort === null ? null : await startMetricsServer(metrics, config.API_METRICS_HOST, metricsPort).catch(async (err: Error) => {
+  const metricsServer = metricsPort === null ? null : await startMetricsServer(metrics.registry, config.API_METRICS_HOST, metricsPort).catch(async (err: Error) => {
     server.close();
     throw err;
   });

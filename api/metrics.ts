@@ -1,7 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { addScrapeGauge, startMetricsServer as serveMetrics } from '../shared/metrics';
-import type { Server } from 'node:http';
+import { addScrapeGauge } from '../shared/metrics';
 
 /**
  * The API process's Prometheus metrics (prom-client; one registry per API, since
@@ -59,9 +58,4 @@ export class ApiMetrics {
       next();
     };
   }
-}
-
-/** Serves GET /metrics of `metrics` on its own port. */
-export function startMetricsServer(metrics: ApiMetrics, host: string, port: number): Promise<{ server: Server; port: number }> {
-  return serveMetrics(metrics.registry, host, port);
 }

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { CredentialCipher } from '../shared/credentials';
+import { CredentialCipher, ha1Md5, ha1Sha256 } from '../shared/credentials';
 import type { Queryable } from '../shared/db';
 import { buildChallenges, DigestCredentials, NonceService, parseAuthorization, verifyResponse } from '../shared/digest';
 import type { Logger } from '../shared/logger';
@@ -106,7 +106,7 @@ export class FetchHandler {
     const { file, token } = parsed;
     const src: FetchSource = { sourceIp: req.sourceIp, userAgent: req.userAgent, file: file.name };
     if (!userAgentAllows(req.userAgent, file.mac)) {
-      // Said before any lookup, from the request alone: nothing about stored devices shows.
+      // The answer comes from the request alone (the lookup only records the event): nothing about stored devices shows.
       const record = await recordByMac(this.deps.db, storedMac(file.mac));
       if (record) this.deps.events.failedOnDevice(record.deviceId, record.accountId, src, 'mac_mismatch');
       this.outcome('mac_mismatch');
@@ -245,7 +245,7 @@ function uriNamesFile(uri: string, target: string): boolean {
 /** Verifies a Digest answer; with no such account a random HA1 is tried, so the work is the same. */
 function verifyDigest(cred: DigestCredentials, account: AccountProvisioning | null, realm: string, method: string): boolean {
   const ha1 = account
-    ? createHash(cred.algorithm === 'MD5' ? 'md5' : 'sha256').update(`${account.username}:${realm}:${account.password}`, 'utf8').digest('hex')
+    ? (cred.algorithm === 'MD5' ? ha1Md5 : ha1Sha256)(account.username, realm, account.password)
     : randomBytes(cred.algorithm === 'MD5' ? 16 : 32).toString('hex');
   return verifyResponse(cred, [ha1], method) && account !== null;
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FileKind } from './requests';
 import type { PhoneConfig, HostPort } from './phone-config';
-import type { Codec } from './settings';
+import { Codec, CODECS } from './settings';
 import type { TemplateFormat, View } from './render';
 
 /**
@@ -241,12 +241,11 @@ const polycom: Vendor = {
       backup: p.backup ? { host: p.backup.host, port: p.backup.port, transport } : null,
       outboundProxy: p.outboundProxy ? { host: p.outboundProxy.host, port: p.outboundProxy.port, transport } : null,
       // A preference of 0 disables a codec.
-      codecs: CODECS_IN_ORDER.map((c) => ({ key: POLYCOM_CODECS[c], preference: p.codecs.includes(c) ? p.codecs.indexOf(c) + 1 : 0 })),
+      codecs: CODECS.map((c) => ({ key: POLYCOM_CODECS[c], preference: p.codecs.includes(c) ? p.codecs.indexOf(c) + 1 : 0 })),
       gmtOffsetSeconds: p.utcOffsetMinutes === null ? null : { seconds: p.utcOffsetMinutes * 60 },
     };
   },
 };
-const CODECS_IN_ORDER: readonly Codec[] = ['PCMU', 'PCMA', 'G722', 'G729', 'OPUS'];
 
 // ---- Fanvil: `Name :value` lines in modules, CRLF, a version the phone compares; {mac}.cfg ----
 
