@@ -30,12 +30,7 @@ DEVICES="${BENCH_DEVICES:-10000}"
 DB_URL="${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/sipreg_bench}"
 DOMAIN=bench.example
 WORK=$(mktemp -d /tmp/registrar-bench.XXXXXX)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-wait_port() { for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 did not open" >&2; return 1; }
+source bench/lib.sh # PIDS, cleanup on exit, free_port, wait_port
 
 source scripts/services.sh # NODE_GC_FLAGS default
 TAIL=0; [ "${BENCH_TAIL_ATTRIBUTION:-0}" = 1 ] && TAIL=1

@@ -50,21 +50,6 @@ export async function createUa(port: number, user: string, password: string, dom
       socket.send(text, port, '127.0.0.1');
     });
 
-  const authorizationFor = (challenge: string): string | null => {
-    const header = /^WWW-Authenticate: (Digest .*)$/im.exec(challenge)?.[1];
-    if (!header) return null;
-    const param = (name: string): string | undefined => new RegExp(`${name}="?([^",]+)"?`).exec(header)?.[1];
-    const realm = param('realm') ?? domain;
-    const nonce = param('nonce');
-    const opaque = param('opaque');
-    if (!nonce) return null;
-    const uri = `sip:${domain}`;
-    const cnonce = randomBytes(8).toString('hex');
-    const nc = '00000001';
-    const response = md5(`${md5(`${user}:${realm}:${password}`)}:${nonce}:${nc}:${cnonce}:auth:${md5(`REGISTER:${uri}`)}`);
-    return `Digest username="${user}", realm="${realm}", nonce="${nonce}", uri="${uri}", response="${response}", algorithm=MD5, qop=auth, nc=${nc}, cnonce="${cnonce}"${opaque ? `, opaque="${opaque}"` : ''}`;
-  };
-
   return {
     async register(opts = {}) {
       const expires = opts.expires ?? 3600;
@@ -73,7 +58,7 @@ export async function createUa(port: number, user: string, password: string, dom
       const challenge = await exchange(request(1, callId, expires));
       if (opts.single) return challenge ? Number(process.hrtime.bigint() - started) / 1e6 : null;
       if (!challenge?.startsWith('SIP/2.0 401')) return null;
-      const authorization = authorizationFor(challenge);
+      const authorization = digestAnswer(challenge, user, password, domain);
       if (!authorization) return null;
       const final = await exchange(request(2, callId, expires, authorization));
       if (!final?.startsWith('SIP/2.0 200')) return null;
@@ -81,6 +66,25 @@ export async function createUa(port: number, user: string, password: string, dom
     },
     close: () => socket.close(),
   };
+}
+
+/**
+ * The Authorization answering the Digest challenge of a 401 (its full text): MD5, qop=auth,
+ * nonce-count 1, as SIPp and desk phones answer. Null when the response carries no challenge.
+ */
+export function digestAnswer(response: string, user: string, password: string, domain: string): string | null {
+  const header = /^WWW-Authenticate: (Digest .*)$/im.exec(response)?.[1];
+  if (!header) return null;
+  const param = (name: string): string | undefined => new RegExp(`${name}="?([^",]+)"?`).exec(header)?.[1];
+  const realm = param('realm') ?? domain;
+  const nonce = param('nonce');
+  const opaque = param('opaque');
+  if (!nonce) return null;
+  const uri = `sip:${domain}`;
+  const cnonce = randomBytes(8).toString('hex');
+  const nc = '00000001';
+  const answer = md5(`${md5(`${user}:${realm}:${password}`)}:${nonce}:${nc}:${cnonce}:auth:${md5(`REGISTER:${uri}`)}`);
+  return `Digest username="${user}", realm="${realm}", nonce="${nonce}", uri="${uri}", response="${answer}", algorithm=MD5, qop=auth, nc=${nc}, cnonce="${cnonce}"${opaque ? `, opaque="${opaque}"` : ''}`;
 }
 
 /** `p50=… p99=…` style quantiles of sorted samples (ms, two decimals), NA when empty. */

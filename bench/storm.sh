@@ -17,12 +17,7 @@ DB_URL="${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/sipreg_bench}"
 DEVICES="${STORM_DEVICES:-10000}"
 DOMAIN="storm.bench.example"
 WORK=$(mktemp -d /tmp/storm-bench.XXXXXX)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-wait_port() { for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 did not open" >&2; return 1; }
-
+source bench/lib.sh # PIDS, cleanup on exit, free_port, wait_port
 echo "== build" >&2
 npx tsc -p tsconfig.json --incremental --tsBuildInfoFile dist/.tsbuildinfo >/dev/null || true
 echo "== database $DB_URL: migrate and seed $DEVICES devices" >&2

@@ -4,9 +4,10 @@
 // 32 s), and after a 503 they wait its Retry-After. Sampled every 500 ms: devices registered
 // again, 503s, the API's latency, the RSS of each process, and whether every process is alive.
 import { execFileSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createSocket, Socket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
+import { digestAnswer } from './sip-ua';
 
 const env = (name: string, fallback?: string): string => {
   const v = process.env[name] ?? fallback;
@@ -25,7 +26,6 @@ const CAP_S = Number(env('STORM_CAP_S', '300'));
 const PIDS = env('STORM_PIDS').split(',').map((x) => { const [name, pid] = x.split('='); return { name: name!, pid: Number(pid) }; });
 const SOCKETS = 32;
 
-const md5 = (s: string): string => createHash('md5').update(s).digest('hex');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Many phones over a few UDP sockets; answers matched by Call-ID and CSeq. */
@@ -111,15 +111,8 @@ class Phones {
     if (!first) return answer(0, '');
     const status = Number(first.slice(8, 11));
     if (status !== 401) return answer(status, first);
-    const header = /\r\nWWW-Authenticate: (Digest [^\r]*)/i.exec(first)?.[1] ?? '';
-    const param = (name: string): string | undefined => new RegExp(`${name}="?([^",]+)"?`).exec(header)?.[1];
-    const realm = param('realm') ?? DOMAIN;
-    const nonce = param('nonce') ?? '';
-    const opaque = param('opaque');
-    const uri = `sip:${DOMAIN}`;
-    const cnonce = randomBytes(8).toString('hex');
-    const response = md5(`${md5(`${user}:${realm}:pw${i}`)}:${nonce}:00000001:${cnonce}:auth:${md5(`REGISTER:${uri}`)}`);
-    const authorization = `Digest username="${user}", realm="${realm}", nonce="${nonce}", uri="${uri}", response="${response}", algorithm=MD5, qop=auth, nc=00000001, cnonce="${cnonce}"${opaque ? `, opaque="${opaque}"` : ''}`;
+    const authorization = digestAnswer(first, user, `pw${i}`, DOMAIN);
+    if (!authorization) return answer(0, '');
     const final = await this.transact(socket, request(2, authorization), `${callId}|2`);
     answer(final ? Number(final.slice(8, 11)) : 0, final ?? '');
   }

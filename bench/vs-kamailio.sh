@@ -24,11 +24,7 @@ SHM_MB="${KAMAILIO_SHM_MB:-512}"
 PG_BASE="${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/sipreg_bench}"
 KAM_DB="${PG_BASE%/*}/kamailio_bench"
 WORK=$(mktemp -d /tmp/vs-kamailio.XXXXXX)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-wait_port() { for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 did not open" >&2; return 1; }
+source bench/lib.sh # PIDS, cleanup on exit, free_port, wait_port
 source scripts/services.sh
 command -v sipp >/dev/null || _apt_install sip-tester
 command -v kamailio >/dev/null && [ -f /usr/lib/x86_64-linux-gnu/kamailio/modules/db_redis.so ] && [ -f /usr/lib/x86_64-linux-gnu/kamailio/modules/db_postgres.so ] \
