@@ -15,7 +15,8 @@
 #        --heap-growing-percent=300, empty means V8's defaults),
 #        BENCH_EVENT_PROBE=1 (also run the API and time, in every step, registrations of one more device
 #        from their 200 to their event on the account's SSE stream: columns event_p50_ms event_p99_ms),
-#        BENCH_TRANSPORT (SIPp -t: u1 UDP, default; tn TCP with one connection per call),
+#        BENCH_TRANSPORT (u1 UDP, default; tn TCP with one connection per call; tls: SIPp's tn
+#        through socat, which carries each connection over its own TLS connection to the edge),
 #        BENCH_ROUTINE_EVENTS=all (REGISTRAR_ROUTINE_EVENTS: every refresh is an event; default changes),
 #        BENCH_TAIL_ATTRIBUTION=1 (log GC pauses and stalls of edge and registrar, bench/gc-log.ts, and
 #        match them against the probe's registrations over 10 ms, bench/tail-attribution.ts)
@@ -36,21 +37,9 @@ source scripts/services.sh # NODE_GC_FLAGS default
 TAIL=0; [ "${BENCH_TAIL_ATTRIBUTION:-0}" = 1 ] && TAIL=1
 TAIL_ARGS=""
 if [ "$TAIL" = 1 ]; then TAIL_ARGS="-r ./dist/bench/gc-log.js"; export GC_LOG_DIR="$WORK"; fi
-echo "== build (GC flags: ${NODE_GC_FLAGS:-V8 defaults})" >&2
-npx tsc -p tsconfig.json --incremental --tsBuildInfoFile dist/.tsbuildinfo >/dev/null || true
-
-echo "== database $DB_URL: migrate and seed $DEVICES devices" >&2
-DATABASE_URL="$DB_URL" node dist/scripts/migrate.js >/dev/null # creates the database when missing
+echo "== GC flags: ${NODE_GC_FLAGS:-V8 defaults}" >&2
+seed_devices bench "$DOMAIN" 1 "$DEVICES" # the migration creates the database when missing
 psql "$DB_URL" -q <<SQL
-TRUNCATE events;
-DELETE FROM devices WHERE account_id = 'acc_bench';
-DELETE FROM accounts WHERE id = 'acc_bench';
-INSERT INTO accounts (id, name, sip_domain) VALUES ('acc_bench', 'Benchmark', '$DOMAIN');
-INSERT INTO devices (id, account_id, name, sip_username, sip_domain, password_enc, ha1_md5, ha1_sha256)
-SELECT 'dev_sip_bench' || i, 'acc_bench', 'bench ' || i, 'u' || i, '$DOMAIN', 'bench:not:encrypted:x',
-       md5('u' || i || ':$DOMAIN:pw' || i),
-       encode(sha256(convert_to('u' || i || ':$DOMAIN:pw' || i, 'UTF8')), 'hex')
-FROM generate_series(1, $DEVICES) AS i;
 INSERT INTO devices (id, account_id, name, sip_username, sip_domain, password_enc, ha1_md5, ha1_sha256)
 VALUES ('dev_sip_bench_probe', 'acc_bench', 'latency probe', 'probe', '$DOMAIN', 'bench:not:encrypted:x',
         md5('probe:$DOMAIN:probe-pw'), encode(sha256(convert_to('probe:$DOMAIN:probe-pw', 'UTF8')), 'hex')),
@@ -60,6 +49,14 @@ SQL
 { echo SEQUENTIAL; for i in $(seq 1 "$DEVICES"); do echo "u$i;pw$i;$DOMAIN;[authentication username=u$i password=pw$i]"; done; } > "$WORK/users.csv"
 
 REDIS_PORT=$(free_port); SIP_PORT=$(free_port); CTRL_PORT=$(free_port); HTTP_PORT=$(free_port); METRICS_PORT=$(free_port)
+TRANSPORT="${BENCH_TRANSPORT:-u1}"; SIPP_T="$TRANSPORT"; SIPP_TARGET_PORT="$SIP_PORT"; TLS_PORT=0
+case "$TRANSPORT" in
+  u1) ;;
+  tn) limit_time_wait ;;
+  tls) limit_time_wait; SIPP_T=tn; TLS_PORT=$(free_port); SIPP_TARGET_PORT=$(free_port); make_cert "$WORK"
+       export SIP_TLS_CERT="$WORK/cert.pem" SIP_TLS_KEY="$WORK/key.pem" ;;
+  *) echo "BENCH_TRANSPORT must be u1, tn or tls" >&2; exit 1 ;;
+esac
 SECRET=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no >/dev/null & PIDS+=($!)
 wait_port "$REDIS_PORT"
@@ -68,8 +65,9 @@ export DATABASE_URL="$DB_URL" REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" REDIS_
 # Every SIPp phone comes from 127.0.0.1: the per-source connection limit (meant for one real
 # address) would cap a TCP sweep, so it is raised here to the machine's file limit.
 SIP_MAX_CONNECTIONS=18000 SIP_MAX_CONNECTIONS_PER_SOURCE=18000 \
-SIP_BIND=127.0.0.1 SIP_PORT="$SIP_PORT" SIP_TLS_PORT=0 EDGE_METRICS_PORT="$METRICS_PORT" EDGE_LOG_LEVEL=warn node $NODE_GC_FLAGS $TAIL_ARGS ${BENCH_EDGE_NODE_ARGS:-} dist/edge/main.js > "$WORK/edge.log" 2>&1 & PIDS+=($!); EDGE_PID=$!
+SIP_BIND=127.0.0.1 SIP_PORT="$SIP_PORT" SIP_TLS_PORT="$TLS_PORT" EDGE_METRICS_PORT="$METRICS_PORT" EDGE_LOG_LEVEL=warn node $NODE_GC_FLAGS $TAIL_ARGS ${BENCH_EDGE_NODE_ARGS:-} dist/edge/main.js > "$WORK/edge.log" 2>&1 & PIDS+=($!); EDGE_PID=$!
 wait_port "$CTRL_PORT"
+[ "$TRANSPORT" = tls ] && tls_front "$SIPP_TARGET_PORT" "$TLS_PORT"
 REGISTRAR_HTTP_PORT="$HTTP_PORT" REGISTRAR_ROUTINE_EVENTS="${BENCH_ROUTINE_EVENTS:-changes}" REGISTRAR_MD5_ONLY=true REGISTRAR_NONCE_SECRET="bench-nonce-secret-0123456789" \
   REGISTRAR_BLOCK_SOURCE_THRESHOLD=1000000 REGISTRAR_BLOCK_USER_THRESHOLD=1000000 \
   node $NODE_GC_FLAGS $TAIL_ARGS ${BENCH_REGISTRAR_NODE_ARGS:-} dist/registrar/main.js > "$WORK/registrar.log" 2>&1 & PIDS+=($!); REG_PID=$!
@@ -127,8 +125,8 @@ run_step() {
     node dist/bench/event-latency.js "$SIP_PORT" evprobe evprobe-pw "$DOMAIN" "http://127.0.0.1:$API_PORT" "$API_KEY" acc_bench "$probe_secs" 5 > "$dir/events.txt" 2>&1 &
     event_pid=$!
   fi
-  ( cd "$dir" && sipp "127.0.0.1:$SIP_PORT" -sf "$OLDPWD/sipp-scenarios/register-bench.xml" -inf "$WORK/users.csv" \
-      -auth_uri "$DOMAIN" -i 127.0.0.1 -p "$(free_port)" -t "${BENCH_TRANSPORT:-u1}" -r "$rate" -m "$calls" -l $((rate * 2)) -buff_size 4194304 -max_socket 15000 \
+  ( cd "$dir" && sipp "127.0.0.1:$SIPP_TARGET_PORT" -sf "$OLDPWD/sipp-scenarios/register-bench.xml" -inf "$WORK/users.csv" \
+      -auth_uri "$DOMAIN" -i 127.0.0.1 -p "$(free_port)" -t "$SIPP_T" -r "$rate" -m "$calls" -l $((rate * 2)) -buff_size 4194304 -max_socket 15000 \
       -timeout $((SECONDS_PER_STEP * 3 + 20))s -timeout_error -nostdin -max_recv_loops 10000 -max_sched_loops 10000 \
       -trace_err -error_file "$dir/errors.log" -trace_stat -stf "$dir/stat.csv" -fd 1 \
       -trace_rtt -rtt_freq 1 >/dev/null 2>&1 ) || true

@@ -18,21 +18,7 @@ DEVICES="${STORM_DEVICES:-10000}"
 DOMAIN="storm.bench.example"
 WORK=$(mktemp -d /tmp/storm-bench.XXXXXX)
 source bench/lib.sh # PIDS, cleanup on exit, free_port, wait_port
-echo "== build" >&2
-npx tsc -p tsconfig.json --incremental --tsBuildInfoFile dist/.tsbuildinfo >/dev/null || true
-echo "== database $DB_URL: migrate and seed $DEVICES devices" >&2
-DATABASE_URL="$DB_URL" node dist/scripts/migrate.js >/dev/null
-psql "$DB_URL" -q <<SQL
-DELETE FROM events WHERE account_id = 'acc_storm';
-DELETE FROM devices WHERE account_id = 'acc_storm';
-DELETE FROM accounts WHERE id = 'acc_storm';
-INSERT INTO accounts (id, name, sip_domain) VALUES ('acc_storm', 'Storm benchmark', '$DOMAIN');
-INSERT INTO devices (id, account_id, name, sip_username, sip_domain, password_enc, ha1_md5, ha1_sha256)
-SELECT 'dev_sip_storm' || i, 'acc_storm', 'storm ' || i, 'u' || i, '$DOMAIN', 'bench:not:encrypted:x',
-       md5('u' || i || ':$DOMAIN:pw' || i),
-       encode(sha256(convert_to('u' || i || ':$DOMAIN:pw' || i, 'UTF8')), 'hex')
-FROM generate_series(0, $DEVICES - 1) AS i;
-SQL
+seed_devices storm "$DOMAIN" 0 $((DEVICES - 1))
 
 REDIS_PORT=$(free_port); SIP_PORT=$(free_port); CTRL_PORT=$(free_port); HTTP_PORT=$(free_port); API_PORT=$(free_port)
 SECRET=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')

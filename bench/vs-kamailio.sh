@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # The project and Kamailio side by side, one script, one run: the same SIPp digest scenario
 # (sipp-scenarios/register-bench.xml: REGISTER, 401, REGISTER, 200) and the same 10,000 users,
-# over UDP and TCP (VS_TRANSPORTS, default "udp tcp"; SIPp -t tn: one connection per call), at increasing rates; first the project (bench/registrar-sweep.sh: edge + registrar,
+# over UDP, TCP and TLS (VS_TRANSPORTS, default "udp tcp tls"; SIPp -t tn: one connection per
+# call; for TLS each of SIPp's connections is carried over its own TLS connection by bench/lib.sh's
+# tls_front), at increasing rates; first the project (bench/registrar-sweep.sh: edge + registrar,
 # Redis, PostgreSQL), then Debian's Kamailio 5.6 (bench/kamailio/kamailio.cfg.tmpl: auth_db on
 # PostgreSQL, usrloc written through to Redis with db_redis). Ends with one line per transport:
 # both highest clean rates (0 failed, 0 retransmissions), their ratio, and the project's p99 at
 # 1,000/s and 3,000/s.
 #
 # Usage: bash bench/vs-kamailio.sh [rates...]   (default: 1000 2000 3000 3500 4000 4500 5000 5500 6000)
-# Env:   BENCH_SECONDS (per step, default 10), KAMAILIO_CHILDREN (UDP workers, default 4),
+# Env:   BENCH_SECONDS (per step, default 10), KAMAILIO_CHILDREN (UDP and TCP workers, default 4),
+#        KAMAILIO_TLS_CHILDREN (TCP workers when over TLS, default 1: see start_kamailio),
 #        KAMAILIO_SHM_MB (shared memory, default 512), BENCH_DATABASE_URL (the project's; Kamailio
 #        uses a database kamailio_bench on the same server), VS_ONLY_KAMAILIO=1 (skip the project's sweep).
-# Not yet: the TLS sweep (see docs/benchmarks.md).
+#        VS_STREAM_RATES (rates for TCP and TLS, default the same as UDP's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true # TCP sweeps hold a socket per call
@@ -28,17 +31,20 @@ source bench/lib.sh # PIDS, cleanup on exit, free_port, wait_port
 source scripts/services.sh
 command -v sipp >/dev/null || _apt_install sip-tester
 command -v kamailio >/dev/null && [ -f /usr/lib/x86_64-linux-gnu/kamailio/modules/db_redis.so ] && [ -f /usr/lib/x86_64-linux-gnu/kamailio/modules/db_postgres.so ] \
-  || _apt_install kamailio kamailio-redis-modules kamailio-postgres-modules
+  && [ -f /usr/lib/x86_64-linux-gnu/kamailio/modules/tls.so ] \
+  || _apt_install kamailio kamailio-redis-modules kamailio-postgres-modules kamailio-tls-modules
 
 # ---- the project ----
-TRANSPORTS=(${VS_TRANSPORTS:-udp tcp})
-sipp_t() { case "$1" in udp) echo u1 ;; tcp) echo tn ;; *) echo "unknown transport $1" >&2; exit 1 ;; esac; }
+TRANSPORTS=(${VS_TRANSPORTS:-udp tcp tls})
+STREAM_RATES=(${VS_STREAM_RATES:-${RATES[*]}})
+sipp_t() { case "$1" in udp) echo u1 ;; tcp) echo tn ;; tls) echo tls ;; *) echo "unknown transport $1" >&2; exit 1 ;; esac; }
+rates_for() { if [ "$1" = udp ]; then echo "${RATES[*]}"; else echo "${STREAM_RATES[*]}"; fi; }
 for tr in "${TRANSPORTS[@]}"; do
   if [ "${VS_ONLY_KAMAILIO:-0}" = 1 ]; then
     : > "$WORK/project-$tr.txt"
   else
-    echo "== the project over $tr: bench/registrar-sweep.sh ${RATES[*]}" >&2
-    BENCH_TRANSPORT="$(sipp_t "$tr")" BENCH_SECONDS="$SECONDS_PER_STEP" bash bench/registrar-sweep.sh "${RATES[@]}" | tee "$WORK/project-$tr.txt" >&2
+    echo "== the project over $tr: bench/registrar-sweep.sh $(rates_for "$tr")" >&2
+    BENCH_TRANSPORT="$(sipp_t "$tr")" BENCH_SECONDS="$SECONDS_PER_STEP" bash bench/registrar-sweep.sh $(rates_for "$tr") | tee "$WORK/project-$tr.txt" >&2
   fi
 done
 
@@ -51,25 +57,47 @@ psql "$KAM_DB" -q -f /usr/share/kamailio/postgres/auth_db-create.sql >/dev/null
 psql "$KAM_DB" -q -c "INSERT INTO subscriber (username, domain, password, ha1, ha1b) SELECT 'u' || i, '$DOMAIN', '', md5('u' || i || ':$DOMAIN:pw' || i), '' FROM generate_series(1, $DEVICES) AS i"
 { echo SEQUENTIAL; for i in $(seq 1 "$DEVICES"); do echo "u$i;pw$i;$DOMAIN;[authentication username=u$i password=pw$i]"; done; } > "$WORK/users.csv"
 
-REDIS_PORT=$(free_port); SIP_PORT=$(free_port)
+REDIS_PORT=$(free_port); SIP_PORT=$(free_port); TLS_PORT=$(free_port); FRONT_PORT=$(free_port)
+printf ' %s ' "${TRANSPORTS[@]}" | grep -qE ' (tcp|tls) ' && limit_time_wait
+make_cert "$WORK"
+cat > "$WORK/tls.cfg" <<TLS
+[server:default]
+method = TLSv1.2+
+verify_certificate = no
+require_certificate = no
+certificate = $WORK/cert.pem
+private_key = $WORK/key.pem
+TLS
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no >/dev/null & PIDS+=($!)
 wait_port "$REDIS_PORT"
 redis-cli -p "$REDIS_PORT" HSET version:entry::location table_version 9 >/dev/null
 # As many open files as this shell may have (Kamailio refuses to start when it cannot raise its limit).
 OPEN_FILES=$(ulimit -Hn); [ "$OPEN_FILES" = unlimited ] && OPEN_FILES=65536
-sed -e "s#@OPEN_FILES@#$OPEN_FILES#g" -e "s#@CHILDREN@#$CHILDREN#g" -e "s#@SIP_PORT@#$SIP_PORT#g" -e "s#@REDIS_URL@#redis://127.0.0.1:$REDIS_PORT/0#g" -e "s#@DB_URL@#$KAM_DB#g" \
-  bench/kamailio/kamailio.cfg.tmpl > "$WORK/kamailio.cfg"
-kamailio -c -f "$WORK/kamailio.cfg" >"$WORK/kamailio-check.log" 2>&1 || { cat "$WORK/kamailio-check.log" >&2; exit 1; }
-kamailio -DD -E -f "$WORK/kamailio.cfg" -m "$SHM_MB" -M 16 -x tlsf -P "$WORK/kamailio.pid" > "$WORK/kamailio.log" 2>&1 & PIDS+=($!)
-sleep 2
-kill -0 "${PIDS[-1]}" 2>/dev/null || { tail -20 "$WORK/kamailio.log" >&2; exit 1; }
+# A fresh Kamailio for each transport (as the project's sweep starts fresh processes):
+# start_kamailio TCP_WORKERS. Over TLS Debian's 5.6.3 runs one TCP worker: with several, OpenSSL 3
+# state shared across Kamailio's processes double-frees and the worker dies within seconds of
+# load (kamailio issues #3791 and #4055; the cure, tls_threads_mode, came with 5.7.5/5.8). One
+# worker was stable in every run here; it also caps Kamailio's TLS rate, which the note says.
+KAM_PID=""
+start_kamailio() {
+  sed -e "s#@OPEN_FILES@#$OPEN_FILES#g" -e "s#@TCP_CHILDREN@#$1#g" -e "s#@TLS_PORT@#$TLS_PORT#g" -e "s#@TLS_CONFIG@#$WORK/tls.cfg#g" \
+    -e "s#@CHILDREN@#$CHILDREN#g" -e "s#@SIP_PORT@#$SIP_PORT#g" -e "s#@REDIS_URL@#redis://127.0.0.1:$REDIS_PORT/0#g" -e "s#@DB_URL@#$KAM_DB#g" \
+    bench/kamailio/kamailio.cfg.tmpl > "$WORK/kamailio.cfg"
+  kamailio -A WITH_TLS -c -f "$WORK/kamailio.cfg" >"$WORK/kamailio-check.log" 2>&1 || { cat "$WORK/kamailio-check.log" >&2; exit 1; }
+  kamailio -A WITH_TLS -DD -E -f "$WORK/kamailio.cfg" -m "$SHM_MB" -M 16 -x tlsf -P "$WORK/kamailio.pid" >> "$WORK/kamailio.log" 2>&1 & PIDS+=($!); KAM_PID=$!
+  sleep 2
+  kill -0 "$KAM_PID" 2>/dev/null || { tail -20 "$WORK/kamailio.log" >&2; exit 1; }
+}
+stop_kamailio() { kill "$KAM_PID" 2>/dev/null || true; wait "$KAM_PID" 2>/dev/null || true; }
+printf ' %s ' "${TRANSPORTS[@]}" | grep -q ' tls ' && tls_front "$FRONT_PORT" "$TLS_PORT"
 
 kam_step() {
-  local rate=$1 calls=$2 dir="$WORK/kam-$1"
+  local rate=$1 calls=$2 dir="$WORK/kam-$SIPP_T-$1"
   mkdir -p "$dir"
   redis-cli -p "$REDIS_PORT" --scan --pattern 'location:*' | xargs -r -n 1000 redis-cli -p "$REDIS_PORT" del >/dev/null
-  ( cd "$dir" && sipp "127.0.0.1:$SIP_PORT" -sf "$OLDPWD/sipp-scenarios/register-bench.xml" -inf "$WORK/users.csv" \
-      -auth_uri "$DOMAIN" -i 127.0.0.1 -p "$(free_port)" -t "$SIPP_T" -r "$rate" -m "$calls" -l $((rate * 2)) -buff_size 4194304 -max_socket 15000 \
+  local target=$SIP_PORT t=$SIPP_T; [ "$SIPP_T" = tls ] && { target=$FRONT_PORT; t=tn; }
+  ( cd "$dir" && sipp "127.0.0.1:$target" -sf "$OLDPWD/sipp-scenarios/register-bench.xml" -inf "$WORK/users.csv" \
+      -auth_uri "$DOMAIN" -i 127.0.0.1 -p "$(free_port)" -t "$t" -r "$rate" -m "$calls" -l $((rate * 2)) -buff_size 4194304 -max_socket 15000 \
       -timeout $((SECONDS_PER_STEP * 3 + 20))s -timeout_error -nostdin -max_recv_loops 10000 -max_sched_loops 10000 \
       -trace_stat -stf "$dir/stat.csv" -fd 1 -trace_rtt -rtt_freq 1 >/dev/null 2>&1 ) || true
   col() { awk -F';' -v name="$1" 'NR==1 {for (i=1;i<=NF;i++) if ($i==name) c=i} {v=$c} END {print v+0}' "$dir/stat.csv"; }
@@ -84,9 +112,12 @@ kam_step() {
 
 for tr in "${TRANSPORTS[@]}"; do
   SIPP_T=$(sipp_t "$tr")
-  echo "== Kamailio over $tr" >&2
+  workers=$CHILDREN; [ "$tr" = tls ] && workers=${KAMAILIO_TLS_CHILDREN:-1}
+  echo "== Kamailio over $tr ($workers TCP workers)" >&2
+  start_kamailio "$workers"
   echo "rate ok failed retransmissions sipp_p50_ms sipp_p99_ms bindings_in_redis" > "$WORK/kamailio-$tr.txt"
-  for rate in "${RATES[@]}"; do kam_step "$rate" $((rate * SECONDS_PER_STEP)) | tee -a "$WORK/kamailio-$tr.txt" >&2; done
+  for rate in $(rates_for "$tr"); do kam_step "$rate" $((rate * SECONDS_PER_STEP)) | tee -a "$WORK/kamailio-$tr.txt" >&2; done
+  stop_kamailio
 done
 
 # ---- the lines ----

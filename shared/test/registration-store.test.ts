@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { Binding, decodeBinding, encodeBinding, RegistrationStore } from '../registration-store';
 import { clearPrefix, testKeyPrefix, testRedis } from '../testing/redis';
 
@@ -8,6 +9,21 @@ function binding(id: string, expiresAt: number, extra: Partial<Binding> = {}): B
     userAgent: 'Test/1.0', registeredAt: 1_000, ...extra,
   };
 }
+
+describe('stored form of a binding (pure)', () => {
+  it('reads back exactly the params it was given, wherever (and however often) they quote the instance', () => {
+    const text = fc.string({ unit: fc.constantFrom('a', ';', '=', '"', '<', '>', '\\', 'é', '+sip.instance=', '"<urn:x>"'), maxLength: 12 });
+    fc.assert(fc.property(text, text, fc.boolean(), fc.option(fc.nat(9), { nil: undefined }), (before, after, quote, regId) => {
+      const instance = '<urn:x>';
+      const params = quote ? `${before}"${instance}"${after}` : before + after;
+      const plain = `;+sip.instance="${instance}"${regId === undefined ? '' : `;reg-id=${regId}`}`;
+      for (const p of [params, plain]) {
+        const b = binding(`${instance}|${regId ?? ''}`, 1_700_000_060_000, { instance, regId, params: p });
+        expect(decodeBinding(b.id, encodeBinding(b))).toEqual(b);
+      }
+    }));
+  });
+});
 
 describe('registration store (real Redis)', () => {
   const redis = testRedis();
@@ -65,27 +81,34 @@ describe('registration store (real Redis)', () => {
       uri: 'sip:1001@192.0.2.23:5060;transport=udp;ob', params: `;+sip.instance="${instance}";reg-id=1`,
       instance, regId: 1, path: ['<sip:proxy.example.net;lr>'], q: 0.5,
     });
+    const withQ = binding(`${instance}|2`, now + 60_000, { instance, regId: 2, params: `;q=0.5;+sip.instance="${instance}";reg-id=2` });
     const noRegId = binding(`${instance}|`, now + 60_000, { instance, userAgent: '', params: ';+sip.instance="x"' });
     const plain = binding('sip:c3@192.0.2.1:5060', now + 60_000);
     // Instance and reg-id are read back from the id: a binding whose id does not spell them is refused, nothing written.
     const odd = binding('other-id', now + 60_000, { instance: '<urn:x>', regId: 7 });
     await expect(store.commit('dev_sip_compact', 0, { upserts: [full, odd], removals: [], source })).rejects.toThrow(/does not carry its instance id/);
     expect(await redis.exists(store.keys.bindings('dev_sip_compact'))).toBe(0);
-    expect((await store.commit('dev_sip_compact', 0, { upserts: [full, noRegId, plain], removals: [], source })).ok).toBe(true);
+    expect((await store.commit('dev_sip_compact', 0, { upserts: [full, withQ, noRegId, plain], removals: [], source })).ok).toBe(true);
     const raw = await redis.hgetall(store.keys.bindings('dev_sip_compact'));
-    for (const b of [full, noRegId, plain]) {
+    for (const b of [full, withQ, noRegId, plain]) {
       const stored = JSON.parse(raw[b.id]!) as Record<string, unknown>;
       for (const long of ['id', 'instance', 'regId', 'uri', 'callId', 'sourceAddress', 'receivedOn', 'registeredAt']) expect(stored).not.toHaveProperty(long);
       expect(raw[b.id]!.length).toBeLessThan(JSON.stringify(b).length);
       expect(decodeBinding(b.id, raw[b.id]!)).toEqual(b);
     }
-    // The registrar's RFC 5626 ids spell instance and reg-id: only a marker is stored for them.
-    for (const b of [full, noRegId]) {
-      expect(JSON.parse(raw[b.id]!)).toMatchObject({ i: 1 });
-    }
+    // The registrar's RFC 5626 ids spell instance and reg-id: only a marker is stored for them,
+    // and the instance the Contact's params quote is cut out of them (put back on reading).
+    // and the instance the Contact's params quote is cut out of them (put back on reading);
+    // params that are only instance and reg-id are not stored at all.
+    expect(JSON.parse(raw[full.id]!)).toMatchObject({ i: 2 });
+    expect(JSON.parse(raw[full.id]!)).not.toHaveProperty('p');
+    expect(JSON.parse(raw[withQ.id]!)).toMatchObject({ i: 1, p: ';q=0.5;+sip.instance=;reg-id=2', n: 21 });
+    expect(JSON.parse(raw[withQ.id]!).p).not.toContain(instance);
+    expect(JSON.parse(raw[noRegId.id]!)).toMatchObject({ i: 1, p: ';+sip.instance="x"' }); // its params quote another instance
+    expect(JSON.parse(raw[noRegId.id]!)).not.toHaveProperty('n');
     const byId = (list: Binding[]) => Object.fromEntries(list.map((b) => [b.id, b]));
-    expect(byId(await store.listBindings('dev_sip_compact'))).toEqual(byId([full, noRegId, plain]));
-    expect(byId((await store.load('dev_sip_compact')).bindings)).toEqual(byId([full, noRegId, plain]));
+    expect(byId(await store.listBindings('dev_sip_compact'))).toEqual(byId([full, withQ, noRegId, plain]));
+    expect(byId((await store.load('dev_sip_compact')).bindings)).toEqual(byId([full, withQ, noRegId, plain]));
     expect(encodeBinding(plain)).toBe(raw[plain.id]);
   });
 
