@@ -88,3 +88,8 @@ SELECT 'dev_sip_$1' || i, 'acc_$1', '$1 ' || i, 'u' || i, '$2', 'bench:not:encry
 FROM generate_series($3, $4) AS i;
 SQL
 }
+
+# How fast this machine is right now: ms for a fixed single-threaded loop (100,000 MD5s of
+# short strings), run just before each step. This machine's speed moves by a factor of two
+# within a day; compare latencies only between runs with similar figures.
+calibrate_ms() { node -e 'const c=require("crypto");const t=process.hrtime.bigint();for(let i=0;i<100000;i++)c.createHash("md5").update("calibration"+i).digest("hex");console.log(Math.round(Number(process.hrtime.bigint()-t)/1e6))'; }

@@ -15,6 +15,11 @@
 #        --heap-growing-percent=300, empty means V8's defaults),
 #        BENCH_EVENT_PROBE=1 (also run the API and time, in every step, registrations of one more device
 #        from their 200 to their event on the account's SSE stream: columns event_p50_ms event_p99_ms),
+#        BENCH_MEMORY_STEP (1, default: first register every device at 1,000/s and report Redis
+#        memory per device; 0: go straight to the sweep),
+#        BENCH_ENGINE (edge, default; drachtio: drachtio-server from DRACHTIO_SERVER_BIN, TCP and UDP),
+#        BENCH_APP (registrar, default; trivial: bench/edge-register-app.ts answering 401 then 200
+#        with no checks, the engine's own share of a registration),
 #        BENCH_TRANSPORT (u1 UDP, default; tn TCP with one connection per call; tls: SIPp's tn
 #        through socat, which carries each connection over its own TLS connection to the edge),
 #        BENCH_ROUTINE_EVENTS=all (REGISTRAR_ROUTINE_EVENTS: every refresh is an event; default changes),
@@ -62,17 +67,39 @@ redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no >/d
 wait_port "$REDIS_PORT"
 export DATABASE_URL="$DB_URL" REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" REDIS_KEY_PREFIX="bench:" LOG_LEVEL=warn \
   DRACHTIO_HOST=127.0.0.1 DRACHTIO_PORT="$CTRL_PORT" DRACHTIO_SECRET="$SECRET" SIP_DEFAULT_DOMAIN="$DOMAIN"
+ENGINE="${BENCH_ENGINE:-edge}"; APP="${BENCH_APP:-registrar}"
+if [ "$ENGINE" = drachtio ]; then
+  [ -x "${DRACHTIO_SERVER_BIN:-}" ] || { echo "BENCH_ENGINE=drachtio needs DRACHTIO_SERVER_BIN (a drachtio-server binary)" >&2; exit 1; }
+  [ "$TRANSPORT" = tls ] && { echo "BENCH_ENGINE=drachtio: no TLS in this sweep" >&2; exit 1; }
+  cat > "$WORK/drachtio.xml" <<XML
+<drachtio>
+  <admin port="$CTRL_PORT" secret="$SECRET">127.0.0.1</admin>
+  <sip><contacts><contact>sip:127.0.0.1:$SIP_PORT;transport=udp,tcp</contact></contacts></sip>
+  <cdrs>false</cdrs>
+  <logging><console/><loglevel>notice</loglevel><sofia-loglevel>1</sofia-loglevel></logging>
+</drachtio>
+XML
+  # drachtio-server lets DRACHTIO_* variables of its environment win over its file.
+  env -u DRACHTIO_SECRET -u DRACHTIO_PORT -u DRACHTIO_HOST "$DRACHTIO_SERVER_BIN" -f "$WORK/drachtio.xml" > "$WORK/edge.log" 2>&1 & PIDS+=($!); EDGE_PID=$!
+else
 # Every SIPp phone comes from 127.0.0.1: the per-source connection limit (meant for one real
 # address) would cap a TCP sweep, so it is raised here to the machine's file limit.
 SIP_MAX_CONNECTIONS=18000 SIP_MAX_CONNECTIONS_PER_SOURCE=18000 \
 SIP_BIND=127.0.0.1 SIP_PORT="$SIP_PORT" SIP_TLS_PORT="$TLS_PORT" EDGE_METRICS_PORT="$METRICS_PORT" EDGE_LOG_LEVEL=warn node $NODE_GC_FLAGS $TAIL_ARGS ${BENCH_EDGE_NODE_ARGS:-} dist/edge/main.js > "$WORK/edge.log" 2>&1 & PIDS+=($!); EDGE_PID=$!
+fi
 wait_port "$CTRL_PORT"
 [ "$TRANSPORT" = tls ] && tls_front "$SIPP_TARGET_PORT" "$TLS_PORT"
+if [ "$APP" = trivial ]; then
+  BENCH_APP_CHALLENGE=1 node $NODE_GC_FLAGS dist/bench/edge-register-app.js > "$WORK/registrar.log" 2>&1 & PIDS+=($!); REG_PID=$!
+  for _ in $(seq 1 100); do grep -q connected "$WORK/registrar.log" && break; sleep 0.1; done
+  grep -q connected "$WORK/registrar.log" || { echo "trivial app not connected" >&2; cat "$WORK/registrar.log" >&2; exit 1; }
+else
 REGISTRAR_HTTP_PORT="$HTTP_PORT" REGISTRAR_ROUTINE_EVENTS="${BENCH_ROUTINE_EVENTS:-changes}" REGISTRAR_MD5_ONLY=true REGISTRAR_NONCE_SECRET="bench-nonce-secret-0123456789" \
   REGISTRAR_BLOCK_SOURCE_THRESHOLD=1000000 REGISTRAR_BLOCK_USER_THRESHOLD=1000000 \
   node $NODE_GC_FLAGS $TAIL_ARGS ${BENCH_REGISTRAR_NODE_ARGS:-} dist/registrar/main.js > "$WORK/registrar.log" 2>&1 & PIDS+=($!); REG_PID=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null && break; sleep 0.1; done
 curl -sf "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null || { echo "registrar not ready" >&2; cat "$WORK/registrar.log" >&2; exit 1; }
+fi
 
 EVENT_PROBE=0; [ "${BENCH_EVENT_PROBE:-0}" = 1 ] && EVENT_PROBE=1
 API_KEY="bench-admin-key-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
@@ -87,10 +114,6 @@ redis_mem() { redis-cli -p "$REDIS_PORT" info memory | awk -F: '/^used_memory:/ 
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 HZ=$(getconf CLK_TCK)
-# How fast this machine is right now: ms for a fixed single-threaded loop (100,000 MD5s of
-# short strings), run just before each step. This machine's speed moves by a factor of two
-# within a day; compare latencies only between runs with similar figures.
-calibrate_ms() { node -e 'const c=require("crypto");const t=process.hrtime.bigint();for(let i=0;i<100000;i++)c.createHash("md5").update("calibration"+i).digest("hex");console.log(Math.round(Number(process.hrtime.bigint()-t)/1e6))'; }
 # CPU of every PostgreSQL process (the server and its backends): `pg_ticks` lists "pid ticks",
 # `pg_cpu_delta_us` sums the growth between two lists (a backend new in the second counts whole;
 # one that ended in between is left out rather than counted negative).
@@ -160,21 +183,23 @@ run_step() {
   echo "$rate $ok $failed $retrans $p50 $p99 ${pp50:-NA} ${pp99:-NA} $(( (r1 - r0) * 1000000 / HZ / den )) $(( (e1 - e0) * 1000000 / HZ / den )) ${pover:-NA} $(( (d1 - d0) / den )) $calib $(( $(pg_cpu_delta_us "$g0" "$g1") / den )) $(( n1 - n0 ))$ev"
 }
 
-echo "== memory: $DEVICES registrations at 1000/s into an empty Redis" >&2
-MEM0=$(redis_mem)
-read -r _ OK0 FAIL0 RETR0 _ < <(run_step 1000 "$DEVICES" mem)
-MEM1=$(redis_mem)
-DEVS=$(redis-cli -p "$REDIS_PORT" zcard bench:exp)
-SAMPLE_B=$(redis-cli -p "$REDIS_PORT" memory usage "bench:{dev_sip_bench1}:b")
-SAMPLE_S=$(redis-cli -p "$REDIS_PORT" memory usage "bench:{dev_sip_bench1}:s")
-SAMPLE_N=$(redis-cli -p "$REDIS_PORT" memory usage "bench:{dev_sip_bench1}:n")
-echo "memory: $OK0 ok / $FAIL0 failed; registered devices $DEVS; used_memory delta $((MEM1 - MEM0)) B = $(( (MEM1 - MEM0) / (DEVS > 0 ? DEVS : 1) )) B per binding (all keys: bindings, status, index, nonce counts)"
-echo "memory: one device: bindings hash $SAMPLE_B B + status hash $SAMPLE_S B + nonce-count hash $SAMPLE_N B (expires after the nonce lifetime)"
-# Steady state of a registered device: its nonce-count hash gone (it expires a nonce lifetime
-# after the last authentication).
-redis-cli -p "$REDIS_PORT" --scan --pattern 'bench:{*}:n' | xargs -r -n 1000 redis-cli -p "$REDIS_PORT" del >/dev/null
-MEM2=$(redis_mem)
-echo "memory: steady state $(( (MEM2 - MEM0) / (DEVS > 0 ? DEVS : 1) )) B per registered device with one binding (nonce-count hashes expired)"
+if [ "${BENCH_MEMORY_STEP:-1}" = 1 ]; then
+  echo "== memory: $DEVICES registrations at 1000/s into an empty Redis" >&2
+  MEM0=$(redis_mem)
+  read -r _ OK0 FAIL0 RETR0 _ < <(run_step 1000 "$DEVICES" mem)
+  MEM1=$(redis_mem)
+  DEVS=$(redis-cli -p "$REDIS_PORT" zcard bench:exp)
+  SAMPLE_B=$(redis-cli -p "$REDIS_PORT" memory usage "bench:{dev_sip_bench1}:b")
+  SAMPLE_S=$(redis-cli -p "$REDIS_PORT" memory usage "bench:{dev_sip_bench1}:s")
+  SAMPLE_N=$(redis-cli -p "$REDIS_PORT" memory usage "bench:{dev_sip_bench1}:n")
+  echo "memory: $OK0 ok / $FAIL0 failed; registered devices $DEVS; used_memory delta $((MEM1 - MEM0)) B = $(( (MEM1 - MEM0) / (DEVS > 0 ? DEVS : 1) )) B per binding (all keys: bindings, status, index, nonce counts)"
+  echo "memory: one device: bindings hash $SAMPLE_B B + status hash $SAMPLE_S B + nonce-count hash $SAMPLE_N B (expires after the nonce lifetime)"
+  # Steady state of a registered device: its nonce-count hash gone (it expires a nonce lifetime
+  # after the last authentication).
+  redis-cli -p "$REDIS_PORT" --scan --pattern 'bench:{*}:n' | xargs -r -n 1000 redis-cli -p "$REDIS_PORT" del >/dev/null
+  MEM2=$(redis_mem)
+  echo "memory: steady state $(( (MEM2 - MEM0) / (DEVS > 0 ? DEVS : 1) )) B per registered device with one binding (nonce-count hashes expired)"
+fi
 
 echo "== sweep (${SECONDS_PER_STEP}s per rate)" >&2
 echo "rate ok failed retransmissions sipp_p50_ms sipp_p99_ms probe_p50_ms probe_p99_ms registrar_cpu_us/reg edge_cpu_us/reg probe_over_10ms_% redis_cpu_us/reg calibration_ms pg_cpu_us/reg events$([ "$EVENT_PROBE" = 1 ] && echo ' event_p50_ms event_p99_ms')"

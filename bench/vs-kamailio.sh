@@ -14,7 +14,9 @@
 #        KAMAILIO_TLS_CHILDREN (TCP workers when over TLS, default 1: see start_kamailio),
 #        KAMAILIO_SHM_MB (shared memory, default 512), BENCH_DATABASE_URL (the project's; Kamailio
 #        uses a database kamailio_bench on the same server), VS_ONLY_KAMAILIO=1 (skip the project's sweep).
-#        VS_STREAM_RATES (rates for TCP and TLS, default the same as UDP's).
+#        VS_STREAM_RATES (rates for TCP and TLS, default the same as UDP's),
+#        DRACHTIO_SERVER_BIN (a drachtio-server binary: then also, over UDP, drachtio-server with
+#        the trivial app of bench/edge-register-app.ts and with the registrar; VS_DRACHTIO_RATES).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true # TCP sweeps hold a socket per call
@@ -34,6 +36,9 @@ command -v kamailio >/dev/null && [ -f /usr/lib/x86_64-linux-gnu/kamailio/module
   && [ -f /usr/lib/x86_64-linux-gnu/kamailio/modules/tls.so ] \
   || _apt_install kamailio kamailio-redis-modules kamailio-postgres-modules kamailio-tls-modules
 
+CALIBRATION_START=$(calibrate_ms)
+echo "== calibration ${CALIBRATION_START} ms (bench/lib.sh calibrate_ms: lower is faster)" >&2
+
 # ---- the project ----
 TRANSPORTS=(${VS_TRANSPORTS:-udp tcp tls})
 STREAM_RATES=(${VS_STREAM_RATES:-${RATES[*]}})
@@ -44,9 +49,19 @@ for tr in "${TRANSPORTS[@]}"; do
     : > "$WORK/project-$tr.txt"
   else
     echo "== the project over $tr: bench/registrar-sweep.sh $(rates_for "$tr")" >&2
-    BENCH_TRANSPORT="$(sipp_t "$tr")" BENCH_SECONDS="$SECONDS_PER_STEP" bash bench/registrar-sweep.sh $(rates_for "$tr") | tee "$WORK/project-$tr.txt" >&2
+    # Over TCP and TLS without the memory step (its 1,000/s is past the TLS limit of both servers).
+    BENCH_MEMORY_STEP=$([ "$tr" = udp ] && echo 1 || echo 0) BENCH_TRANSPORT="$(sipp_t "$tr")" BENCH_SECONDS="$SECONDS_PER_STEP" bash bench/registrar-sweep.sh $(rates_for "$tr") | tee "$WORK/project-$tr.txt" >&2
   fi
 done
+
+# ---- through drachtio-server: a trivial app (401, then 200, nothing checked) and the registrar ----
+DRACHTIO_RATES=(${VS_DRACHTIO_RATES:-${RATES[*]}})
+if [ -n "${DRACHTIO_SERVER_BIN:-}" ] && [ "${VS_ONLY_KAMAILIO:-0}" != 1 ]; then
+  for app in trivial registrar; do
+    echo "== drachtio-server $("$DRACHTIO_SERVER_BIN" --version 2>/dev/null | head -1) with the $app app over udp: ${DRACHTIO_RATES[*]}" >&2
+    BENCH_ENGINE=drachtio BENCH_APP=$app BENCH_SECONDS="$SECONDS_PER_STEP" bash bench/registrar-sweep.sh "${DRACHTIO_RATES[@]}" | tee "$WORK/drachtio-$app.txt" >&2
+  done
+fi
 
 # ---- Kamailio ----
 echo "== Kamailio $(kamailio -v | head -1 | awk '{print $3}'): database $KAM_DB" >&2
@@ -94,6 +109,8 @@ printf ' %s ' "${TRANSPORTS[@]}" | grep -q ' tls ' && tls_front "$FRONT_PORT" "$
 kam_step() {
   local rate=$1 calls=$2 dir="$WORK/kam-$SIPP_T-$1"
   mkdir -p "$dir"
+  sleep 2 # the previous step's backlog drains
+  local calib; calib=$(calibrate_ms)
   redis-cli -p "$REDIS_PORT" --scan --pattern 'location:*' | xargs -r -n 1000 redis-cli -p "$REDIS_PORT" del >/dev/null
   local target=$SIP_PORT t=$SIPP_T; [ "$SIPP_T" = tls ] && { target=$FRONT_PORT; t=tn; }
   ( cd "$dir" && sipp "127.0.0.1:$target" -sf "$OLDPWD/sipp-scenarios/register-bench.xml" -inf "$WORK/users.csv" \
@@ -107,7 +124,7 @@ kam_step() {
   fi
   # What usrloc wrote through to Redis in this step (one hash per binding): the check that it did.
   local stored; stored=$(redis-cli -p "$REDIS_PORT" --scan --pattern 'location:entry:*' | wc -l)
-  echo "$rate $(col 'SuccessfulCall(C)') $(col 'FailedCall(C)') $(col 'Retransmissions(C)') $p50 $p99 $stored"
+  echo "$rate $(col 'SuccessfulCall(C)') $(col 'FailedCall(C)') $(col 'Retransmissions(C)') $p50 $p99 $stored $calib"
 }
 
 for tr in "${TRANSPORTS[@]}"; do
@@ -115,18 +132,25 @@ for tr in "${TRANSPORTS[@]}"; do
   workers=$CHILDREN; [ "$tr" = tls ] && workers=${KAMAILIO_TLS_CHILDREN:-1}
   echo "== Kamailio over $tr ($workers TCP workers)" >&2
   start_kamailio "$workers"
-  echo "rate ok failed retransmissions sipp_p50_ms sipp_p99_ms bindings_in_redis" > "$WORK/kamailio-$tr.txt"
+  echo "rate ok failed retransmissions sipp_p50_ms sipp_p99_ms bindings_in_redis calibration_ms" > "$WORK/kamailio-$tr.txt"
   for rate in $(rates_for "$tr"); do kam_step "$rate" $((rate * SECONDS_PER_STEP)) | tee -a "$WORK/kamailio-$tr.txt" >&2; done
   stop_kamailio
 done
 
 # ---- the lines ----
-# Highest rate with every call successful, none failed, no retransmission (the sweeps' columns 1-4).
+# Highest rate with every call successful, none failed, no retransmission (the sweeps' columns 1-4;
+# a sweep's own lines have at least 8 fields, Kamailio's steps 7).
+clean() { awk '$1 ~ /^[0-9]+$/ && NF >= 7 && $3 == 0 && $4 == 0 {best = $1} END {print best + 0}' "$1"; }
 for tr in "${TRANSPORTS[@]}"; do
-  project_clean=$(awk '$1 ~ /^[0-9]+$/ && NF >= 8 && $3 == 0 && $4 == 0 {best = $1} END {print best + 0}' "$WORK/project-$tr.txt")
-  kam_clean=$(awk '$1 ~ /^[0-9]+$/ && $3 == 0 && $4 == 0 {best = $1} END {print best + 0}' "$WORK/kamailio-$tr.txt")
+  project_clean=$(clean "$WORK/project-$tr.txt")
+  kam_clean=$(clean "$WORK/kamailio-$tr.txt")
   p99_at() { awk -v r="$1" '$1 == r && NF >= 8 {print $6 "/" $8}' "$WORK/project-$tr.txt"; }
   ratio=$(awk -v a="$project_clean" -v b="$kam_clean" 'BEGIN {printf (b > 0 ? "%.2f" : "NA"), (b > 0 ? a / b : 0)}')
   echo "$tr: project clean up to ${project_clean}/s, Kamailio ${kam_clean}/s, ratio ${ratio}; project p99 (SIPp/probe ms) at 1000/s $(p99_at 1000), at 3000/s $(p99_at 3000)"
 done
+if [ -f "$WORK/drachtio-registrar.txt" ]; then
+  t=$(clean "$WORK/drachtio-trivial.txt"); r=$(clean "$WORK/drachtio-registrar.txt")
+  echo "drachtio-server (udp): trivial app clean up to ${t}/s, registrar ${r}/s, ratio $(awk -v a="$r" -v b="$t" 'BEGIN {printf (b > 0 ? "%.2f" : "NA"), (b > 0 ? a / b : 0)}')"
+fi
+echo "calibration_ms at start ${CALIBRATION_START}, at end $(calibrate_ms)"
 echo "results in $WORK" >&2

@@ -3,14 +3,17 @@ import { randomBytes } from 'node:crypto';
 import { sleep } from '../../shared/testing/wait';
 import { insertDevices, Phone, SipClient, Stack, startChildRegistrar, startStack } from './support';
 
-// A rolling restart of two registrar processes under 1,000 REGISTERs/s (ROLLING_RESTART_RATE): each in turn gets
+// A rolling restart of two registrar processes under 500 REGISTERs/s (ROLLING_RESTART_RATE): each in turn gets
 // SIGTERM (it asks the engine to route elsewhere, answers what it holds, exits) and is started
 // again. Phones retransmit as UDP phones do; not one registration fails.
 
 const DEVICES = 2500;
 // Runs first in the suite (shared/testing/sequencer.js): late in the long-lived jest process,
 // garbage collection pauses of its large heap stalled the edge and the phones at this rate.
-const RATE_PER_S = Number(process.env.ROLLING_RESTART_RATE ?? 1000);
+// 500/s: in a slow spell of the machine 1,000/s saturated the phones, edge and registrars that the
+// test runs on two cores (931-1,537 of 2,500 unanswered, before and after the change under test
+// alike); 700/s passed with retransmissions, 500/s with none. ROLLING_RESTART_RATE=1000 for more.
+const RATE_PER_S = Number(process.env.ROLLING_RESTART_RATE ?? 500);
 const NONCE_SECRET = randomBytes(24).toString('hex');
 
 let stack: Stack;
