@@ -10,13 +10,10 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { connect as tcpConnect, Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
+import { sleep } from '../shared/testing/wait';
+import { env } from './env';
 import { digestAnswer } from './sip-ua';
 
-const env = (name: string, fallback?: string): string => {
-  const v = process.env[name] ?? fallback;
-  if (v === undefined) throw new Error(`${name} is not set`);
-  return v;
-};
 const TRANSPORT = env('IDLE_TRANSPORT'); // tcp | tls
 const PORT = Number(env('IDLE_PORT'));
 const DOMAIN = env('IDLE_DOMAIN');
@@ -27,7 +24,6 @@ const REDIS_PREFIX = env('IDLE_REDIS_PREFIX');
 const CONCURRENCY = 100;
 const USER_AGENT = 'Yealink SIP-T46U 108.86.0.45'; // 28 characters, as the issue's phone
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const rssKb = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
 const redis = (...args: string[]): string => execFileSync('redis-cli', ['-p', String(REDIS_PORT), ...args], { encoding: 'utf8' });
 const usedMemory = (): number => Number(/used_memory:(\d+)/.exec(redis('info', 'memory'))?.[1] ?? NaN);

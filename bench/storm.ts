@@ -7,13 +7,10 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createSocket, Socket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
+import { sleep } from '../shared/testing/wait';
+import { env } from './env';
 import { digestAnswer } from './sip-ua';
 
-const env = (name: string, fallback?: string): string => {
-  const v = process.env[name] ?? fallback;
-  if (v === undefined) throw new Error(`${name} is not set`);
-  return v;
-};
 const SIP_PORT = Number(env('STORM_SIP_PORT'));
 const REDIS_PORT = Number(env('STORM_REDIS_PORT'));
 const API_URL = env('STORM_API_URL');
@@ -26,7 +23,6 @@ const CAP_S = Number(env('STORM_CAP_S', '300'));
 const PIDS = env('STORM_PIDS').split(',').map((x) => { const [name, pid] = x.split('='); return { name: name!, pid: Number(pid) }; });
 const SOCKETS = 32;
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Many phones over a few UDP sockets; answers matched by Call-ID and CSeq. */
 class Phones {

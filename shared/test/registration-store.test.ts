@@ -97,7 +97,6 @@ describe('registration store (real Redis)', () => {
       expect(decodeBinding(b.id, raw[b.id]!)).toEqual(b);
     }
     // The registrar's RFC 5626 ids spell instance and reg-id: only a marker is stored for them,
-    // and the instance the Contact's params quote is cut out of them (put back on reading).
     // and the instance the Contact's params quote is cut out of them (put back on reading);
     // params that are only instance and reg-id are not stored at all.
     expect(JSON.parse(raw[full.id]!)).toMatchObject({ i: 2 });
