@@ -1,7 +1,7 @@
 /** Jest: every test file under a component's test/ folder, compiled by swc. */
 module.exports = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/api', '<rootDir>/registrar', '<rootDir>/edge', '<rootDir>/shared', '<rootDir>/provisioning', '<rootDir>/console'],
+  roots: ['<rootDir>/api', '<rootDir>/registrar', '<rootDir>/edge', '<rootDir>/embedded', '<rootDir>/shared', '<rootDir>/provisioning', '<rootDir>/console'],
   testMatch: ['**/test/**/*.test.ts'],
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
   globalSetup: '<rootDir>/shared/testing/global-setup.ts',

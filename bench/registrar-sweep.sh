@@ -17,7 +17,8 @@
 #        from their 200 to their event on the account's SSE stream: columns event_p50_ms event_p99_ms),
 #        BENCH_MEMORY_STEP (1, default: first register every device at 1,000/s and report Redis
 #        memory per device; 0: go straight to the sweep),
-#        BENCH_ENGINE (edge, default; drachtio: drachtio-server from DRACHTIO_SERVER_BIN, TCP and UDP),
+#        BENCH_ENGINE (edge, default; embedded: edge and registrar in one process, dist/embedded/main.js,
+#        whose CPU shows in the registrar column; drachtio: drachtio-server from DRACHTIO_SERVER_BIN, TCP and UDP),
 #        BENCH_APP (registrar, default; trivial: bench/edge-register-app.ts answering 401 then 200
 #        with no checks, the engine's own share of a registration),
 #        BENCH_TRANSPORT (u1 UDP, default; tn TCP with one connection per call; tls: SIPp's tn
@@ -84,19 +85,28 @@ XML
 else
 # Every SIPp phone comes from 127.0.0.1: the per-source connection limit (meant for one real
 # address) would cap a TCP sweep, so it is raised here to the machine's file limit.
-SIP_MAX_CONNECTIONS=18000 SIP_MAX_CONNECTIONS_PER_SOURCE=18000 \
-SIP_BIND=127.0.0.1 SIP_PORT="$SIP_PORT" SIP_TLS_PORT="$TLS_PORT" EDGE_METRICS_PORT="$METRICS_PORT" EDGE_LOG_LEVEL=warn node $NODE_GC_FLAGS $TAIL_ARGS ${BENCH_EDGE_NODE_ARGS:-} dist/edge/main.js > "$WORK/edge.log" 2>&1 & PIDS+=($!); EDGE_PID=$!
+export SIP_MAX_CONNECTIONS=18000 SIP_MAX_CONNECTIONS_PER_SOURCE=18000 \
+  SIP_BIND=127.0.0.1 SIP_PORT="$SIP_PORT" SIP_TLS_PORT="$TLS_PORT" EDGE_METRICS_PORT="$METRICS_PORT" EDGE_LOG_LEVEL=warn
 fi
+REGISTRAR_ENV=(REGISTRAR_HTTP_PORT="$HTTP_PORT" REGISTRAR_ROUTINE_EVENTS="${BENCH_ROUTINE_EVENTS:-changes}" REGISTRAR_MD5_ONLY=true
+  REGISTRAR_NONCE_SECRET="bench-nonce-secret-0123456789" REGISTRAR_BLOCK_SOURCE_THRESHOLD=1000000 REGISTRAR_BLOCK_USER_THRESHOLD=1000000)
+if [ "$ENGINE" = embedded ]; then
+  # Edge and registrar in one process (embedded/main.ts): its CPU is all in the registrar column.
+  [ "$APP" = trivial ] && { echo "BENCH_ENGINE=embedded runs the registrar only" >&2; exit 1; }
+  env "${REGISTRAR_ENV[@]}" node $NODE_GC_FLAGS $TAIL_ARGS ${BENCH_REGISTRAR_NODE_ARGS:-} dist/embedded/main.js > "$WORK/registrar.log" 2>&1 & PIDS+=($!); REG_PID=$!; EDGE_PID=
+elif [ "$ENGINE" = edge ]; then
+  node $NODE_GC_FLAGS $TAIL_ARGS ${BENCH_EDGE_NODE_ARGS:-} dist/edge/main.js > "$WORK/edge.log" 2>&1 & PIDS+=($!); EDGE_PID=$!
+fi
+if [ "$ENGINE" != embedded ]; then
 wait_port "$CTRL_PORT"
+fi
 [ "$TRANSPORT" = tls ] && tls_front "$SIPP_TARGET_PORT" "$TLS_PORT"
 if [ "$APP" = trivial ]; then
   BENCH_APP_CHALLENGE=1 node $NODE_GC_FLAGS dist/bench/edge-register-app.js > "$WORK/registrar.log" 2>&1 & PIDS+=($!); REG_PID=$!
   for _ in $(seq 1 100); do grep -q connected "$WORK/registrar.log" && break; sleep 0.1; done
   grep -q connected "$WORK/registrar.log" || { echo "trivial app not connected" >&2; cat "$WORK/registrar.log" >&2; exit 1; }
 else
-REGISTRAR_HTTP_PORT="$HTTP_PORT" REGISTRAR_ROUTINE_EVENTS="${BENCH_ROUTINE_EVENTS:-changes}" REGISTRAR_MD5_ONLY=true REGISTRAR_NONCE_SECRET="bench-nonce-secret-0123456789" \
-  REGISTRAR_BLOCK_SOURCE_THRESHOLD=1000000 REGISTRAR_BLOCK_USER_THRESHOLD=1000000 \
-  node $NODE_GC_FLAGS $TAIL_ARGS ${BENCH_REGISTRAR_NODE_ARGS:-} dist/registrar/main.js > "$WORK/registrar.log" 2>&1 & PIDS+=($!); REG_PID=$!
+[ "$ENGINE" = embedded ] || { env "${REGISTRAR_ENV[@]}" node $NODE_GC_FLAGS $TAIL_ARGS ${BENCH_REGISTRAR_NODE_ARGS:-} dist/registrar/main.js > "$WORK/registrar.log" 2>&1 & PIDS+=($!); REG_PID=$!; }
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null && break; sleep 0.1; done
 curl -sf "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null || { echo "registrar not ready" >&2; cat "$WORK/registrar.log" >&2; exit 1; }
 fi
@@ -112,7 +122,8 @@ fi
 
 redis_mem() { redis-cli -p "$REDIS_PORT" info memory | awk -F: '/^used_memory:/ {print $2+0}'; }
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# CPU ticks of a process; 0 for an empty PID (the embedded engine has no separate edge).
+cpu_ticks() { if [ -n "$1" ]; then awk '{print $14 + $15}' "/proc/$1/stat"; else echo 0; fi; }
 HZ=$(getconf CLK_TCK)
 # CPU of every PostgreSQL process (the server and its backends): `pg_ticks` lists "pid ticks",
 # `pg_cpu_delta_us` sums the growth between two lists (a backend new in the second counts whole;

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import pino from 'pino';
 import type { Logger } from 'pino';
 import { AppRouter } from './control/app-router';
-import type { AppSession, ControlDelegate } from './control/app-session';
+import type { AppSession, ControlDelegate, ControlSocket } from './control/app-session';
 import { ControlServer } from './control/control-server';
 import { createEdgeMetrics } from './metrics/edge-metrics';
 import { MetricsServer } from './metrics/metrics-server';
@@ -29,6 +29,11 @@ export interface EdgeAddresses {
 /** A running edge. */
 export interface Edge {
   readonly addresses: EdgeAddresses;
+  /**
+   * Takes an app connection that did not come through the control listener: a duplex stream
+   * from the same process (embedded/), authenticated like any other.
+   */
+  acceptApp(socket: ControlSocket): void;
   /** Closes every socket and clears every timer; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -170,6 +175,7 @@ export async function startEdge(options: EdgeOptions): Promise<Edge> {
       control: control.address,
       ...(metricsServer ? { metrics: metricsServer.address } : {}),
     },
+    acceptApp: (socket) => control.accept(socket),
     stop: () => (stopping ??= stopAll()),
   };
 }

@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import Srf from 'drachtio-srf';
 import { coalesceWrites } from '../shared/coalesce-writes';
 import type { Logger } from '../shared/logger';
@@ -37,7 +38,8 @@ type SrfHandler = (req: SrfRequest, res: SrfResponse) => void;
 
 /** The part of drachtio-srf's Srf used here, including what its typings omit. */
 interface SrfApp {
-  connect(opts: { host: string; port: number; secret: string; reconnect?: { retryMaxDelay?: number } }): void;
+  /** `createSocket` comes from this project's patch of drachtio-srf (patches/): used instead of net.connect, on every (re)connection. */
+  connect(opts: { host: string; port: number; secret: string; reconnect?: { retryMaxDelay?: number }; createSocket?: () => Duplex }): void;
   register(handler: SrfHandler): void;
   options(handler: SrfHandler): void;
   on(event: 'connect', fn: (err: Error | null, hostport?: string) => void): void;
@@ -63,6 +65,11 @@ export interface EngineConnection {
   host: string;
   port: number;
   secret: string;
+  /**
+   * An engine in the same process (embedded/): returns a new connected duplex stream for each
+   * (re)connection, and host/port only name it in logs.
+   */
+  createSocket?: () => Duplex;
 }
 
 export interface AdapterHandlers {
@@ -179,7 +186,8 @@ export class DrachtioAdapter {
 
   /** Starts connecting (and reconnecting forever, backing off to 2 s). Readiness shows in {@link connected}. */
   connect(): void {
-    this.srf.connect({ host: this.engine.host, port: this.engine.port, secret: this.engine.secret, reconnect: { retryMaxDelay: RECONNECT_MAX_DELAY_MS } });
+    const { host, port, secret, createSocket } = this.engine;
+    this.srf.connect({ host, port, secret, reconnect: { retryMaxDelay: RECONNECT_MAX_DELAY_MS }, ...(createSocket ? { createSocket } : {}) });
   }
 
   get connected(): boolean {

@@ -12,7 +12,7 @@ import { RegistrationStore } from '../shared/registration-store';
 import { SipBlocks } from '../shared/sip-blocks';
 import { CredentialCache, DomainSet } from './credential-cache';
 import { NonceService } from '../shared/digest';
-import { DrachtioAdapter } from './drachtio-adapter';
+import { DrachtioAdapter, type EngineConnection } from './drachtio-adapter';
 import { jitteredRetryAfter } from './errors';
 import type { Outcome } from './sip-types';
 import { startHealthServer } from './http-server';
@@ -22,6 +22,8 @@ import { RegistrationEvents } from './registration-events';
 
 /** The documented defaults (shared/config/) for options a caller leaves out. */
 const DEFAULTS = { ...parseSection(commonSection, {}), ...parseSection(registrarSection, {}) };
+
+export type { EngineConnection } from './drachtio-adapter';
 
 /** Everything startRegistrar needs; main.ts fills it from the environment, tests directly. */
 export interface RegistrarOptions {
@@ -33,7 +35,7 @@ export interface RegistrarOptions {
   /** Seed nodes of a Redis Cluster (REDIS_CLUSTER_NODES): overrides redisUrl. */
   redisClusterNodes?: readonly string[];
   redisKeyPrefix: string;
-  engine: { host: string; port: number; secret: string };
+  engine: EngineConnection;
   /** Further engines to connect to as well (REGISTRAR_EXTRA_ENGINES): requests from each are answered on it. */
   extraEngines?: readonly { host: string; port: number; secret: string }[];
   http: { host: string; port: number };

@@ -1,31 +1,13 @@
 // Process entry of one registrar (`npm run registrar`): configuration from the environment, then startRegistrar.
-import { parseSection, ConfigError } from '../shared/config/env';
-import { commonSection } from '../shared/config/common';
-import { drachtioSection } from '../shared/config/drachtio';
-import { registrarSection } from '../shared/config/registrar';
-import { secretOrLocal } from '../shared/local-secrets';
-import { createLogger } from '../shared/logger';
+import { ConfigError } from '../shared/config/env';
+import { registrarFromEnvironment, usePlainEnvironmentObject } from './environment';
 import { startRegistrar } from './index';
-
-/**
- * drachtio-srf 5.0.29 reads `process.env.DRACHTIO_PRESERVE_HEADER_NAMES` once per
- * header of every SIP message it parses (lib/sip-parser/parser.js getHeaderName),
- * and each read of Node's process.env goes through a native interceptor: about a
- * twentieth of the registrar's CPU at load. A plain-object copy answers the same
- * reads for the life of this process at the cost of a property lookup. Done in
- * the process entry only, never in code that other processes import.
- */
-function usePlainEnvironmentObject(): void {
-  process.env = { ...process.env };
-}
 
 async function main(): Promise<void> {
   usePlainEnvironmentObject();
-  let common, drachtio, cfg;
+  let env;
   try {
-    common = parseSection(commonSection);
-    drachtio = parseSection(drachtioSection);
-    cfg = parseSection(registrarSection);
+    env = registrarFromEnvironment();
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`registrar: ${err.message}\n`);
@@ -33,55 +15,14 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const log = createLogger('registrar', common.LOG_LEVEL);
-  const engineSecret = secretOrLocal(drachtio.DRACHTIO_SECRET, { variable: 'DRACHTIO_SECRET', dataDir: common.DATA_DIR, fileName: 'drachtio-secret', log });
-  const registrar = await startRegistrar({
-    databaseUrl: common.DATABASE_URL,
-    databasePoolSize: common.DATABASE_POOL_SIZE,
-    redisUrl: common.REDIS_URL,
-    redisClusterNodes: common.REDIS_CLUSTER_NODES,
-    redisKeyPrefix: common.REDIS_KEY_PREFIX,
-    defaultDomain: common.SIP_DEFAULT_DOMAIN,
-    engine: { host: drachtio.DRACHTIO_HOST, port: drachtio.DRACHTIO_PORT, secret: engineSecret },
-    extraEngines: (cfg.REGISTRAR_EXTRA_ENGINES ?? []).map((hp) => {
-      const i = hp.lastIndexOf(':');
-      return { host: hp.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(hp.slice(i + 1)), secret: engineSecret };
-    }),
-    http: { host: cfg.REGISTRAR_HTTP_HOST, port: cfg.REGISTRAR_HTTP_PORT },
-    nonceSecret: secretOrLocal(cfg.REGISTRAR_NONCE_SECRET, { variable: 'REGISTRAR_NONCE_SECRET', dataDir: common.DATA_DIR, fileName: 'registrar-nonce-secret', log }),
-    log,
-    minExpires: cfg.REGISTRAR_MIN_EXPIRES,
-    defaultExpires: cfg.REGISTRAR_DEFAULT_EXPIRES,
-    maxExpires: cfg.REGISTRAR_MAX_EXPIRES,
-    maxBindings: cfg.REGISTRAR_MAX_BINDINGS,
-    maxBindingsPolicy: cfg.REGISTRAR_MAX_BINDINGS_POLICY,
-    nonceLifetimeS: cfg.REGISTRAR_NONCE_LIFETIME_S,
-    md5Only: cfg.REGISTRAR_MD5_ONLY,
-    blockWindowS: cfg.REGISTRAR_BLOCK_WINDOW_S,
-    blockSourceThreshold: cfg.REGISTRAR_BLOCK_SOURCE_THRESHOLD,
-    blockUserThreshold: cfg.REGISTRAR_BLOCK_USER_THRESHOLD,
-    blockDurationS: cfg.REGISTRAR_BLOCK_DURATION_S,
-    blockedResponse: cfg.REGISTRAR_BLOCKED_RESPONSE,
-    credentialCacheTtlMs: cfg.REGISTRAR_CREDENTIAL_CACHE_TTL_MS,
-    credentialNegativeTtlMs: cfg.REGISTRAR_CREDENTIAL_NEGATIVE_TTL_MS,
-    credentialCacheMax: cfg.REGISTRAR_CREDENTIAL_CACHE_MAX,
-    domainRefreshMs: cfg.REGISTRAR_DOMAIN_REFRESH_MS,
-    reaperIntervalMs: cfg.REGISTRAR_REAPER_INTERVAL_MS,
-    retryAfterS: cfg.REGISTRAR_RETRY_AFTER_S,
-    maxInFlight: cfg.REGISTRAR_MAX_IN_FLIGHT,
-    scannerUserAgents: cfg.REGISTRAR_SCANNER_USER_AGENTS,
-    eventFlushMs: cfg.REGISTRAR_EVENT_FLUSH_MS,
-    eventQueueMax: cfg.REGISTRAR_EVENT_QUEUE_MAX,
-    routineEvents: cfg.REGISTRAR_ROUTINE_EVENTS,
-    unattributedEventsPerS: cfg.REGISTRAR_UNATTRIBUTED_EVENTS_PER_S,
-  });
+  const registrar = await startRegistrar(env.options);
   // SIGTERM/SIGINT: drain (the engine routes elsewhere, requests in flight are answered), then
   // exit within REGISTRAR_SHUTDOWN_TIMEOUT_S; a second signal exits at once.
   let signalled = false;
   const shutdown = (): void => {
     if (signalled) process.exit(1);
     signalled = true;
-    registrar.shutdown(cfg.REGISTRAR_SHUTDOWN_TIMEOUT_S * 1000).then(
+    registrar.shutdown(env.shutdownTimeoutMs).then(
       () => process.exit(0),
       () => process.exit(1),
     );

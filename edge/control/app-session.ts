@@ -3,7 +3,7 @@
  * the transactions it holds. Frames it does not support get `NOK|not supported`.
  */
 import { randomUUID, timingSafeEqual, createHash } from 'node:crypto';
-import type net from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { coalesceWrites } from '../../shared/coalesce-writes';
 import type { ServerTransaction, TransactionOwner } from '../transaction/server-transaction';
@@ -28,6 +28,13 @@ export interface ControlDelegate {
   frame(type: string): void;
 }
 
+/** An app's connection: a net.Socket from the listener, or an in-process stream with the same members. */
+export type ControlSocket = Duplex & {
+  readonly remoteAddress?: string;
+  readonly remotePort?: number;
+  setNoDelay(noDelay?: boolean): unknown;
+};
+
 /** Before authentication an app may send only a small frame, and only for this long. */
 const UNAUTHENTICATED_MAX_FRAME_BYTES = 4096;
 const AUTHENTICATE_TIMEOUT_MS = 10_000;
@@ -49,7 +56,7 @@ export class AppSession implements TransactionOwner {
   private lingerTimer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly socket: net.Socket,
+    private readonly socket: ControlSocket,
     private readonly delegate: ControlDelegate,
     private readonly log: Logger,
     private readonly onClosed: () => void = () => undefined,

@@ -18,7 +18,7 @@ import { clearPrefix, testKeyPrefix, testRedis } from '../../shared/testing/redi
 import { testRedisUrl } from '../../shared/testing/env';
 import { createRedis, Redis } from '../../shared/redis';
 import { RegistrationStore } from '../../shared/registration-store';
-import { startRegistrar, RegistrarOptions, RunningRegistrar } from '../index';
+import { startRegistrar, EngineConnection, RegistrarOptions, RunningRegistrar } from '../index';
 
 export const DOMAIN = 'sip.test.example';
 
@@ -76,6 +76,8 @@ export interface StackOptions {
   redisClusterNodes?: string[];
   /** More edges, each with its own SIP ports, all served by the stack's registrar. */
   extraEdges?: number;
+  /** The registrar's connection to the (first) edge; default: TCP to its control listener. */
+  engine?: (edge: Edge, secret: string) => EngineConnection;
 }
 
 /** Inserts an account for DOMAIN and starts edge + registrar against a fresh schema and key prefix. */
@@ -108,7 +110,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     redisUrl: opts.redisUrl ?? testRedisUrl(),
     redisClusterNodes: opts.redisClusterNodes,
     redisKeyPrefix: prefix,
-    engine: { host: '127.0.0.1', port: edge.addresses.control.port, secret },
+    engine: opts.engine ? opts.engine(edge, secret) : { host: '127.0.0.1', port: edge.addresses.control.port, secret },
     extraEngines: extraEdges.map((e) => ({ host: '127.0.0.1', port: e.addresses.control.port, secret })),
     http: { host: '127.0.0.1', port: 0 },
     defaultDomain: 'default.test.example',
