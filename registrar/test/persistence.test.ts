@@ -7,12 +7,15 @@ import { sleep, until } from '../../shared/testing/wait';
 import { freePort, insertDevices, Phone, SipClient, Stack, startPrivateRedis, startStack } from './support';
 
 // Redis as npm start and docker-compose.yml run it (AOF, appendfsync everysec), killed with
-// SIGKILL while phones register at a steady 500/s, then started again on the same folder:
+// SIGKILL while phones register at a steady 250/s (PERSISTENCE_RATE), then started again on the same folder:
 // every registration answered 200 more than a second before the kill is still there, and the
 // phones whose bindings were lost register again, with no process restarted.
 
 const DEVICES = 2000;
-const RATE_PER_S = 500;
+// 250/s: phones, edge and registrar all run in this one jest process; in a slow spell of the
+// machine 500/s saturated it (about 100 answers a second, the rest timed out), before and after
+// the change under test alike. The phones here do not retransmit, so saturation fails the test.
+const RATE_PER_S = Number(process.env.PERSISTENCE_RATE ?? 250);
 const KILL_AT_MS = 3000;
 const DOWN_MS = 1000;
 
@@ -81,7 +84,8 @@ it('keeps every registration answered 200 more than 1 s before Redis was killed;
     `persistence: ${acked.length} registrations answered more than 1 s before the kill, ${acked.length - lost.length} kept, ${lost.length} lost; ` +
       `${recentKept} of ${recent.length} answered in the last second kept; ${answeredAt.filter((t) => t !== null).length} of ${DEVICES} answered 200 in all`,
   );
-  expect(acked.length).toBeGreaterThan(400);
+  // At least half of what was offered in the seconds before the last one before the kill.
+  expect(acked.length).toBeGreaterThan((RATE_PER_S * (KILL_AT_MS - 1000)) / 2000);
   expect(lost).toEqual([]);
 
   // Phones whose binding is missing (answered in the last second, or refused during the outage)

@@ -193,8 +193,13 @@ type Transport = 'UDP' | 'TCP' | 'TLS';
 
 /** A SIP client socket: sends requests, collects responses. */
 export class SipClient {
-  private readonly responses: string[] = [];
-  private waiters: (() => void)[] = [];
+  /**
+   * Responses not yet taken, by `<Call-ID> <CSeq number>`, and the waiters for each key. A
+   * response wakes only the waiters of its own key: with one list woken whole and scanned by
+   * each waiter, a load test's cost grew with the square of its outstanding requests.
+   */
+  private readonly responses = new Map<string, string[]>();
+  private readonly waiters = new Map<string, (() => void)[]>();
   private buffer = '';
 
   private constructor(
@@ -229,10 +234,21 @@ export class SipClient {
     return c;
   }
 
+  private static key(callId: string, cseq: number | string): string {
+    return `${callId} ${cseq}`;
+  }
+
   private push(msg: string): void {
-    this.responses.push(msg);
-    const w = this.waiters;
-    this.waiters = [];
+    const callId = /\r\nCall-ID:[ \t]*([^\r\n]*?)[ \t]*\r\n/i.exec(msg)?.[1];
+    const cseq = /\r\nCSeq:\s*(\d+) /i.exec(msg)?.[1];
+    if (callId === undefined || cseq === undefined) return; // not an answer any request waits for
+    const key = SipClient.key(callId, Number(cseq));
+    const queue = this.responses.get(key);
+    if (queue) queue.push(msg);
+    else this.responses.set(key, [msg]);
+    const w = this.waiters.get(key);
+    if (!w) return;
+    this.waiters.delete(key);
     for (const f of w) f();
   }
 
@@ -258,18 +274,32 @@ export class SipClient {
   /** The next response with this Call-ID and CSeq number, or null after `timeoutMs`. */
   async next(callId: string, cseq: number, timeoutMs = 3000): Promise<SipResponse | null> {
     const deadline = Date.now() + timeoutMs;
-    const re = new RegExp(`\r\nCSeq:\\s*${cseq} `, 'i');
+    const key = SipClient.key(callId, cseq);
     for (;;) {
-      const i = this.responses.findIndex((r) => r.includes(`Call-ID: ${callId}\r\n`) && re.test(r));
-      if (i >= 0) return parseResponse(this.responses.splice(i, 1)[0]!);
+      const queue = this.responses.get(key);
+      if (queue) {
+        const msg = queue.shift()!;
+        if (queue.length === 0) this.responses.delete(key);
+        return parseResponse(msg);
+      }
       const left = deadline - Date.now();
       if (left <= 0) return null;
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
-        this.waiters.push(() => {
+        let wake = (): void => undefined;
+        const t = setTimeout(() => {
+          const list = this.waiters.get(key);
+          const i = list ? list.indexOf(wake) : -1;
+          if (i >= 0) list!.splice(i, 1);
+          if (list && list.length === 0) this.waiters.delete(key);
+          resolve();
+        }, left);
+        wake = () => {
           clearTimeout(t);
           resolve();
-        });
+        };
+        const list = this.waiters.get(key);
+        if (list) list.push(wake);
+        else this.waiters.set(key, [wake]);
       });
     }
   }
