@@ -9,6 +9,7 @@ COPY tsconfig.json ./
 COPY api ./api
 COPY registrar ./registrar
 COPY edge ./edge
+COPY embedded ./embedded
 COPY provisioning ./provisioning
 COPY console ./console
 COPY shared ./shared
