@@ -1,7 +1,7 @@
 // `npm run api`: the API process. Parses config, makes sure the database exists
 // and is migrated, bootstraps a first account on an empty database, listens,
 // and shuts down cleanly on SIGINT/SIGTERM.
-import { ConfigError } from '../shared/config/env';
+import { configOrExit } from '../shared/config/env';
 import { createPool } from '../shared/db';
 import { createLogger } from '../shared/logger';
 import { ensureDatabase, migrate } from '../shared/migrate';
@@ -10,16 +10,7 @@ import { loadApiConfig } from './config';
 import { startApi } from './index';
 
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadApiConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(`api: ${err.message}`);
-      process.exit(2);
-    }
-    throw err;
-  }
+  const config = configOrExit('api', loadApiConfig);
   const log = createLogger('api', config.LOG_LEVEL);
   await ensureDatabase(config.DATABASE_URL, (u) => createPool(u, { max: 1 }));
   const pool = createPool(config.DATABASE_URL, { max: config.DATABASE_POOL_SIZE });

@@ -97,9 +97,7 @@ if [ "$ENGINE" = embedded ]; then
 elif [ "$ENGINE" = edge ]; then
   node $NODE_GC_FLAGS $TAIL_ARGS ${BENCH_EDGE_NODE_ARGS:-} dist/edge/main.js > "$WORK/edge.log" 2>&1 & PIDS+=($!); EDGE_PID=$!
 fi
-if [ "$ENGINE" != embedded ]; then
-wait_port "$CTRL_PORT"
-fi
+[ "$ENGINE" = embedded ] || wait_port "$CTRL_PORT"
 [ "$TRANSPORT" = tls ] && tls_front "$SIPP_TARGET_PORT" "$TLS_PORT"
 if [ "$APP" = trivial ]; then
   BENCH_APP_CHALLENGE=1 node $NODE_GC_FLAGS dist/bench/edge-register-app.js > "$WORK/registrar.log" 2>&1 & PIDS+=($!); REG_PID=$!

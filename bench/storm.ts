@@ -23,7 +23,6 @@ const CAP_S = Number(env('STORM_CAP_S', '300'));
 const PIDS = env('STORM_PIDS').split(',').map((x) => { const [name, pid] = x.split('='); return { name: name!, pid: Number(pid) }; });
 const SOCKETS = 32;
 
-
 /** Many phones over a few UDP sockets; answers matched by Call-ID and CSeq. */
 class Phones {
   private readonly sockets: Socket[] = [];

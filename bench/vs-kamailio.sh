@@ -147,16 +147,16 @@ done
 # p99 bound a server that queues for seconds would count as clean; 1 s is what two transactions
 # each answered within T1 (500 ms) take at most, the bound UDP's "no retransmission" sets.
 clean() { awk '$1 ~ /^[0-9]+$/ && NF >= 7 && $3 == 0 && $4 == 0 && $6 != "NA" && $6 <= 1000 {best = $1} END {print best + 0}' "$1"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf (b > 0 ? "%.2f" : "NA"), (b > 0 ? a / b : 0)}'; }
 for tr in "${TRANSPORTS[@]}"; do
   project_clean=$(clean "$WORK/project-$tr.txt")
   kam_clean=$(clean "$WORK/kamailio-$tr.txt")
   p99_at() { awk -v r="$1" '$1 == r && NF >= 8 {print $6 "/" $8}' "$WORK/project-$tr.txt"; }
-  ratio=$(awk -v a="$project_clean" -v b="$kam_clean" 'BEGIN {printf (b > 0 ? "%.2f" : "NA"), (b > 0 ? a / b : 0)}')
-  echo "$tr: project clean up to ${project_clean}/s, Kamailio ${kam_clean}/s, ratio ${ratio}; project p99 (SIPp/probe ms) at 1000/s $(p99_at 1000), at 3000/s $(p99_at 3000)"
+  echo "$tr: project clean up to ${project_clean}/s, Kamailio ${kam_clean}/s, ratio $(ratio "$project_clean" "$kam_clean"); project p99 (SIPp/probe ms) at 1000/s $(p99_at 1000), at 3000/s $(p99_at 3000)"
 done
 if [ -f "$WORK/drachtio-registrar.txt" ]; then
   t=$(clean "$WORK/drachtio-trivial.txt"); r=$(clean "$WORK/drachtio-registrar.txt")
-  echo "drachtio-server (udp): trivial app clean up to ${t}/s, registrar ${r}/s, ratio $(awk -v a="$r" -v b="$t" 'BEGIN {printf (b > 0 ? "%.2f" : "NA"), (b > 0 ? a / b : 0)}')"
+  echo "drachtio-server (udp): trivial app clean up to ${t}/s, registrar ${r}/s, ratio $(ratio "$r" "$t")"
 fi
 echo "calibration_ms at start ${CALIBRATION_START}, at end $(calibrate_ms)"
 echo "results in $WORK" >&2

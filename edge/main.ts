@@ -2,22 +2,12 @@
  * Process entry of the edge (`npm run edge`): reads the environment, starts
  * the listeners, logs where each is bound, stops cleanly on SIGINT/SIGTERM.
  */
-import { ConfigError } from '../shared/config/env';
+import { configOrExit } from '../shared/config/env';
 import { edgeFromEnvironment, logAddresses } from './environment';
 import { startEdge } from './index';
 
 async function main(): Promise<void> {
-  let env;
-  try {
-    env = edgeFromEnvironment();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(err.message);
-      process.exit(2);
-    }
-    throw err;
-  }
-  const { options, log, controlTls } = env;
+  const { options, log, controlTls } = configOrExit('edge', edgeFromEnvironment);
   const running = await startEdge(options);
   logAddresses(log, running.addresses, controlTls);
 

@@ -7,7 +7,7 @@
  * The edge still opens its control listener, so more registrars can connect to it as usual.
  * SIGINT/SIGTERM: the registrar drains (as on its own), then the edge stops.
  */
-import { ConfigError } from '../shared/config/env';
+import { configOrExit } from '../shared/config/env';
 import { edgeFromEnvironment, logAddresses } from '../edge/environment';
 import { startEdge } from '../edge/index';
 import { registrarFromEnvironment, usePlainEnvironmentObject } from '../registrar/environment';
@@ -16,30 +16,14 @@ import { inProcessEngine } from './in-process-engine';
 
 async function main(): Promise<void> {
   usePlainEnvironmentObject();
-  let edgeEnv, registrarEnv;
-  try {
-    edgeEnv = edgeFromEnvironment();
-    registrarEnv = registrarFromEnvironment();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`sip: ${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
+  const edgeEnv = configOrExit('sip', edgeFromEnvironment);
+  const registrarEnv = configOrExit('sip', registrarFromEnvironment);
   const edge = await startEdge(edgeEnv.options);
   logAddresses(edgeEnv.log, edge.addresses, edgeEnv.controlTls);
-  let registrar;
-  try {
-    registrar = await startRegistrar({
-      ...registrarEnv.options,
-      engine: inProcessEngine(edge, edgeEnv.options.secret),
-    });
-  } catch (err) {
+  const running = await startRegistrar({ ...registrarEnv.options, engine: inProcessEngine(edge, edgeEnv.options.secret) }).catch(async (err: unknown) => {
     await edge.stop();
     throw err;
-  }
-  const running = registrar;
+  });
   let signalled = false;
   const shutdown = (): void => {
     if (signalled) process.exit(1);

@@ -1,20 +1,11 @@
 // `npm run provisioning`: the provisioning server process (docs/provisioning.md).
-import { ConfigError } from '../shared/config/env';
+import { configOrExit } from '../shared/config/env';
 import { createLogger } from '../shared/logger';
 import { loadProvisioningConfig } from './config';
 import { startProvisioning } from './index';
 
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadProvisioningConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`provisioning: ${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
+  const config = configOrExit('provisioning', loadProvisioningConfig);
   const log = createLogger('provisioning', config.LOG_LEVEL);
   const server = await startProvisioning({ config, log });
   const shutdown = (signal: string): void => {

@@ -37,7 +37,7 @@ export interface RegistrarOptions {
   redisKeyPrefix: string;
   engine: EngineConnection;
   /** Further engines to connect to as well (REGISTRAR_EXTRA_ENGINES): requests from each are answered on it. */
-  extraEngines?: readonly { host: string; port: number; secret: string }[];
+  extraEngines?: readonly EngineConnection[];
   http: { host: string; port: number };
   defaultDomain: string;
   nonceSecret: string;

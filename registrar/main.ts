@@ -1,20 +1,11 @@
 // Process entry of one registrar (`npm run registrar`): configuration from the environment, then startRegistrar.
-import { ConfigError } from '../shared/config/env';
+import { configOrExit } from '../shared/config/env';
 import { registrarFromEnvironment, usePlainEnvironmentObject } from './environment';
 import { startRegistrar } from './index';
 
 async function main(): Promise<void> {
   usePlainEnvironmentObject();
-  let env;
-  try {
-    env = registrarFromEnvironment();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`registrar: ${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
+  const env = configOrExit('registrar', registrarFromEnvironment);
   const registrar = await startRegistrar(env.options);
   // SIGTERM/SIGINT: drain (the engine routes elsewhere, requests in flight are answered), then
   // exit within REGISTRAR_SHUTDOWN_TIMEOUT_S; a second signal exits at once.

@@ -75,4 +75,18 @@ describe('the embedded process entry', () => {
     expect(await exited).toBe(0);
     expect(output).toContain('registrar stopped');
   }, 40_000);
+
+  it('exits 2 and names the setting when the configuration is invalid', async () => {
+    const root = join(__dirname, '..', '..');
+    const bad = spawn(process.execPath, ['-r', join(root, 'shared', 'testing', 'swc-register.js'), join(root, 'embedded', 'main.ts')], {
+      cwd: root,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, DATA_DIR: dataDir, SIP_PORT: 'not-a-port' },
+    });
+    let stderr = '';
+    bad.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((resolve) => bad.once('exit', (c) => resolve(c)));
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/^sip: invalid configuration:[\s\S]*SIP_PORT/);
+  }, 20_000);
 });

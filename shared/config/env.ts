@@ -32,6 +32,22 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * A process entry's configuration: `read()`, or on a ConfigError its message on stderr (as
+ * `<component>: …`) and exit code 2. Other errors are thrown.
+ */
+export function configOrExit<T>(component: string, read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${component}: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
 export function defineSection<S extends Record<string, EnvVar<unknown>>>(title: string, vars: S): EnvSection<S> {
   return { title, vars };
 }
